@@ -1,0 +1,47 @@
+"""hades_zoo: the dataset zoo and hub for behaviour distillation (HaDES).
+
+Lupu et al., "Behaviour Distillation", ICLR 2024.
+"""
+
+from importlib import metadata as _metadata
+
+from hades_zoo.api import (
+    EpisodeReturns,
+    TrainedPolicy,
+    evaluate,
+    load,
+    protocol_returns,
+    train_policy,
+)
+from hades_zoo.dataset import DatasetInfo, SyntheticDataset
+from hades_zoo.distill import DistillResult, distill
+from hades_zoo.errors import (
+    DatasetFormatError,
+    EnvError,
+    HadesZooError,
+    HubError,
+    RecipeError,
+    UnknownDatasetError,
+)
+from hades_zoo.io import load_dataset_file, save_dataset
+from hades_zoo.recipes import (
+    BCConfig,
+    DatasetConfig,
+    EnvConfig,
+    ESConfig,
+    EvalConfig,
+    PolicyConfig,
+    Recipe,
+    load_recipe,
+)
+
+__version__ = _metadata.version("hades_zoo")
+
+__all__ = [
+    "BCConfig", "DatasetConfig", "DatasetFormatError", "DatasetInfo", "DistillResult",
+    "ESConfig", "EnvConfig", "EnvError", "EpisodeReturns", "EvalConfig", "HadesZooError",
+    "HubError", "PolicyConfig", "Recipe", "RecipeError", "SyntheticDataset",
+    "TrainedPolicy", "UnknownDatasetError", "distill", "evaluate", "load",
+    "load_dataset_file", "load_recipe", "protocol_returns", "save_dataset",
+    "train_policy", "__version__",
+]

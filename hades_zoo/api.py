@@ -1,0 +1,202 @@
+"""User-facing functions: load a dataset, train a policy on it, evaluate the policy.
+
+Every function uses the protocol stored in the dataset (env, backend, normalisation,
+network, BC, evaluation); keyword overrides change one piece of it explicitly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+from hades_zoo.dataset import SyntheticDataset
+from hades_zoo.errors import RecipeError, UnknownDatasetError
+from hades_zoo.io import load_dataset_file
+from hades_zoo.policy import MLPPolicy
+from hades_zoo.recipes import Recipe
+from hades_zoo.rollout import make_episode_evaluate
+from hades_zoo.tasks.control import ControlTask
+
+__all__ = ["load", "train_policy", "evaluate", "protocol_returns", "TrainedPolicy",
+           "EpisodeReturns"]
+
+
+def load(source: str | Path) -> SyntheticDataset:
+    """Load a dataset.
+
+    Args:
+        source: ``file:<path>`` (or a ``Path``) for a local ``.safetensors`` file; a zoo
+            id such as ``hopper-R-64`` (packaged zoo, then cache); ``hf:<org>/<name>[@rev]``
+            for the Hugging Face Hub.
+
+    Raises:
+        UnknownDatasetError, DatasetFormatError, HubError.
+    """
+    if isinstance(source, Path):
+        return load_dataset_file(source)
+    if source.startswith("file:"):
+        return load_dataset_file(source[len("file:"):])
+    if source.startswith("hf:"):
+        from hades_zoo.hub import load_from_hub
+
+        return load_from_hub(source)
+    try:
+        from hades_zoo.registry import load_zoo_dataset
+    except ImportError:  # registry arrives with the zoo
+        raise UnknownDatasetError(
+            f"{source!r}: no zoo registry in this build; load a file with 'file:<path>'."
+        ) from None
+    return load_zoo_dataset(source)
+
+
+@struct.dataclass
+class TrainedPolicy:
+    """A policy trained on a dataset, with what is needed to run it in its env.
+
+    Attributes:
+        params: flax parameters.
+        bc_losses: (steps,) BC loss curve.
+        obs_mean, obs_var: constant normalisation stats (``const`` protocol) or None.
+        module: the flax module (static).
+        recipe: the protocol used (static; overrides applied).
+    """
+
+    params: Any
+    bc_losses: Any
+    obs_mean: Any = None
+    obs_var: Any = None
+    module: MLPPolicy = struct.field(pytree_node=False, default=None)
+    recipe: Recipe = struct.field(pytree_node=False, default=None)
+
+
+@dataclasses.dataclass(frozen=True)
+class EpisodeReturns:
+    """Returns of ``episodes`` full episodes (natural sign)."""
+
+    returns: np.ndarray
+
+    @property
+    def mean_return(self) -> float:
+        return float(np.mean(self.returns))
+
+    @property
+    def std_return(self) -> float:
+        return float(np.std(self.returns))
+
+    @property
+    def episodes(self) -> int:
+        return int(self.returns.size)
+
+
+_OVERRIDE_LIMITS = {
+    "width": (1, 8192), "depth": (1, 16), "steps": (1, 100_000), "lr": (1e-7, 10.0),
+}
+
+
+def with_overrides(recipe: Recipe, *, width: int | None = None, depth: int | None = None,
+                   activation: str | None = None, lr: float | None = None,
+                   steps: int | None = None) -> Recipe:
+    """Recipe with policy/BC overrides applied (and range-checked).
+
+    A different width/depth/activation cannot reuse a HaDES-F fixed init, so the init
+    becomes a fresh one (``init_seed=None``).
+
+    Raises:
+        RecipeError: an override outside its valid range.
+    """
+    for name, value in (("width", width), ("depth", depth), ("lr", lr), ("steps", steps)):
+        if value is None:
+            continue
+        lo, hi = _OVERRIDE_LIMITS[name]
+        if isinstance(value, bool) or not (lo <= value <= hi):
+            raise RecipeError(f"{name}={value!r} is out of range [{lo}, {hi}].")
+    if activation is not None and activation not in ("tanh", "relu"):
+        raise RecipeError(f"activation must be 'tanh' or 'relu', got {activation!r}.")
+    policy = recipe.policy
+    changed_arch = any(v is not None and v != getattr(policy, k) for k, v in
+                       (("width", width), ("depth", depth), ("activation", activation)))
+    policy = dataclasses.replace(
+        policy,
+        width=width if width is not None else policy.width,
+        depth=depth if depth is not None else policy.depth,
+        activation=activation if activation is not None else policy.activation,
+        init_seed=None if changed_arch else policy.init_seed,
+    )
+    bc = dataclasses.replace(recipe.bc, lr=lr if lr is not None else recipe.bc.lr,
+                             steps=steps if steps is not None else recipe.bc.steps)
+    variant = "R" if (changed_arch and recipe.variant == "F") else recipe.variant
+    return dataclasses.replace(recipe, policy=policy, bc=bc, variant=variant)
+
+
+def _task_and_arrays(ds: SyntheticDataset, recipe: Recipe):
+    task = ControlTask(recipe)
+    states = jnp.asarray(ds.states, jnp.float32)
+    targets = ds.bc_targets(task.spec.action_dim)
+    weights = ds.bc_weights()
+    return task, states, targets, weights
+
+
+def train_policy(ds: SyntheticDataset, *, seed: int = 0, key: jax.Array | None = None,
+                 **overrides: Any) -> TrainedPolicy:
+    """Train a policy from scratch on ``ds`` by behaviour cloning (its own protocol).
+
+    Args:
+        ds: the dataset.
+        seed / key: init randomness (ignored by a HaDES-F fixed init).
+        **overrides: ``width``, ``depth``, ``activation``, ``lr``, ``steps``.
+
+    Returns:
+        TrainedPolicy; ``evaluate`` runs it in the dataset's env.
+    """
+    recipe = with_overrides(ds.recipe, **overrides)
+    task, states, targets, weights = _task_and_arrays(ds, recipe)
+    key = jax.random.key(seed) if key is None else key
+    params, losses = jax.jit(task.train)(key, states, targets, weights)
+    return TrainedPolicy(params=params, bc_losses=losses, obs_mean=ds.obs_mean,
+                         obs_var=ds.obs_var, module=task.module, recipe=recipe)
+
+
+def evaluate(policy: TrainedPolicy, *, episodes: int = 10, greedy: bool | None = None,
+             seed: int = 0, key: jax.Array | None = None) -> EpisodeReturns:
+    """Run ``episodes`` full episodes of ``policy`` in its dataset's env.
+
+    Args:
+        greedy: act with the mode; default: the dataset's eval protocol.
+    """
+    if episodes < 1:
+        raise RecipeError(f"episodes must be >= 1, got {episodes}.")
+    recipe = policy.recipe
+    task = ControlTask(recipe)
+    greedy = recipe.eval.greedy if greedy is None else greedy
+    run = make_episode_evaluate(task.env, policy.module, num_episodes=episodes,
+                                greedy=greedy, obs_norm=recipe.env.obs_norm)
+    mean, var = task.norm_arrays(policy.obs_mean, policy.obs_var)
+    key = jax.random.key(seed + 1_000_003) if key is None else key
+    returns = jax.jit(run)(key, policy.params, mean, var)
+    return EpisodeReturns(np.asarray(returns))
+
+
+def protocol_returns(ds: SyntheticDataset, *, seeds: int = 5, seed: int = 0,
+                     **overrides: Any) -> np.ndarray:
+    """The dataset's fitness as measured during distillation, for ``seeds`` BC seeds.
+
+    Each seed trains ``num_inits`` policies (a fixed init for HaDES-F) and evaluates
+    them with the recipe's eval protocol (``num_envs`` x ``num_steps``, pooled
+    completed episodes). Comparable to the recorded fitness.
+
+    Returns:
+        (seeds,) mean returns.
+    """
+    recipe = with_overrides(ds.recipe, **overrides)
+    task, states, targets, weights = _task_and_arrays(ds, recipe)
+    fitness = task.make_fitness_fn(ds.obs_mean, ds.obs_var, targets, weights)
+    sol = {"states": states}
+    keys = jax.random.split(jax.random.key(seed), seeds)
+    returns, _ = jax.jit(jax.vmap(fitness, in_axes=(0, None)))(keys, sol)
+    return np.asarray(returns)

@@ -1,0 +1,52 @@
+"""Error hierarchy: every failure a user can cause raises a ``HadesZooError``.
+
+Messages name the input, what is wrong with it and how to fix it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = [
+    "HadesZooError",
+    "DatasetFormatError",
+    "RecipeError",
+    "EnvError",
+    "UnknownDatasetError",
+    "HubError",
+    "close_matches",
+]
+
+
+class HadesZooError(Exception):
+    """Base class of every error hades_zoo raises on bad input."""
+
+
+class DatasetFormatError(HadesZooError, ValueError):
+    """A dataset file or array is malformed (shape, dtype, NaN, metadata, version)."""
+
+
+class RecipeError(HadesZooError, ValueError):
+    """A recipe (YAML or dataclass) has an unknown key, a wrong type or a bad value."""
+
+
+class EnvError(HadesZooError, ValueError):
+    """Unknown environment/backend, or a dataset that does not fit its environment."""
+
+
+class UnknownDatasetError(HadesZooError, KeyError):
+    """A dataset id is not in the zoo, the cache or the Hub."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class HubError(HadesZooError, RuntimeError):
+    """The Hugging Face Hub (or a mirror) refused or failed a request."""
+
+
+def close_matches(word: str, options: Iterable[str], n: int = 3) -> str:
+    """Return a ' Did you mean: a, b?' suffix, or '' when nothing is close."""
+    matches = difflib.get_close_matches(word, list(options), n=n, cutoff=0.5)
+    return f" Did you mean: {', '.join(matches)}?" if matches else ""

@@ -1,0 +1,426 @@
+"""Recipes: the frozen config tree that fully determines a distillation run.
+
+A recipe is also the *protocol* of the dataset it produces: the env (and its physics
+backend), observation normalisation, the policy network, behaviour cloning and the
+evaluation. ``SyntheticDataset`` embeds its recipe, so loading a dataset is enough to
+train and evaluate a policy exactly as during distillation.
+
+YAML loading is strict: unknown keys, wrong types and out-of-range values raise
+``RecipeError`` naming the YAML path and the closest valid key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from hades_zoo.errors import RecipeError, close_matches
+
+__all__ = [
+    "EnvConfig",
+    "DatasetConfig",
+    "PolicyConfig",
+    "BCConfig",
+    "EvalConfig",
+    "ESConfig",
+    "Recipe",
+    "load_recipe",
+    "recipe_from_dict",
+    "recipe_to_dict",
+    "dump_recipe",
+    "RECIPE_VERSION",
+]
+
+RECIPE_VERSION = 1
+
+BRAX_BACKENDS = ("positional", "spring", "generalized", "mjx")
+ObsNorm = Literal["none", "const", "running"]
+
+
+def _frozen(cls):
+    return dataclasses.dataclass(frozen=True, kw_only=True)(cls)
+
+
+@_frozen
+class EnvConfig:
+    """Environment and physics protocol.
+
+    Attributes:
+        name: env id: a gymnax id (``CartPole-v1``, ``Breakout-MinAtar``) or a brax
+            env name (``hopper``, ``walker2d``...).
+        backend: ``gymnax`` for gymnax envs; for brax one of positional / spring /
+            generalized / mjx. A dataset is tied to the backend it was evolved on.
+        episode_length: brax episode truncation (``EpisodeWrapper``); ignored by
+            gymnax, whose envs carry their own ``max_steps_in_episode``.
+        obs_norm: ``none``; ``const`` (x - mean) / sqrt(var + 1e-8) with the dataset's
+            ``obs_mean`` / ``obs_var``; or ``running``: mean/var re-estimated online
+            over the parallel eval envs from the first reset, as purejaxrl's
+            ``NormalizeVecObservation``.
+        compat: named env-version shim, e.g. ``brax-0.9`` restores the
+            inverted_double_pendulum of brax 0.9 the published datasets were evolved on.
+    """
+
+    name: str
+    backend: str = "gymnax"
+    episode_length: int = 1000
+    obs_norm: ObsNorm = "none"
+    compat: str = ""
+
+    def validate(self, path: str = "env") -> None:
+        if self.backend != "gymnax" and self.backend not in BRAX_BACKENDS:
+            raise RecipeError(
+                f"{path}.backend: unknown backend {self.backend!r}; use 'gymnax' or one "
+                f"of {', '.join(BRAX_BACKENDS)}.{close_matches(self.backend, BRAX_BACKENDS + ('gymnax',))}"
+            )
+        _check_positive(self.episode_length, f"{path}.episode_length")
+        if self.compat not in ("", "brax-0.9"):
+            raise RecipeError(f"{path}.compat: unknown shim {self.compat!r}; use '' or 'brax-0.9'.")
+
+
+@_frozen
+class DatasetConfig:
+    """The synthetic dataset being evolved.
+
+    Attributes:
+        size: number of state-action pairs D.
+        learn_labels: discrete envs only: evolve label logits as well as states. When
+            False the labels are fixed one-hots ``repeat(arange(A), D // A)`` and only
+            the first ``A * (D // A)`` states are used (the rest are masked out).
+        init_std: std of the Gaussian the initial states (and actions) are drawn from
+            (0 = zeros, as the reference).
+    """
+
+    size: int
+    learn_labels: bool = False
+    init_std: float = 0.0
+
+    def validate(self, path: str = "dataset") -> None:
+        _check_positive(self.size, f"{path}.size")
+        if self.init_std < 0:
+            raise RecipeError(f"{path}.init_std must be >= 0, got {self.init_std}.")
+
+
+@_frozen
+class PolicyConfig:
+    """MLP policy: ``depth`` hidden layers of ``width`` units.
+
+    Hidden layers use orthogonal(sqrt 2) kernels, the output orthogonal(0.01), zero
+    biases; continuous heads add a state-independent ``log_std`` (init 0).
+
+    Attributes:
+        width: hidden units per layer.
+        depth: number of hidden layers.
+        activation: ``tanh`` or ``relu``.
+        init_seed: HaDES-F fixed initialisation: params are ``module.init(
+            PRNGKey(init_seed))``. ``None`` for a fresh init per BC run (HaDES-R).
+        legacy_threefry: build the fixed init with ``jax_threefry_partitionable=False``
+            (jax < 0.5 default), which the published HaDES-F datasets were fit to.
+    """
+
+    width: int = 512
+    depth: int = 2
+    activation: Literal["tanh", "relu"] = "tanh"
+    init_seed: int | None = None
+    legacy_threefry: bool = True
+
+    def validate(self, path: str = "policy") -> None:
+        _check_positive(self.width, f"{path}.width")
+        _check_positive(self.depth, f"{path}.depth")
+        if self.activation not in ("tanh", "relu"):
+            raise RecipeError(f"{path}.activation must be 'tanh' or 'relu', got {self.activation!r}.")
+
+
+@_frozen
+class BCConfig:
+    """Behaviour cloning: full-batch Adam on the synthetic pairs.
+
+    Loss: Gaussian negative log-likelihood (mean over pairs) for continuous actions;
+    ``-mean(log_softmax(logits) * onehot)`` (cross-entropy / A, as the reference) for
+    discrete labels.
+
+    Attributes:
+        lr: Adam learning rate.
+        steps: number of full-batch gradient steps.
+        eps: Adam epsilon.
+        max_grad_norm: global-norm clip before Adam; ``None`` disables it (the MinAtar
+            reference did not clip, the Brax one clipped at 0.5).
+    """
+
+    lr: float = 5e-3
+    steps: int = 200
+    eps: float = 1e-5
+    max_grad_norm: float | None = 0.5
+
+    def validate(self, path: str = "bc") -> None:
+        if not (0 < self.lr < 10):
+            raise RecipeError(f"{path}.lr must be in (0, 10), got {self.lr}.")
+        _check_positive(self.steps, f"{path}.steps")
+        if self.eps <= 0:
+            raise RecipeError(f"{path}.eps must be > 0, got {self.eps}.")
+        if self.max_grad_norm is not None and self.max_grad_norm <= 0:
+            raise RecipeError(f"{path}.max_grad_norm must be > 0 or null, got {self.max_grad_norm}.")
+
+
+@_frozen
+class EvalConfig:
+    """Fitness evaluation: ``num_envs`` parallel envs run for ``num_steps`` steps.
+
+    Envs auto-reset; the return is the mean over all episodes *completed* within the
+    window (the reference's accounting). If none completed, the mean partial return
+    is used and ``episodes`` reports 0.
+
+    Attributes:
+        num_envs: parallel eval envs per trained policy.
+        num_steps: env steps per env.
+        greedy: act with the mode (argmax / Gaussian mean) instead of sampling.
+    """
+
+    num_envs: int = 4
+    num_steps: int = 1024
+    greedy: bool = False
+
+    def validate(self, path: str = "eval") -> None:
+        _check_positive(self.num_envs, f"{path}.num_envs")
+        _check_positive(self.num_steps, f"{path}.num_steps")
+
+
+@_frozen
+class ESConfig:
+    """Outer-loop evolution strategy (evosax 0.3).
+
+    Attributes:
+        strategy: ``OpenES`` (antithetic, Adam on the mean, centred ranks) or ``SNES``.
+        popsize: candidates per generation.
+        generations: number of generations.
+        sigma_init: initial search std.
+        sigma_decay: multiplicative std decay per generation (OpenES).
+        sigma_limit: lower bound for the decayed std (OpenES).
+        lrate_init: OpenES Adam learning rate (SNES uses its natural-gradient step 1).
+        temperature: SNES fitness-shaping temperature (recorded for the published
+            runs; 0 means evosax's default SNES weights).
+        log_every: generations per jitted ``lax.scan`` chunk (one progress line,
+            one metrics row per generation, one checkpoint per chunk).
+        eval_chunk: evaluate the population with ``lax.map(batch_size=eval_chunk)``
+            instead of one vmap, to bound memory; 0 = plain vmap.
+    """
+
+    strategy: Literal["OpenES", "SNES"] = "OpenES"
+    popsize: int = 64
+    generations: int = 100
+    sigma_init: float = 0.03
+    sigma_decay: float = 1.0
+    sigma_limit: float = 0.0
+    lrate_init: float = 0.05
+    temperature: float = 0.0
+    log_every: int = 10
+    eval_chunk: int = 0
+
+    def validate(self, path: str = "es") -> None:
+        if self.strategy not in ("OpenES", "SNES"):
+            raise RecipeError(
+                f"{path}.strategy must be 'OpenES' or 'SNES', got {self.strategy!r}."
+                + close_matches(self.strategy, ("OpenES", "SNES"))
+            )
+        _check_positive(self.popsize, f"{path}.popsize")
+        _check_positive(self.generations, f"{path}.generations")
+        _check_positive(self.log_every, f"{path}.log_every")
+        if self.sigma_init <= 0:
+            raise RecipeError(f"{path}.sigma_init must be > 0, got {self.sigma_init}.")
+        if not (0 < self.sigma_decay <= 1):
+            raise RecipeError(f"{path}.sigma_decay must be in (0, 1], got {self.sigma_decay}.")
+        if self.lrate_init <= 0:
+            raise RecipeError(f"{path}.lrate_init must be > 0, got {self.lrate_init}.")
+        if self.eval_chunk < 0:
+            raise RecipeError(f"{path}.eval_chunk must be >= 0, got {self.eval_chunk}.")
+        if self.strategy == "OpenES" and self.popsize % 2:
+            raise RecipeError(
+                f"{path}.popsize={self.popsize}: OpenES samples antithetic pairs, so the "
+                "population size must be even."
+            )
+        if self.eval_chunk and self.popsize % self.eval_chunk:
+            raise RecipeError(
+                f"{path}.eval_chunk={self.eval_chunk} must divide popsize={self.popsize}."
+            )
+
+
+@_frozen
+class Recipe:
+    """One distillation run.
+
+    Attributes:
+        name: dataset id this recipe produces (``cartpole-R-2``).
+        variant: ``F`` HaDES-F (one fixed init, ``policy.init_seed``), ``R`` HaDES-R
+            (``num_inits`` fresh inits per generation, shared by the population), or
+            ``ES`` (direct neuroevolution of the policy weights: the baseline).
+        num_inits: BC initialisations (rollouts) per candidate; >= 2 for HaDES-R.
+        seed: master seed of the run.
+    """
+
+    name: str
+    variant: Literal["F", "R", "ES"]
+    env: EnvConfig
+    dataset: DatasetConfig
+    policy: PolicyConfig = dataclasses.field(default_factory=PolicyConfig)
+    bc: BCConfig = dataclasses.field(default_factory=BCConfig)
+    eval: EvalConfig = dataclasses.field(default_factory=EvalConfig)
+    es: ESConfig = dataclasses.field(default_factory=ESConfig)
+    num_inits: int = 2
+    seed: int = 0
+    recipe_version: int = RECIPE_VERSION
+
+    def validate(self, num_devices: int = 1) -> Recipe:
+        """Check every field and the cross-field rules; return self."""
+        if self.recipe_version != RECIPE_VERSION:
+            raise RecipeError(
+                f"recipe_version={self.recipe_version} is not supported by this hades_zoo "
+                f"(reads version {RECIPE_VERSION}); upgrade hades_zoo."
+            )
+        if self.variant not in ("F", "R", "ES"):
+            raise RecipeError(f"variant must be 'F', 'R' or 'ES', got {self.variant!r}.")
+        for sub in ("env", "dataset", "policy", "bc", "eval", "es"):
+            getattr(self, sub).validate(sub)
+        _check_positive(self.num_inits, "num_inits")
+        if self.variant == "R" and self.num_inits < 2:
+            raise RecipeError("num_inits must be >= 2 for HaDES-R (variant 'R').")
+        if self.variant == "F" and self.policy.init_seed is None:
+            raise RecipeError("variant 'F' needs policy.init_seed (the fixed initialisation).")
+        if self.es.popsize % num_devices:
+            raise RecipeError(
+                f"es.popsize={self.es.popsize} must be divisible by the {num_devices} "
+                "devices the population is sharded over."
+            )
+        return self
+
+    def replace(self, **changes: Any) -> Recipe:
+        return dataclasses.replace(self, **changes)
+
+
+# --------------------------------------------------------------------------- strict I/O
+
+
+def _check_positive(value: int, path: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise RecipeError(f"{path} must be a positive integer, got {value!r}.")
+
+
+def _convert(value: Any, annotation: Any, path: str) -> Any:
+    """Convert a YAML value to ``annotation``, raising RecipeError on mismatch."""
+    origin = typing.get_origin(annotation)
+    if dataclasses.is_dataclass(annotation):
+        if not isinstance(value, Mapping):
+            raise RecipeError(f"{path}: expected a mapping, got {type(value).__name__}.")
+        return _build(annotation, value, path)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(annotation)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _convert(value, arg, path)
+            except RecipeError as err:
+                errors.append(str(err))
+        raise RecipeError(errors[0] if errors else f"{path}: bad value {value!r}.")
+    if origin is Literal:
+        allowed = typing.get_args(annotation)
+        if value not in allowed:
+            raise RecipeError(
+                f"{path}: {value!r} is not one of {', '.join(map(repr, allowed))}."
+                + close_matches(str(value), map(str, allowed))
+            )
+        return value
+    if annotation is bool:
+        if not isinstance(value, bool):
+            raise RecipeError(f"{path}: expected true/false, got {value!r}.")
+        return value
+    if annotation is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise RecipeError(f"{path}: expected an integer, got {value!r}.")
+        return value
+    if annotation is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise RecipeError(f"{path}: expected a number, got {value!r}.")
+        return float(value)
+    if annotation is str:
+        if not isinstance(value, str):
+            raise RecipeError(f"{path}: expected a string, got {value!r}.")
+        return value
+    raise RecipeError(f"{path}: unsupported field type {annotation!r}.")  # pragma: no cover
+
+
+def _build(cls: type, data: Mapping[str, Any], path: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in data.items():
+        if key not in fields:
+            where = f"{path}.{key}" if path else key
+            raise RecipeError(
+                f"{where}: unknown key." + (close_matches(str(key), fields) or
+                f" Valid keys: {', '.join(fields)}.")
+            )
+        kwargs[key] = _convert(value, hints[key], f"{path}.{key}" if path else key)
+    missing = [
+        n for n, f in fields.items()
+        if n not in kwargs and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise RecipeError(f"{path or 'recipe'}: missing required key(s) {', '.join(missing)}.")
+    return cls(**kwargs)
+
+
+def recipe_from_dict(data: Mapping[str, Any], *, validate: bool = True) -> Recipe:
+    """Build a ``Recipe`` from plain data (parsed YAML or JSON), strictly."""
+    if not isinstance(data, Mapping):
+        raise RecipeError(f"a recipe must be a mapping, got {type(data).__name__}.")
+    recipe = _build(Recipe, data, "")
+    return recipe.validate() if validate else recipe
+
+
+def recipe_to_dict(recipe: Recipe) -> dict[str, Any]:
+    """Plain-data form of a recipe (inverse of ``recipe_from_dict``)."""
+    return dataclasses.asdict(recipe)
+
+
+def recipe_to_json(recipe: Recipe) -> str:
+    """Canonical JSON (sorted keys) used in dataset metadata."""
+    return json.dumps(recipe_to_dict(recipe), sort_keys=True, separators=(",", ":"))
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    """Load and validate a recipe YAML file.
+
+    Raises:
+        RecipeError: unreadable file, invalid YAML, unknown keys, wrong types or values.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise RecipeError(f"cannot read recipe {path}: {err.strerror}; check the path.") from err
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise RecipeError(f"{path} is not valid YAML: {err}") from err
+    try:
+        return recipe_from_dict(data)
+    except RecipeError as err:
+        raise RecipeError(f"{path}: {err}") from None
+
+
+def dump_recipe(recipe: Recipe, path: str | Path | None = None) -> str:
+    """Render a recipe as YAML (written to ``path`` when given)."""
+    text = yaml.safe_dump(recipe_to_dict(recipe), sort_keys=False)
+    if path is not None:
+        Path(path).write_text(text)
+    return text
