@@ -94,10 +94,15 @@ def load_checkpoint(directory: str | Path, template: Any, *, recipe_json: str
         if name not in arrays:
             raise DatasetFormatError(f"checkpoint lacks {name}; it was written by another version.")
         value = arrays[name]
+        if value.size != np.size(leaf) and not jax.dtypes.issubdtype(
+                getattr(leaf, "dtype", None), jax.dtypes.prng_key):
+            raise DatasetFormatError(
+                f"checkpoint leaf {name} has {value.size} values, expected {np.size(leaf)}.")
         if jax.dtypes.issubdtype(getattr(leaf, "dtype", None), jax.dtypes.prng_key):
             value = jax.random.wrap_key_data(value)
         else:
-            value = jax.numpy.asarray(value, dtype=leaf.dtype)
+            # safetensors stores 0-d arrays as shape (1,): restore the template's shape.
+            value = jax.numpy.asarray(value, dtype=leaf.dtype).reshape(np.shape(leaf))
         leaves.append(value)
     treedef = jax.tree_util.tree_structure(template)
     return jax.tree_util.tree_unflatten(treedef, leaves), int(sidecar["generation"])

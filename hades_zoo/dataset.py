@@ -183,7 +183,7 @@ def validate_arrays(arrays: dict[str, np.ndarray]) -> None:
                 )
             if not np.issubdtype(array.dtype, kind):
                 raise DatasetFormatError(
-                    f"{name!r} has dtype {array.dtype}; expected {np.dtype(kind).name}-like."
+                    f"{name!r} has dtype {array.dtype}; expected {kind.__name__} values."
                 )
         if np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):
             bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))

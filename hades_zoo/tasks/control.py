@@ -16,7 +16,6 @@ their completed episodes; HaDES-F trains from the one fixed init.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import jax
@@ -63,13 +62,10 @@ class ControlTask:
         self.module = make_policy(recipe.policy, spec.action_dim, spec.discrete)
         self._bc_train = make_bc_train(self.module, recipe.bc)
         self.evaluate = make_evaluate(self.env, self.module, recipe.eval, recipe.env.obs_norm)
-
-    @functools.cached_property
-    def fixed_params(self) -> Any | None:
-        """HaDES-F init (None when the recipe has no fixed init seed)."""
-        if self.recipe.policy.init_seed is None:
-            return None
-        return fixed_init_params(self.module, self.recipe.policy, self.spec.obs_dim)
+        # HaDES-F init, built eagerly on the host (never inside a trace).
+        self.fixed_params: Any | None = None
+        if recipe.policy.init_seed is not None:
+            self.fixed_params = fixed_init_params(self.module, recipe.policy, spec.obs_dim)
 
     # ----------------------------------------------------------------- datasets
     def solution_template(self) -> dict[str, jax.Array]:

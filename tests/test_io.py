@@ -1,0 +1,117 @@
+"""safetensors dataset files: exact round trip, and every malformed input rejected."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from hades_zoo.dataset import SyntheticDataset
+from hades_zoo.errors import DatasetFormatError, EnvError
+from hades_zoo.io import load_dataset_file, read_metadata, save_dataset
+
+
+def _assert_same(a: SyntheticDataset, b: SyntheticDataset):
+    assert a.arrays().keys() == b.arrays().keys()
+    for k, v in a.arrays().items():
+        np.testing.assert_array_equal(v, b.arrays()[k])
+        assert v.dtype == b.arrays()[k].dtype
+    assert a.recipe == b.recipe
+    assert a.info == b.info
+
+
+@pytest.mark.parametrize("name", ["cartpole_dataset", "hopper_dataset"])
+def test_roundtrip_exact(tmp_path, request, name):
+    ds = request.getfixturevalue(name)
+    path = save_dataset(ds, tmp_path / "d.safetensors")
+    _assert_same(ds, load_dataset_file(path))
+    meta = read_metadata(path)
+    assert meta["format_version"] == "1"
+    assert json.loads(meta["recipe"])["env"]["name"] == ds.recipe.env.name
+
+
+def test_no_pickle_in_package():
+    from pathlib import Path
+
+    import hades_zoo
+
+    for py in Path(hades_zoo.__file__).parent.rglob("*.py"):
+        text = py.read_text()
+        assert "import pickle" not in text and "allow_pickle=True" not in text, py
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (dict(states=np.zeros((2, 4, 1), np.float32)), r"'states' must have shape \(D, obs_dim\)"),
+        (dict(states=np.array([[np.nan, 0, 0, 0], [0, 0, 0, 0]], np.float32)), r"NaN/inf"),
+        (dict(labels=np.array([0, 1, 1], np.int32)), r"'labels' has shape \(3,\)"),
+        (dict(labels=np.array([0.0, 1.0], np.float32)), r"'labels' has dtype float32"),
+        (dict(mask=np.array([False, False])), r"'mask' selects no pair"),
+        (dict(actions=np.zeros((2, 1), np.float32)), r"exactly one of 'actions'"),
+        (dict(obs_mean=np.zeros(4, np.float32)), r"'obs_mean' and 'obs_var' must be given together"),
+        (dict(states=np.zeros((2, 4), np.int32)), r"'states' must be floating point"),
+    ],
+)
+def test_bad_arrays_rejected_and_nothing_written(tmp_path, cartpole_dataset, change, match):
+    ds = cartpole_dataset.replace(**change)
+    path = tmp_path / "bad.safetensors"
+    with pytest.raises(DatasetFormatError, match=match):
+        save_dataset(ds, path)
+    assert not path.exists()
+
+
+def test_overwrite_keeps_old_file_on_failure(tmp_path, cartpole_dataset):
+    path = save_dataset(cartpole_dataset, tmp_path / "d.safetensors")
+    before = path.read_bytes()
+    with pytest.raises(DatasetFormatError):
+        save_dataset(cartpole_dataset.replace(states=np.full((2, 4), np.inf, np.float32)), path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["d.safetensors"]
+
+
+def test_truncated_and_corrupt_files(tmp_path, cartpole_dataset):
+    data = save_dataset(cartpole_dataset, tmp_path / "d.safetensors").read_bytes()
+    for cut in (4, 100, len(data) - 3):
+        p = tmp_path / f"cut{cut}.safetensors"
+        p.write_bytes(data[:cut])
+        with pytest.raises(DatasetFormatError, match="corrupt|truncated|too short"):
+            load_dataset_file(p)
+    garbage = tmp_path / "garbage.safetensors"
+    garbage.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00not json at all!")
+    with pytest.raises(DatasetFormatError, match="not valid JSON"):
+        load_dataset_file(garbage)
+    with pytest.raises(DatasetFormatError, match="cannot read"):
+        load_dataset_file(tmp_path / "missing.safetensors")
+
+
+def test_unknown_or_missing_format_version(tmp_path, cartpole_dataset):
+    from safetensors.numpy import save_file
+
+    from hades_zoo.io import dataset_metadata
+
+    meta = dataset_metadata(cartpole_dataset)
+    for version, match in (("99", r"format_version '99' is not supported.*upgrade"),
+                           (None, r"no 'format_version'")):
+        m = dict(meta)
+        if version is None:
+            m.pop("format_version")
+        else:
+            m["format_version"] = version
+        p = tmp_path / f"v{version}.safetensors"
+        save_file(cartpole_dataset.arrays(), str(p), metadata=m)
+        with pytest.raises(DatasetFormatError, match=match):
+            load_dataset_file(p)
+
+
+def test_obs_size_mismatch_with_env(tmp_path, cartpole_dataset):
+    ds = cartpole_dataset.replace(states=np.zeros((2, 5), np.float32))
+    path = save_dataset(ds, tmp_path / "d.safetensors")
+    with pytest.raises(EnvError, match="states of size 5 but env 'CartPole-v1'.*observes 4"):
+        load_dataset_file(path)
+
+
+def test_wrong_suffix(tmp_path, cartpole_dataset):
+    with pytest.raises(DatasetFormatError, match="end in '.safetensors'"):
+        save_dataset(cartpole_dataset, tmp_path / "d.pkl")

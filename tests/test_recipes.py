@@ -1,0 +1,69 @@
+"""Recipe loading is strict; validation names the field and the fix."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import yaml
+
+from hades_zoo.errors import RecipeError
+from hades_zoo.recipes import dump_recipe, load_recipe, recipe_from_dict, recipe_to_dict
+
+
+def _write(tmp_path, data) -> str:
+    p = tmp_path / "r.yaml"
+    p.write_text(yaml.safe_dump(data) if not isinstance(data, str) else data)
+    return p
+
+
+def test_roundtrip(tmp_path, cartpole_recipe):
+    path = tmp_path / "out.yaml"
+    dump_recipe(cartpole_recipe, path)
+    assert load_recipe(path) == cartpole_recipe
+    assert recipe_from_dict(recipe_to_dict(cartpole_recipe)) == cartpole_recipe
+    hash(cartpole_recipe)  # frozen and hashable
+
+
+def _base(cartpole_recipe):
+    return recipe_to_dict(cartpole_recipe)
+
+
+@pytest.mark.parametrize(
+    "mutate, match",
+    [
+        (lambda d: d["es"].update(popsiz=3), r"es\.popsiz: unknown key\. Did you mean: popsize"),
+        (lambda d: d.update(variant="X"), r"variant: 'X' is not one of"),
+        (lambda d: d["bc"].update(steps="ten"), r"bc\.steps: expected an integer"),
+        (lambda d: d["bc"].update(lr=-1.0), r"bc\.lr must be in \(0, 10\)"),
+        (lambda d: d["es"].update(popsize=7), r"antithetic pairs.*even"),
+        (lambda d: d["env"].update(backend="sprng"), r"unknown backend 'sprng'.*Did you mean: spring"),
+        (lambda d: d["env"].update(obs_norm="z"), r"env\.obs_norm: 'z' is not one of"),
+        (lambda d: d.update(variant="F"), r"variant 'F' needs policy\.init_seed"),
+        (lambda d: d.update(num_inits=1), r"num_inits must be >= 2 for HaDES-R"),
+        (lambda d: d["eval"].update(greedy="yes"), r"eval\.greedy: expected true/false"),
+        (lambda d: d.pop("env"), r"missing required key\(s\) env"),
+        (lambda d: d["es"].update(eval_chunk=5), r"eval_chunk=5 must divide popsize=64"),
+        (lambda d: d.update(recipe_version=99), r"recipe_version=99 is not supported"),
+    ],
+)
+def test_invalid_recipes(tmp_path, cartpole_recipe, mutate, match):
+    data = _base(cartpole_recipe)
+    mutate(data)
+    with pytest.raises(RecipeError, match=match):
+        load_recipe(_write(tmp_path, data))
+
+
+def test_invalid_yaml_and_missing_file(tmp_path):
+    with pytest.raises(RecipeError, match="not valid YAML"):
+        load_recipe(_write(tmp_path, "name: [unclosed"))
+    with pytest.raises(RecipeError, match="cannot read recipe"):
+        load_recipe(tmp_path / "nope.yaml")
+    with pytest.raises(RecipeError, match="must be a mapping"):
+        load_recipe(_write(tmp_path, "- a\n- b\n"))
+
+
+def test_popsize_divisible_by_devices(cartpole_recipe):
+    r = cartpole_recipe.replace(es=dataclasses.replace(cartpole_recipe.es, popsize=6))
+    with pytest.raises(RecipeError, match="divisible by the 4 devices"):
+        r.validate(num_devices=4)

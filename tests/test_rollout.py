@@ -1,0 +1,55 @@
+"""Evaluation accounting: completed episodes only; running obs-normalisation."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from hades_zoo.envs import make_env
+from hades_zoo.policy import init_policy_params, make_policy
+from hades_zoo.recipes import EnvConfig, EvalConfig, PolicyConfig
+from hades_zoo.rollout import RunningNorm, make_episode_evaluate, make_evaluate
+
+
+def test_running_norm_matches_numpy():
+    rng = np.random.default_rng(0)
+    batches = [rng.normal(loc=3.0, size=(4, 5)) for _ in range(50)]
+    norm = RunningNorm.create(5)
+    for b in batches:
+        norm = norm.update(jnp.asarray(b))
+    allx = np.concatenate(batches)
+    np.testing.assert_allclose(norm.mean, allx.mean(0), rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(norm.var, allx.var(0), rtol=1e-2)
+
+
+def _cartpole(width=8):
+    env = make_env(EnvConfig(name="CartPole-v1"))
+    module = make_policy(PolicyConfig(width=width), 2, True)
+    return env, module, init_policy_params(module, jax.random.key(0), 4)
+
+
+def test_episode_accounting_counts_completed_episodes():
+    env, module, params = _cartpole()
+    ev = make_evaluate(env, module, EvalConfig(num_envs=3, num_steps=200, greedy=False), "none")
+    res = jax.jit(ev)(jax.random.key(1), params, jnp.zeros(4), jnp.ones(4))
+    # CartPole gives reward 1 per step: completed returns == completed lengths
+    assert int(res.episodes) > 3
+    np.testing.assert_allclose(res.mean_return, res.mean_length, rtol=1e-6)
+    assert float(res.return_sum) <= 3 * 200
+
+
+def test_no_completed_episode_falls_back_to_partial():
+    env, module, params = _cartpole()
+    ev = make_evaluate(env, module, EvalConfig(num_envs=2, num_steps=3), "none")
+    res = jax.jit(ev)(jax.random.key(1), params, jnp.zeros(4), jnp.ones(4))
+    assert int(res.episodes) == 0
+    np.testing.assert_allclose(res.mean_return, 3.0)
+
+
+def test_episode_evaluate_returns_one_per_episode():
+    env, module, params = _cartpole()
+    ev = make_episode_evaluate(env, module, num_episodes=5, greedy=True, obs_norm="running")
+    returns = jax.jit(ev)(jax.random.key(2), params, jnp.zeros(4), jnp.ones(4))
+    assert returns.shape == (5,)
+    assert np.all((returns >= 1) & (returns <= 500))
