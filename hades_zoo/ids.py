@@ -124,7 +124,9 @@ def env_slug(env_name: str) -> str:
     """
     slug = env_name.lower()
     if not _ENV_RE.fullmatch(slug):
-        raise ValueError(f"env name {env_name!r} cannot be written as a dataset-id env.")
+        raise ValueError(
+            f"env name {env_name!r} cannot be written as a dataset-id env."
+        )
     return slug
 
 
@@ -133,9 +135,11 @@ class InvalidDatasetIdError(UnknownDatasetError, ValueError):
 
 
 def _bad(source: object, why: str) -> InvalidDatasetIdError:
-    return InvalidDatasetIdError(f"{source!r} is not a valid dataset id: {why}. "
-                               f"Ids look like 'hopper-R-64' or "
-                               f"'breakout-minatar-F-16.s1'. {_SOURCES_HINT}")
+    return InvalidDatasetIdError(
+        f"{source!r} is not a valid dataset id: {why}. "
+        f"Ids look like 'hopper-R-64' or "
+        f"'breakout-minatar-F-16.s1'. {_SOURCES_HINT}"
+    )
 
 
 def _check_fields(i: DatasetId) -> None:
@@ -144,8 +148,12 @@ def _check_fields(i: DatasetId) -> None:
         raise _bad(i.env, "the env must be lowercase letters, digits, '_' and '-'")
     if i.variant not in ("F", "R"):
         raise _bad(i.variant, "the variant must be 'F' (HaDES-F) or 'R' (HaDES-R)")
-    for name, value, lo in (("size", i.size, 1), ("width", i.width, 1),
-                            ("generations", i.generations, 1), ("seed", i.seed, 0)):
+    for name, value, lo in (
+        ("size", i.size, 1),
+        ("width", i.width, 1),
+        ("generations", i.generations, 1),
+        ("seed", i.seed, 0),
+    ):
         if value is None and name in ("width", "generations"):
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < lo:
@@ -171,8 +179,8 @@ def parse_dataset_id(text: str) -> DatasetId:
         DatasetId with ``format_dataset_id(result) == text``.
 
     Raises:
-        InvalidDatasetIdError: malformed, path-like or non-canonical id; the message names
-            the ``file:`` and ``hf:`` prefixes for other sources.
+        InvalidDatasetIdError: malformed, path-like or non-canonical id; the message
+            names the ``file:`` and ``hf:`` prefixes for other sources.
     """
     if not isinstance(text, str) or not text:
         raise _bad(text, "it is empty")
@@ -190,17 +198,24 @@ def parse_dataset_id(text: str) -> DatasetId:
     if variant not in ("F", "R"):
         raise _bad(text, f"variant {variant!r} must be 'F' (HaDES-F) or 'R' (HaDES-R)")
     if not _INT_RE.fullmatch(size):
-        raise _bad(text, f"size {size!r} must be a positive integer without leading zeros")
+        raise _bad(
+            text, f"size {size!r} must be a positive integer without leading zeros"
+        )
     fields: dict[str, object] = {}
     last = -1
     for tag in tags:
         kind, value = _split_tag(text, tag)
         rank = _TAG_ORDER.index(kind)
         if rank <= last:
-            raise _bad(text, f"tag {tag!r} is repeated or out of order (canonical "
-                             "order: .w<N>, .g<N>, .greedy, .s<N>)")
+            raise _bad(
+                text,
+                f"tag {tag!r} is repeated or out of order (canonical "
+                "order: .w<N>, .g<N>, .greedy, .s<N>)",
+            )
         last = rank
-        fields[{"w": "width", "g": "generations", "greedy": "greedy", "s": "seed"}[kind]] = value
+        fields[
+            {"w": "width", "g": "generations", "greedy": "greedy", "s": "seed"}[kind]
+        ] = value
     return DatasetId(env=env, variant=variant, size=int(size), **fields)
 
 
@@ -213,8 +228,10 @@ def _split_tag(text: str, tag: str) -> tuple[str, object]:
         if (tag[0], value) in (("w", DEFAULT_WIDTH), ("g", DEFAULT_GENERATIONS)):
             raise _bad(text, f"tag {tag!r} is the default and is not written")
         return tag[0], value
-    raise _bad(text, f"unknown tag {tag!r} (known: .w<width>, .g<generations>, "
-                     ".greedy, .s<seed>)")
+    raise _bad(
+        text,
+        f"unknown tag {tag!r} (known: .w<width>, .g<generations>, .greedy, .s<seed>)",
+    )
 
 
 def is_dataset_id(text: str) -> bool:

@@ -1,4 +1,4 @@
-"""Reference importer: FLAIROx/behaviour-distillation ``.npz`` exports -> SyntheticDataset.
+"""Reference importer: FLAIROx/behaviour-distillation ``.npz`` -> SyntheticDataset.
 
 The published HaDES datasets (Lupu et al., "Behaviour Distillation", ICLR 2024;
 github.com/FLAIROx/behaviour-distillation, Apache-2.0) were pickles of evosax 0.1
@@ -44,8 +44,14 @@ import numpy as np
 
 from hades_zoo.dataset import DatasetInfo, SyntheticDataset
 from hades_zoo.errors import DatasetFormatError, HadesZooError, RecipeError
-from hades_zoo.ids import DEFAULT_GENERATIONS, DEFAULT_WIDTH, DatasetId, env_slug, \
-    format_dataset_id, parse_dataset_id
+from hades_zoo.ids import (
+    DEFAULT_GENERATIONS,
+    DEFAULT_WIDTH,
+    DatasetId,
+    env_slug,
+    format_dataset_id,
+    parse_dataset_id,
+)
 from hades_zoo.recipes import (
     BCConfig,
     DatasetConfig,
@@ -73,13 +79,36 @@ PAPER = "Lupu, Lu, Liesen, Lange, Foerster. Behaviour Distillation. ICLR 2024."
 FITNESS_KIND = "final_population_mean_return"
 
 # Keys every export has; family-specific keys are checked where they are used.
-_COMMON_KEYS = ("config_json", "es_config_json", "final_population_fitness",
-                "best_fitness", "es_generation")
-_CONFIG_KEYS = ("ENV_NAME", "WIDTH", "ACTIVATION", "LR", "UPDATE_EPOCHS", "NUM_ENVS",
-                "NUM_STEPS", "GREEDY_ACT", "CONST_NORMALIZE_OBS", "NORMALIZE_OBS",
-                "OVERFIT", "OVERFIT_SEED", "SEED")
-_ES_KEYS = ("popsize", "n_generations", "sigma_init", "lrate_init",
-            "rollouts_per_candidate", "dataset_size")
+_COMMON_KEYS = (
+    "config_json",
+    "es_config_json",
+    "final_population_fitness",
+    "best_fitness",
+    "es_generation",
+)
+_CONFIG_KEYS = (
+    "ENV_NAME",
+    "WIDTH",
+    "ACTIVATION",
+    "LR",
+    "UPDATE_EPOCHS",
+    "NUM_ENVS",
+    "NUM_STEPS",
+    "GREEDY_ACT",
+    "CONST_NORMALIZE_OBS",
+    "NORMALIZE_OBS",
+    "OVERFIT",
+    "OVERFIT_SEED",
+    "SEED",
+)
+_ES_KEYS = (
+    "popsize",
+    "n_generations",
+    "sigma_init",
+    "lrate_init",
+    "rollouts_per_candidate",
+    "dataset_size",
+)
 # Collapse heuristics on (final population mean) / (best ever), for positive bests.
 _COLLAPSED_RATIO = 0.1
 _LOW_RATIO = 0.5
@@ -123,25 +152,36 @@ def read_reference(path: str | Path) -> ReferenceFile:
     except FileNotFoundError as err:
         raise _fail(path, "no such file; check the path.") from err
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
-        raise _fail(path, f"not a readable reference .npz ({err}); reference exports "
-                          "are plain numpy archives without pickled objects.") from err
+        raise _fail(
+            path,
+            f"not a readable reference .npz ({err}); reference exports "
+            "are plain numpy archives without pickled objects.",
+        ) from err
     missing = [k for k in _COMMON_KEYS if k not in arrays]
     if missing:
-        raise _fail(path, f"missing key(s) {', '.join(missing)}; this is not a "
-                          "FLAIROx/behaviour-distillation export (it must hold "
-                          f"{', '.join(_COMMON_KEYS)} plus the dataset arrays).")
+        raise _fail(
+            path,
+            f"missing key(s) {', '.join(missing)}; this is not a "
+            "FLAIROx/behaviour-distillation export (it must hold "
+            f"{', '.join(_COMMON_KEYS)} plus the dataset arrays).",
+        )
     config = _json(path, arrays, "config_json")
     es_config = _json(path, arrays, "es_config_json")
     source = str(arrays["source"]) if "source" in arrays else f"file:{path.name}"
     ref = ReferenceFile(path, arrays, config, es_config, source)
     if ref.family == "images":
         return ref
-    for what, cfg, keys in (("config_json", config, _CONFIG_KEYS),
-                            ("es_config_json", es_config, _ES_KEYS)):
+    for what, cfg, keys in (
+        ("config_json", config, _CONFIG_KEYS),
+        ("es_config_json", es_config, _ES_KEYS),
+    ):
         lost = [k for k in keys if k not in cfg]
         if lost:
-            raise _fail(path, f"{what} lacks {', '.join(lost)}; cannot rebuild the "
-                              "distillation protocol without them.")
+            raise _fail(
+                path,
+                f"{what} lacks {', '.join(lost)}; cannot rebuild the "
+                "distillation protocol without them.",
+            )
     return ref
 
 
@@ -158,8 +198,10 @@ def _json(path: Path, arrays: Mapping[str, np.ndarray], key: str) -> dict[str, A
 def _require(ref: ReferenceFile, *keys: str) -> None:
     missing = [k for k in keys if k not in ref.arrays]
     if missing:
-        raise _fail(ref.path, f"missing array(s) {', '.join(missing)} needed for a "
-                              f"{ref.family} dataset.")
+        raise _fail(
+            ref.path,
+            f"missing array(s) {', '.join(missing)} needed for a {ref.family} dataset.",
+        )
 
 
 def reference_dataset_id(ref: ReferenceFile) -> str:
@@ -171,15 +213,17 @@ def reference_dataset_id(ref: ReferenceFile) -> str:
         env, size = cfg["ENV_NAME"], int(es["dataset_size"])
     width = int(cfg.get("WIDTH", DEFAULT_WIDTH))
     gens = int(es.get("n_generations", DEFAULT_GENERATIONS))
-    return format_dataset_id(DatasetId(
-        env=env_slug(env),
-        variant="F" if cfg.get("OVERFIT") else "R",
-        size=size,
-        width=None if ref.family == "images" or width == DEFAULT_WIDTH else width,
-        generations=None if gens == DEFAULT_GENERATIONS else gens,
-        greedy=bool(cfg.get("GREEDY_ACT", False)),
-        seed=int(cfg.get("SEED", 0)),
-    ))
+    return format_dataset_id(
+        DatasetId(
+            env=env_slug(env),
+            variant="F" if cfg.get("OVERFIT") else "R",
+            size=size,
+            width=None if ref.family == "images" or width == DEFAULT_WIDTH else width,
+            generations=None if gens == DEFAULT_GENERATIONS else gens,
+            greedy=bool(cfg.get("GREEDY_ACT", False)),
+            seed=int(cfg.get("SEED", 0)),
+        )
+    )
 
 
 def reference_recipe(ref: ReferenceFile, dataset_id: str) -> Recipe:
@@ -191,12 +235,18 @@ def reference_recipe(ref: ReferenceFile, dataset_id: str) -> Recipe:
     """
     cfg, es = ref.config, ref.es_config
     if ref.family == "images":
-        raise _fail(ref.path, f"{cfg.get('DATASET', 'image')} is an image-classification "
-                              "dataset; image datasets are not supported yet (hades_zoo "
-                              "handles control datasets: brax and gymnax envs).")
+        raise _fail(
+            ref.path,
+            f"{cfg.get('DATASET', 'image')} is an image-classification "
+            "dataset; image datasets are not supported yet (hades_zoo "
+            "handles control datasets: brax and gymnax envs).",
+        )
     if es.get("learn_labels"):
-        raise _fail(ref.path, "the run evolved its labels (learn_labels=true) but the "
-                              "export stores no label logits; it cannot be imported.")
+        raise _fail(
+            ref.path,
+            "the run evolved its labels (learn_labels=true) but the "
+            "export stores no label logits; it cannot be imported.",
+        )
     brax = ref.family == "brax"
     if cfg.get("CONST_NORMALIZE_OBS"):
         obs_norm = "const"
@@ -214,10 +264,13 @@ def reference_recipe(ref: ReferenceFile, dataset_id: str) -> Recipe:
                 backend="positional" if brax else "gymnax",
                 episode_length=1000,
                 obs_norm=obs_norm,
-                compat="brax-0.9" if cfg["ENV_NAME"] == "inverted_double_pendulum" else "",
+                compat="brax-0.9"
+                if cfg["ENV_NAME"] == "inverted_double_pendulum"
+                else "",
             ),
-            dataset=DatasetConfig(size=int(es["dataset_size"]), learn_labels=False,
-                                  init_std=0.0),
+            dataset=DatasetConfig(
+                size=int(es["dataset_size"]), learn_labels=False, init_std=0.0
+            ),
             policy=PolicyConfig(
                 width=int(cfg["WIDTH"]),
                 depth=int(cfg.get("FFWD_LAYERS", 2)),
@@ -232,8 +285,11 @@ def reference_recipe(ref: ReferenceFile, dataset_id: str) -> Recipe:
                 # The reference MinAtar BC had no clipping (MAX_GRAD_NORM unused there).
                 max_grad_norm=float(cfg.get("MAX_GRAD_NORM", 0.5)) if brax else None,
             ),
-            eval=EvalConfig(num_envs=int(cfg["NUM_ENVS"]), num_steps=int(cfg["NUM_STEPS"]),
-                            greedy=bool(cfg["GREEDY_ACT"])),
+            eval=EvalConfig(
+                num_envs=int(cfg["NUM_ENVS"]),
+                num_steps=int(cfg["NUM_STEPS"]),
+                greedy=bool(cfg["GREEDY_ACT"]),
+            ),
             es=ESConfig(
                 strategy=es.get("strategy", "OpenES"),
                 popsize=int(es["popsize"]),
@@ -249,7 +305,9 @@ def reference_recipe(ref: ReferenceFile, dataset_id: str) -> Recipe:
         )
         return recipe.validate()
     except (RecipeError, TypeError, ValueError) as err:
-        raise _fail(ref.path, f"its config does not make a valid recipe: {err}") from err
+        raise _fail(
+            ref.path, f"its config does not make a valid recipe: {err}"
+        ) from err
 
 
 def _arrays(ref: ReferenceFile, recipe: Recipe) -> dict[str, np.ndarray]:
@@ -259,8 +317,11 @@ def _arrays(ref: ReferenceFile, recipe: Recipe) -> dict[str, np.ndarray]:
     _require(ref, "states")
     out["states"] = np.asarray(ref.arrays["states"], np.float32)
     if out["states"].ndim != 2 or out["states"].shape[0] != d:
-        raise _fail(ref.path, f"'states' has shape {out['states'].shape}; expected "
-                              f"({d}, obs_dim) for dataset_size={d}.")
+        raise _fail(
+            ref.path,
+            f"'states' has shape {out['states'].shape}; expected "
+            f"({d}, obs_dim) for dataset_size={d}.",
+        )
     if ref.family == "brax":
         _require(ref, "actions")
         out["actions"] = np.asarray(ref.arrays["actions"], np.float32)
@@ -268,11 +329,18 @@ def _arrays(ref: ReferenceFile, recipe: Recipe) -> dict[str, np.ndarray]:
         _require(ref, "action_labels", "state_used_in_bc")
         used = np.asarray(ref.arrays["action_labels"]).astype(np.int32)
         mask = np.asarray(ref.arrays["state_used_in_bc"]).astype(bool)
-        if mask.shape != (d,) or used.ndim != 1 or used.size != int(mask.sum()) \
-                or not np.all(mask[: used.size]):
-            raise _fail(ref.path, f"'action_labels' {used.shape} and 'state_used_in_bc' "
-                                  f"{mask.shape} disagree: BC uses the first "
-                                  "len(action_labels) states.")
+        if (
+            mask.shape != (d,)
+            or used.ndim != 1
+            or used.size != int(mask.sum())
+            or not np.all(mask[: used.size])
+        ):
+            raise _fail(
+                ref.path,
+                f"'action_labels' {used.shape} and 'state_used_in_bc' "
+                f"{mask.shape} disagree: BC uses the first "
+                "len(action_labels) states.",
+            )
         labels = np.zeros(d, np.int32)
         labels[: used.size] = used
         out["labels"], out["mask"] = labels, mask
@@ -303,35 +371,50 @@ def _notes(recipe: Recipe, summary: dict[str, Any], mask: np.ndarray | None) -> 
     notes = []
     mean, best = summary["final_population_mean_fitness"], summary["es_best_fitness"]
     if summary.get("max_fitness_ever_zero") and best == 0:
-        notes.append("Every recorded fitness is exactly 0: no evaluation episode ever "
-                     "completed within the eval window, so the ES had no signal and these "
-                     "states are drift. Do not use it as a behaviour dataset.")
+        notes.append(
+            "Every recorded fitness is exactly 0: no evaluation episode ever "
+            "completed within the eval window, so the ES had no signal and these "
+            "states are drift. Do not use it as a behaviour dataset."
+        )
     elif best > 0 and mean < _COLLAPSED_RATIO * best:
-        notes.append(f"The ES population collapsed at the end of the run: final "
-                     f"population-mean fitness {mean:.1f} vs best candidate {best:.1f}. "
-                     "Kept for completeness; retrain and evaluate (`hades-zoo eval`) "
-                     "before trusting it.")
+        notes.append(
+            f"The ES population collapsed at the end of the run: final "
+            f"population-mean fitness {mean:.1f} vs best candidate {best:.1f}. "
+            "Kept for completeness; retrain and evaluate (`hades-zoo eval`) "
+            "before trusting it."
+        )
     elif best > 0 and mean < _LOW_RATIO * best:
-        notes.append(f"Final population-mean fitness {mean:.1f} is well below the best "
-                     f"candidate {best:.1f}: the run is noisy; retrain before trusting it.")
+        notes.append(
+            f"Final population-mean fitness {mean:.1f} is well below the best "
+            f"candidate {best:.1f}: the run is noisy; retrain before trusting it."
+        )
     if mask is not None and not mask.all():
-        notes.append(f"BC uses only the first {int(mask.sum())} of {mask.size} states "
-                     "(fixed labels repeat(arange(A), D // A)); the rest are masked out.")
+        notes.append(
+            f"BC uses only the first {int(mask.sum())} of {mask.size} states "
+            "(fixed labels repeat(arange(A), D // A)); the rest are masked out."
+        )
     if recipe.env.obs_norm == "running":
-        notes.append("States live in the space of a running observation normaliser "
-                     "re-estimated online over the eval envs; there is no fixed inverse "
-                     "to raw observations.")
+        notes.append(
+            "States live in the space of a running observation normaliser "
+            "re-estimated online over the eval envs; there is no fixed inverse "
+            "to raw observations."
+        )
     if recipe.env.compat:
-        notes.append(f"Evaluate with env compat '{recipe.env.compat}' (brax 0.14 changed "
-                     "this env; the data was evolved on brax 0.9).")
+        notes.append(
+            f"Evaluate with env compat '{recipe.env.compat}' (brax 0.14 changed "
+            "this env; the data was evolved on brax 0.9)."
+        )
     if recipe.env.backend == "gymnax" and recipe.bc.max_grad_norm is None:
-        notes.append("The reference BC for gymnax/MinAtar did not clip gradients "
-                     "(its config's MAX_GRAD_NORM was unused).")
+        notes.append(
+            "The reference BC for gymnax/MinAtar did not clip gradients "
+            "(its config's MAX_GRAD_NORM was unused)."
+        )
     return " ".join(notes)
 
 
-def import_reference(path: str | Path, *, dataset_id: str | None = None
-                     ) -> SyntheticDataset:
+def import_reference(
+    path: str | Path, *, dataset_id: str | None = None
+) -> SyntheticDataset:
     """Convert one reference ``.npz`` into a ``SyntheticDataset`` with its protocol.
 
     Args:
@@ -352,8 +435,11 @@ def import_reference(path: str | Path, *, dataset_id: str | None = None
     ref = read_reference(path)
     if ref.family == "images":
         reference_recipe(ref, "unused")  # raises the clear "not supported" error
-    dataset_id = reference_dataset_id(ref) if dataset_id is None else \
-        format_dataset_id(parse_dataset_id(dataset_id))
+    dataset_id = (
+        reference_dataset_id(ref)
+        if dataset_id is None
+        else format_dataset_id(parse_dataset_id(dataset_id))
+    )
     recipe = reference_recipe(ref, dataset_id)
     arrays = _arrays(ref, recipe)
     summary = _fitness_summary(ref)
@@ -387,5 +473,7 @@ def import_reference(path: str | Path, *, dataset_id: str | None = None
 
         check_dataset_fits_env(ds)
     except HadesZooError as err:
-        raise _fail(ref.path, f"imported arrays do not fit the protocol: {err}") from err
+        raise _fail(
+            ref.path, f"imported arrays do not fit the protocol: {err}"
+        ) from err
     return ds

@@ -71,9 +71,14 @@ class MultiTaskDataset:
     def task(self, index: int) -> SyntheticDataset:
         """The ``index``-th original dataset, unpadded (exact inverse of ``merge``)."""
         if not 0 <= index < self.num_tasks:
-            raise IndexError(f"task index {index} out of range for {self.num_tasks} tasks")
+            raise IndexError(
+                f"task index {index} out of range for {self.num_tasks} tasks"
+            )
         rows = np.asarray(self.task_ids) == index
-        obs, act = int(np.asarray(self.obs_dims)[index]), int(np.asarray(self.act_dims)[index])
+        obs, act = (
+            int(np.asarray(self.obs_dims)[index]),
+            int(np.asarray(self.act_dims)[index]),
+        )
         template = self.tasks[index]
         out = {"states": np.asarray(self.states)[rows, :obs]}
         if self.discrete:
@@ -89,8 +94,10 @@ class MultiTaskDataset:
 
     def __repr__(self) -> str:
         kind = "discrete" if self.discrete else "continuous"
-        return (f"MultiTaskDataset({kind}, N={self.size}, obs_dim={self.states.shape[1]}, "
-                f"tasks={list(self.dataset_ids)})")
+        return (
+            f"MultiTaskDataset({kind}, N={self.size}, obs_dim={self.states.shape[1]}, "
+            f"tasks={list(self.dataset_ids)})"
+        )
 
 
 def _action_count(ds: SyntheticDataset) -> int:
@@ -98,8 +105,11 @@ def _action_count(ds: SyntheticDataset) -> int:
         return int(np.asarray(ds.label_logits).shape[1])
     from hades_zoo.envs import env_spec
 
-    return env_spec(ds.recipe.env).action_dim if ds.recipe is not None else \
-        int(np.max(np.asarray(ds.labels))) + 1
+    return (
+        env_spec(ds.recipe.env).action_dim
+        if ds.recipe is not None
+        else int(np.max(np.asarray(ds.labels))) + 1
+    )
 
 
 def merge(datasets: Sequence[SyntheticDataset]) -> MultiTaskDataset:
@@ -129,16 +139,20 @@ def merge(datasets: Sequence[SyntheticDataset]) -> MultiTaskDataset:
             )
     kinds = {ds.discrete for ds in datasets}
     if len(kinds) > 1:
-        desc = ", ".join(f"{ds.dataset_id} ({'discrete' if ds.discrete else 'continuous'})"
-                         for ds in datasets)
+        desc = ", ".join(
+            f"{ds.dataset_id} ({'discrete' if ds.discrete else 'continuous'})"
+            for ds in datasets
+        )
         raise DatasetFormatError(
             "cannot merge discrete-label and continuous-action datasets (no common BC "
             f"target): {desc}. Merge the discrete and the continuous ones separately."
         )
     discrete = kinds.pop()
     if discrete and any(ds.label_logits is not None for ds in datasets):
-        raise DatasetFormatError("merging datasets with learned label logits is not "
-                                 "supported yet; merge fixed-label datasets only.")
+        raise DatasetFormatError(
+            "merging datasets with learned label logits is not "
+            "supported yet; merge fixed-label datasets only."
+        )
     max_obs = max(ds.obs_dim for ds in datasets)
     obs_dims = np.array([ds.obs_dim for ds in datasets], np.int32)
     states, task_ids, masks = [], [], []
@@ -146,21 +160,27 @@ def merge(datasets: Sequence[SyntheticDataset]) -> MultiTaskDataset:
         s = np.asarray(ds.states, np.float32)
         states.append(np.pad(s, ((0, 0), (0, max_obs - ds.obs_dim))))
         task_ids.append(np.full(ds.size, i, np.int32))
-        masks.append(np.asarray(ds.mask, bool) if ds.mask is not None
-                     else np.ones(ds.size, bool))
+        masks.append(
+            np.asarray(ds.mask, bool) if ds.mask is not None else np.ones(ds.size, bool)
+        )
     fields: dict[str, Any] = {}
     if discrete:
         act_dims = np.array([_action_count(ds) for ds in datasets], np.int32)
-        fields["labels"] = np.concatenate([np.asarray(ds.labels, np.int32)
-                                           for ds in datasets])
+        fields["labels"] = np.concatenate(
+            [np.asarray(ds.labels, np.int32) for ds in datasets]
+        )
     else:
         act_dims = np.array([ds.actions.shape[1] for ds in datasets], np.int32)
         max_act = int(act_dims.max())
-        fields["actions"] = np.concatenate([
-            np.pad(np.asarray(ds.actions, np.float32),
-                   ((0, 0), (0, max_act - ds.actions.shape[1])))
-            for ds in datasets
-        ])
+        fields["actions"] = np.concatenate(
+            [
+                np.pad(
+                    np.asarray(ds.actions, np.float32),
+                    ((0, 0), (0, max_act - ds.actions.shape[1])),
+                )
+                for ds in datasets
+            ]
+        )
     templates = tuple(
         ds.replace(states=None, actions=None, labels=None, mask=None) for ds in datasets
     )

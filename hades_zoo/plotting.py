@@ -2,7 +2,7 @@
 
 - Continuous (brax) datasets: two heatmaps, ``states (D x obs_dim)`` and
   ``actions (D x act_dim)``, each on a symmetric diverging colour scale.
-- Image-observation gymnax datasets (MinAtar ``10 x 10 x C``, Pong-misc ``30 x 40 x 3``):
+- Image-observation gymnax datasets (MinAtar ``10x10xC``, Pong-misc ``30x40x3``):
   one frame per synthetic state, each channel drawn as its own coloured layer, titled
   with the state's action label (masked states are marked "unused").
 - Other discrete datasets (vector observations): a states heatmap with the labels
@@ -42,8 +42,14 @@ def _pyplot():
 def display_states(ds: SyntheticDataset) -> np.ndarray:
     """(D, obs_dim) states in raw observation units when the protocol allows it."""
     states = np.asarray(ds.states, np.float32)
-    if ds.recipe is not None and ds.recipe.env.obs_norm == "const" and ds.obs_mean is not None:
-        states = states * np.sqrt(np.asarray(ds.obs_var) + 1e-8) + np.asarray(ds.obs_mean)
+    if (
+        ds.recipe is not None
+        and ds.recipe.env.obs_norm == "const"
+        and ds.obs_mean is not None
+    ):
+        states = states * np.sqrt(np.asarray(ds.obs_var) + 1e-8) + np.asarray(
+            ds.obs_mean
+        )
     return states
 
 
@@ -69,8 +75,14 @@ def _label_text(ds: SyntheticDataset, i: int) -> str:
 
 def _heatmap(fig, ax, values: np.ndarray, title: str, xlabel: str, ylabel: str) -> None:
     lim = float(np.max(np.abs(values))) or 1.0
-    im = ax.imshow(values, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim,
-                   interpolation="nearest")
+    im = ax.imshow(
+        values,
+        aspect="auto",
+        cmap="RdBu_r",
+        vmin=-lim,
+        vmax=lim,
+        interpolation="nearest",
+    )
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -86,9 +98,12 @@ def _frames(plt, ds: SyntheticDataset, shape: tuple[int, int, int]):
     cols = min(ds.size, 8)
     rows = math.ceil(ds.size / cols)
     cell = 1.9  # inches per frame (height); width follows the frame's aspect
-    fig, axes = plt.subplots(rows, cols, figsize=(cell * cols * w / h + 0.4,
-                                                  (cell + 0.45) * rows + 0.9),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        rows,
+        cols,
+        figsize=(cell * cols * w / h + 0.4, (cell + 0.45) * rows + 0.9),
+        squeeze=False,
+    )
     for i, ax in enumerate(axes.flat):
         ax.set_xticks([])
         ax.set_yticks([])
@@ -100,10 +115,18 @@ def _frames(plt, ds: SyntheticDataset, shape: tuple[int, int, int]):
         ax.imshow(rgb, interpolation="nearest")
         ax.set_title(_label_text(ds, i), fontsize=9)
     handles = [plt.Rectangle((0, 0), 1, 1, color=colours[k]) for k in range(c)]
-    fig.legend(handles, [f"ch {k}" for k in range(c)], loc="lower center", ncol=min(c, 10),
-               fontsize=8, frameon=False)
-    fig.suptitle(f"{ds.dataset_id} ({ds.recipe.env.name}, D={ds.size}); "
-                 "states in raw units, clipped to [0, 1]")
+    fig.legend(
+        handles,
+        [f"ch {k}" for k in range(c)],
+        loc="lower center",
+        ncol=min(c, 10),
+        fontsize=8,
+        frameon=False,
+    )
+    fig.suptitle(
+        f"{ds.dataset_id} ({ds.recipe.env.name}, D={ds.size}); "
+        "states in raw units, clipped to [0, 1]"
+    )
     fig.tight_layout(rect=(0, 0.05, 1, 0.95))
     return fig
 
@@ -128,11 +151,19 @@ def plot_dataset(ds: SyntheticDataset, path: str | Path | None = None):
         states = display_states(ds)
         actions = np.asarray(ds.actions)
         fig, (ax_s, ax_a) = plt.subplots(
-            1, 2, figsize=(4 + 0.25 * states.shape[1] + 0.4 * actions.shape[1],
-                           2 + 0.08 * ds.size),
-            gridspec_kw={"width_ratios": [max(states.shape[1], 4), max(actions.shape[1], 2)]},
+            1,
+            2,
+            figsize=(
+                4 + 0.25 * states.shape[1] + 0.4 * actions.shape[1],
+                2 + 0.08 * ds.size,
+            ),
+            gridspec_kw={
+                "width_ratios": [max(states.shape[1], 4), max(actions.shape[1], 2)]
+            },
         )
-        space = "normalised" if ds.recipe and ds.recipe.env.obs_norm == "running" else "raw"
+        space = (
+            "normalised" if ds.recipe and ds.recipe.env.obs_norm == "running" else "raw"
+        )
         _heatmap(fig, ax_s, states, f"states ({space})", "observation dim", "pair")
         _heatmap(fig, ax_a, actions, "actions (BC targets)", "action dim", "pair")
         fig.suptitle(title)

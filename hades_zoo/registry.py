@@ -105,11 +105,16 @@ def _index() -> dict[str, Any]:
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
-        return {"index_version": INDEX_VERSION, "datasets": {}, "excluded": {},
-                "excluded_patterns": []}
+        return {
+            "index_version": INDEX_VERSION,
+            "datasets": {},
+            "excluded": {},
+            "excluded_patterns": [],
+        }
     except json.JSONDecodeError as err:
-        raise DatasetFormatError(f"packaged zoo index is corrupt ({err}); reinstall "
-                                 "hades_zoo.") from err
+        raise DatasetFormatError(
+            f"packaged zoo index is corrupt ({err}); reinstall hades_zoo."
+        ) from err
     if data.get("index_version") != INDEX_VERSION:
         raise DatasetFormatError(
             f"zoo index version {data.get('index_version')!r} is not supported (reads "
@@ -122,8 +127,11 @@ def _entry(dataset_id: str, raw: dict[str, Any]) -> ZooEntry:
     raw = dict(raw)
     hub = raw.pop("hub", None)
     fields = {f.name for f in dataclasses.fields(ZooEntry)}
-    return ZooEntry(dataset_id=dataset_id, hub=HubRef(**hub) if hub else None,
-                    **{k: v for k, v in raw.items() if k in fields})
+    return ZooEntry(
+        dataset_id=dataset_id,
+        hub=HubRef(**hub) if hub else None,
+        **{k: v for k, v in raw.items() if k in fields},
+    )
 
 
 def entries() -> dict[str, ZooEntry]:
@@ -194,8 +202,9 @@ def load_zoo_dataset(dataset_id: str) -> SyntheticDataset:
         digest = _sha256(data)
         if digest != entry.sha256:
             raise DatasetFormatError(
-                f"packaged zoo file {entry.file} has sha256 {digest[:12]}... but the index "
-                f"records {entry.sha256[:12]}...; the installation is corrupt: reinstall "
+                f"packaged zoo file {entry.file} has sha256 {digest[:12]}... but the "
+                f"index records {entry.sha256[:12]}...; the installation is corrupt: "
+                "reinstall "
                 "hades_zoo (`pip install --force-reinstall hades_zoo`)."
             )
         return dataset_from_bytes(data, source=f"hades_zoo/zoo/{entry.file}")
@@ -203,9 +212,11 @@ def load_zoo_dataset(dataset_id: str) -> SyntheticDataset:
         from hades_zoo.hub import load_from_hub
 
         rev = f"@{entry.hub.revision}" if entry.hub.revision else ""
-        return load_from_hub(f"hf:{entry.hub.repo_id}{rev}",
-                             filename=entry.hub.filename or entry.file,
-                             sha256=entry.sha256)
+        return load_from_hub(
+            f"hf:{entry.hub.repo_id}{rev}",
+            filename=entry.hub.filename or entry.file,
+            sha256=entry.sha256,
+        )
     raise DatasetFormatError(
         f"zoo entry {dataset_id!r} points at {entry.file}, which is not in this "
         "installation and has no Hub location; reinstall hades_zoo."

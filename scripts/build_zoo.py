@@ -40,7 +40,7 @@ from hades_zoo.importer import (  # noqa: E402
     read_reference,
     reference_dataset_id,
 )
-from hades_zoo.io import dataset_to_bytes, atomic_write_bytes  # noqa: E402
+from hades_zoo.io import atomic_write_bytes, dataset_to_bytes  # noqa: E402
 from hades_zoo.recipes import dump_recipe  # noqa: E402
 from hades_zoo.registry import INDEX_VERSION  # noqa: E402
 
@@ -72,8 +72,9 @@ CERT_DEFAULT = (
 
 
 def _family(env: str) -> str:
-    return "minatar" if env.endswith("-MinAtar") else (
-        "gymnax" if "-" in env else "brax")
+    return (
+        "minatar" if env.endswith("-MinAtar") else ("gymnax" if "-" in env else "brax")
+    )
 
 
 def _size_category(n: int) -> str:
@@ -85,26 +86,42 @@ def render_card(ds, entry: dict, certificate: str = CERT_DEFAULT) -> str:
     r = ds.recipe
     prov = ds.info.provenance
     fam = _family(r.env.name)
-    variant = {"F": "HaDES-F (fixed policy initialisation)",
-               "R": "HaDES-R (fresh policy initialisations)"}[r.variant]
+    variant = {
+        "F": "HaDES-F (fixed policy initialisation)",
+        "R": "HaDES-R (fresh policy initialisations)",
+    }[r.variant]
     used = ds.size if ds.mask is None else int(ds.arrays()["mask"].sum())
-    kind = (f"`actions` ({ds.size} x {ds.actions.shape[1]}) continuous BC targets"
-            if not ds.discrete else f"`labels` ({ds.size},) fixed class labels and "
-            f"`mask` ({ds.size},): BC uses {used} pairs")
+    kind = (
+        f"`actions` ({ds.size} x {ds.actions.shape[1]}) continuous BC targets"
+        if not ds.discrete
+        else f"`labels` ({ds.size},) fixed class labels and "
+        f"`mask` ({ds.size},): BC uses {used} pairs"
+    )
     norm = {
         "const": "constant normalisation (x - mean) / sqrt(var + 1e-8) with the stored "
-                 "`obs_mean` / `obs_var`",
+        "`obs_mean` / `obs_var`",
         "running": "a running normaliser re-estimated online over the eval envs "
-                   "(purejaxrl `NormalizeVecObservation`); there is no fixed inverse",
+        "(purejaxrl `NormalizeVecObservation`); there is no fixed inverse",
         "none": "no normalisation",
     }[r.env.obs_norm]
-    init = (f"fixed init `PRNGKey({r.policy.init_seed})` (jax<0.5 threefry)"
-            if r.policy.init_seed is not None else
-            f"a fresh random init per run ({r.num_inits} per ES candidate)")
-    clip = (f"global-norm clip {r.bc.max_grad_norm}" if r.bc.max_grad_norm else
-            "no gradient clipping")
-    tags = ["behaviour-distillation", "hades", "synthetic-data", "dataset-distillation",
-            fam, entry["env"]]
+    init = (
+        f"fixed init `PRNGKey({r.policy.init_seed})` (jax<0.5 threefry)"
+        if r.policy.init_seed is not None
+        else f"a fresh random init per run ({r.num_inits} per ES candidate)"
+    )
+    clip = (
+        f"global-norm clip {r.bc.max_grad_norm}"
+        if r.bc.max_grad_norm
+        else "no gradient clipping"
+    )
+    tags = [
+        "behaviour-distillation",
+        "hades",
+        "synthetic-data",
+        "dataset-distillation",
+        fam,
+        entry["env"],
+    ]
     front = [
         "---",
         "license: apache-2.0",
@@ -121,6 +138,9 @@ def render_card(ds, entry: dict, certificate: str = CERT_DEFAULT) -> str:
     ]
     notes = f"\n## Caveats\n\n{ds.info.notes}\n" if ds.info.notes else ""
     compat = f", compat shim `{r.env.compat}`" if r.env.compat else ""
+    engine = f"brax, backend `{r.env.backend}`" if fam == "brax" else "gymnax"
+    stats = ", plus `obs_mean` / `obs_var`" if ds.obs_mean is not None else ""
+    temp = f", temperature {r.es.temperature}" if r.es.temperature else ""
     body = f"""
 # {ds.dataset_id}
 
@@ -130,18 +150,18 @@ scratch* on them by behaviour cloning performs well in `{r.env.name}`.
 
 | | |
 |---|---|
-| env | `{r.env.name}` ({'brax, backend `' + r.env.backend + '`' if fam == 'brax' else 'gymnax'}{compat}) |
+| env | `{r.env.name}` ({engine}{compat}) |
 | variant | {variant} |
 | size D | {ds.size} |
 | observation dim | {ds.obs_dim} |
 | seed | {r.seed} |
 | recorded fitness | {ds.info.fitness:.6g} ({ds.info.fitness_kind}) |
-| ES best candidate | {prov.get('es_best_fitness', float('nan')):.6g} |
+| ES best candidate | {prov.get("es_best_fitness", float("nan")):.6g} |
 
 ## Contents
 
 One `{ds.dataset_id}.safetensors` file: `states` ({ds.size} x {ds.obs_dim}) in the
-space the policy sees, {kind}{', plus `obs_mean` / `obs_var`' if ds.obs_mean is not None else ''}.
+space the policy sees, {kind}{stats}.
 The metadata embeds the full protocol (recipe) as JSON.
 
 ```python
@@ -157,10 +177,10 @@ print(hz.protocol_returns(ds, seeds=5))   # comparable to the recorded fitness
 - Behaviour cloning: Adam lr {r.bc.lr}, eps {r.bc.eps}, {r.bc.steps} full-batch steps,
   {clip}.
 - Evaluation: {r.eval.num_envs} envs x {r.eval.num_steps} steps,
-  {'greedy' if r.eval.greedy else 'sampled'} actions; fitness = mean return of the
+  {"greedy" if r.eval.greedy else "sampled"} actions; fitness = mean return of the
   episodes completed in that window.
 - ES: {r.es.strategy}, population {r.es.popsize}, {r.es.generations} generations,
-  sigma_init {r.es.sigma_init}{', temperature ' + str(r.es.temperature) if r.es.temperature else ''}.
+  sigma_init {r.es.sigma_init}{temp}.
 
 The full recipe is `recipes/{ds.dataset_id}.yaml`.
 {notes}
@@ -168,11 +188,11 @@ The full recipe is `recipes/{ds.dataset_id}.yaml`.
 
 - Authors and data: Lupu, Lu, Liesen, Lange, Foerster, *Behaviour Distillation*,
   ICLR 2024 ({REFERENCE_REPO}, Apache-2.0).
-- Source: `{prov.get('source', '')}` (commit `{REFERENCE_COMMIT}`). The dataset is the
+- Source: `{prov.get("source", "")}` (commit `{REFERENCE_COMMIT}`). The dataset is the
   ES search-distribution mean at the end of the run (not the best member).
-- Recorded fitness: mean over the {prov.get('popsize', '?')} candidates of the final
-  generation ({prov.get('final_population_mean_fitness', float('nan')):.6g}; max
-  {prov.get('final_population_max_fitness', float('nan')):.6g}). This is a
+- Recorded fitness: mean over the {prov.get("popsize", "?")} candidates of the final
+  generation ({prov.get("final_population_mean_fitness", float("nan")):.6g}; max
+  {prov.get("final_population_max_fitness", float("nan")):.6g}). This is a
   training-time number, not a paper evaluation number.
 - Converted to safetensors by `hades_zoo` (`hades-zoo import-reference`); no code from
   the reference repository was copied.
@@ -188,7 +208,8 @@ The full recipe is `recipes/{ds.dataset_id}.yaml`.
 ```bibtex
 @inproceedings{{lupu2024behaviour,
   title={{Behaviour Distillation}},
-  author={{Lupu, Andrei and Lu, Chris and Liesen, Jarek Luca and Lange, Robert Tjarko and Foerster, Jakob Nicolaus}},
+  author={{Lupu, Andrei and Lu, Chris and Liesen, Jarek and
+            Lange, Robert Tjarko and Foerster, Jakob}},
   booktitle={{The Twelfth International Conference on Learning Representations}},
   year={{2024}}
 }}
@@ -200,8 +221,11 @@ The full recipe is `recipes/{ds.dataset_id}.yaml`.
 def _existing_certificate(card_path: Path) -> str:
     if not card_path.exists():
         return CERT_DEFAULT
-    m = re.search(re.escape(CERT_START) + r"\n(.*?)\n" + re.escape(CERT_END),
-                  card_path.read_text(), re.S)
+    m = re.search(
+        re.escape(CERT_START) + r"\n(.*?)\n" + re.escape(CERT_END),
+        card_path.read_text(),
+        re.S,
+    )
     return m.group(1) if m else CERT_DEFAULT
 
 
@@ -215,8 +239,14 @@ def build(npz_dir: Path, repo: Path = REPO) -> dict:
     for npz in sorted(npz_dir.glob("*.npz")):
         ref = read_reference(npz)
         dataset_id = reference_dataset_id(ref)
-        reason = next((p["reason"] for p in EXCLUDED_PATTERNS
-                       if fnmatch.fnmatchcase(dataset_id, p["pattern"])), None)
+        reason = next(
+            (
+                p["reason"]
+                for p in EXCLUDED_PATTERNS
+                if fnmatch.fnmatchcase(dataset_id, p["pattern"])
+            ),
+            None,
+        )
         if reason is not None:
             excluded[dataset_id] = reason
             log.info("skip %s (%s)", dataset_id, reason.split(":")[0])
@@ -251,10 +281,12 @@ def build(npz_dir: Path, repo: Path = REPO) -> dict:
         datasets[dataset_id] = entry
         card_path = cards / f"{dataset_id}.md"
         _write_text(card_path, render_card(ds, entry, _existing_certificate(card_path)))
-        header = (f"# {dataset_id}: the exact config this dataset was evolved with,\n"
-                  f"# imported from {ds.info.provenance['source']}.\n"
-                  "# `hades-zoo distill` on it re-runs the same protocol (hades_zoo's "
-                  "evosax 0.3 ES, so not bit-identical to the original run).\n")
+        header = (
+            f"# {dataset_id}: the exact config this dataset was evolved with,\n"
+            f"# imported from {ds.info.provenance['source']}.\n"
+            "# `hades-zoo distill` on it re-runs the same protocol (hades_zoo's "
+            "evosax 0.3 ES, so not bit-identical to the original run).\n"
+        )
         _write_text(recipes / f"{dataset_id}.yaml", header + dump_recipe(ds.recipe))
         log.info("built %s (fitness %.4g)", dataset_id, ds.info.fitness)
     # Drop packaged files of ids no longer produced (re-runs after exclusions change).
@@ -263,8 +295,12 @@ def build(npz_dir: Path, repo: Path = REPO) -> dict:
             stale.unlink()
     index = {
         "index_version": INDEX_VERSION,
-        "source": {"repository": REFERENCE_REPO, "commit": REFERENCE_COMMIT,
-                   "license": "Apache-2.0", "paper": PAPER},
+        "source": {
+            "repository": REFERENCE_REPO,
+            "commit": REFERENCE_COMMIT,
+            "license": "Apache-2.0",
+            "paper": PAPER,
+        },
         "datasets": dict(sorted(datasets.items())),
         "excluded": dict(sorted(excluded.items())),
         "excluded_patterns": EXCLUDED_PATTERNS,
@@ -275,15 +311,20 @@ def build(npz_dir: Path, repo: Path = REPO) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--npz-dir", type=Path,
-                        default=REPO.parent / "shared" / "reference-datasets" / "npz")
+    parser.add_argument(
+        "--npz-dir",
+        type=Path,
+        default=REPO.parent / "shared" / "reference-datasets" / "npz",
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s"
+    )
     index = build(args.npz_dir)
-    print(f"{len(index['datasets'])} datasets packaged, {len(index['excluded'])} "
-          "excluded")
+    print(
+        f"{len(index['datasets'])} datasets packaged, {len(index['excluded'])} excluded"
+    )
 
 
 if __name__ == "__main__":

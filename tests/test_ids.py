@@ -43,44 +43,58 @@ def test_fields_are_read_from_the_right():
     assert i.base == "breakout-minatar-F-16"
 
 
-@pytest.mark.parametrize("fields", [
-    dict(env="hopper", variant="R", size=64),
-    dict(env="breakout-minatar", variant="F", size=16, seed=2),
-    dict(env="x_y-z", variant="R", size=1, width=8, generations=3, greedy=True, seed=7),
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        dict(env="hopper", variant="R", size=64),
+        dict(env="breakout-minatar", variant="F", size=16, seed=2),
+        dict(
+            env="x_y-z",
+            variant="R",
+            size=1,
+            width=8,
+            generations=3,
+            greedy=True,
+            seed=7,
+        ),
+    ],
+)
 def test_format_then_parse(fields):
     i = DatasetId(**fields)
     assert parse_dataset_id(format_dataset_id(i)) == i
 
 
-@pytest.mark.parametrize("text, match", [
-    ("", "empty"),
-    ("   ", "whitespace"),
-    ("hopper-R-64 ", "whitespace"),
-    ("hopper R-64", "whitespace"),
-    ("../x", "path"),
-    ("a/b", "path"),
-    ("my-org/hopper-R-64", "path"),
-    ("C:\\data\\x", "path"),
-    ("hf:org/repo", "path"),
-    (".hidden-R-1", "path"),
-    ("hopper-X-64", "variant 'X'"),
-    ("hopper-r-64", "variant 'r'"),
-    ("hopper-R-064", "size '064'"),
-    ("hopper-R-0", "size '0'"),
-    ("hopper-R-", "size ''"),
-    ("hopper-R", "expected"),
-    ("hopper", "expected"),
-    ("Hopper-R-64", "lowercase"),
-    ("hop--per-R-64", "lowercase"),
-    ("hopper-R-64.s0", "unknown tag"),
-    ("hopper-R-64.w512", "default"),
-    ("hopper-R-64.g2000", "default"),
-    ("hopper-R-64.s1.w256", "out of order"),
-    ("hopper-R-64.s1.s2", "out of order"),
-    ("hopper-R-64.foo", "unknown tag"),
-    ("hopper-R-64.", "unknown tag"),
-])
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("", "empty"),
+        ("   ", "whitespace"),
+        ("hopper-R-64 ", "whitespace"),
+        ("hopper R-64", "whitespace"),
+        ("../x", "path"),
+        ("a/b", "path"),
+        ("my-org/hopper-R-64", "path"),
+        ("C:\\data\\x", "path"),
+        ("hf:org/repo", "path"),
+        (".hidden-R-1", "path"),
+        ("hopper-X-64", "variant 'X'"),
+        ("hopper-r-64", "variant 'r'"),
+        ("hopper-R-064", "size '064'"),
+        ("hopper-R-0", "size '0'"),
+        ("hopper-R-", "size ''"),
+        ("hopper-R", "expected"),
+        ("hopper", "expected"),
+        ("Hopper-R-64", "lowercase"),
+        ("hop--per-R-64", "lowercase"),
+        ("hopper-R-64.s0", "unknown tag"),
+        ("hopper-R-64.w512", "default"),
+        ("hopper-R-64.g2000", "default"),
+        ("hopper-R-64.s1.w256", "out of order"),
+        ("hopper-R-64.s1.s2", "out of order"),
+        ("hopper-R-64.foo", "unknown tag"),
+        ("hopper-R-64.", "unknown tag"),
+    ],
+)
 def test_bad_ids_raise_with_source_prefixes(text, match):
     with pytest.raises(InvalidDatasetIdError, match=match) as info:
         parse_dataset_id(text)
@@ -92,14 +106,17 @@ def test_bad_ids_raise_with_source_prefixes(text, match):
     assert not is_dataset_id(text)
 
 
-@pytest.mark.parametrize("fields, match", [
-    (dict(env="Hopper", variant="R", size=1), "lowercase"),
-    (dict(env="hopper", variant="X", size=1), "variant"),
-    (dict(env="hopper", variant="R", size=0), "size"),
-    (dict(env="hopper", variant="R", size=True), "size"),
-    (dict(env="hopper", variant="R", size=1, seed=-1), "seed"),
-    (dict(env="hopper", variant="R", size=1, width=512), "default"),
-])
+@pytest.mark.parametrize(
+    "fields, match",
+    [
+        (dict(env="Hopper", variant="R", size=1), "lowercase"),
+        (dict(env="hopper", variant="X", size=1), "variant"),
+        (dict(env="hopper", variant="R", size=0), "size"),
+        (dict(env="hopper", variant="R", size=True), "size"),
+        (dict(env="hopper", variant="R", size=1, seed=-1), "seed"),
+        (dict(env="hopper", variant="R", size=1, width=512), "default"),
+    ],
+)
 def test_bad_fields(fields, match):
     with pytest.raises(InvalidDatasetIdError, match=match):
         DatasetId(**fields)

@@ -22,7 +22,7 @@ def test_continuous_merge_pads_and_splits():
     assert np.all(m.states[:64, 11:] == 0) and np.all(m.actions[:64, 3:] == 0)
     assert list(np.bincount(m.task_ids)) == [64, 64, 4]
     assert m.dataset_ids == ("hopper-R-64", "humanoid-F-64", "hopper-R-4")
-    for a, b in zip(parts, m.split()):
+    for a, b in zip(parts, m.split(), strict=True):
         _same(a, b)
 
 
@@ -31,12 +31,14 @@ def test_discrete_merge_keeps_labels_and_masks():
     m = hz.merge(parts)
     assert m.discrete and m.states.shape == (32, 600)
     assert list(m.act_dims) == [3, 4] and int(m.mask.sum()) == 31
-    for a, b in zip(parts, m.split()):
+    for a, b in zip(parts, m.split(), strict=True):
         _same(a, b)
 
 
 def test_mixed_kinds_are_refused():
-    with pytest.raises(DatasetFormatError, match="cannot merge discrete-label and continuous"):
+    with pytest.raises(
+        DatasetFormatError, match="cannot merge discrete-label and continuous"
+    ):
         hz.merge([hz.load("hopper-R-4"), hz.load("pong-misc-F-3")])
 
 

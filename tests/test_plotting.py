@@ -1,4 +1,4 @@
-"""Dataset plots: PNGs for a brax and a MinAtar entry; a clear error without matplotlib."""
+"""Dataset plots: PNGs for brax and MinAtar entries; clear error without matplotlib."""
 
 import sys
 
@@ -36,5 +36,7 @@ def test_missing_matplotlib_names_the_extra(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match=r"pip install hades_zoo\[plot\]"):
         plot_dataset(hz.load("hopper-R-4"), tmp_path / "x.png")
-    res = CliRunner().invoke(cli, ["plot", "hopper-R-4", "--out", str(tmp_path / "x.png")])
+    res = CliRunner().invoke(
+        cli, ["plot", "hopper-R-4", "--out", str(tmp_path / "x.png")]
+    )
     assert res.exit_code == 1 and "pip install hades_zoo[plot]" in res.output

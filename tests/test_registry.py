@@ -37,7 +37,10 @@ def test_every_entry_loads_and_matches(dataset_id):
     ds = registry.load_zoo_dataset(dataset_id)
     assert ds.dataset_id == dataset_id == ds.recipe.name
     assert (ds.recipe.env.name, ds.recipe.variant, ds.size) == (
-        entry.env, entry.variant, entry.size)
+        entry.env,
+        entry.variant,
+        entry.size,
+    )
     assert ds.info.fitness == entry.fitness
     assert ds.recipe.seed == entry.seed
     card = (REPO / entry.card).read_text()
@@ -55,8 +58,11 @@ def test_load_via_api_equals_registry():
 
 
 def test_list_patterns():
-    assert registry.list_datasets("hopper-R-4*") == ["hopper-R-4", "hopper-R-4.s1",
-                                                     "hopper-R-4.s2"]
+    assert registry.list_datasets("hopper-R-4*") == [
+        "hopper-R-4",
+        "hopper-R-4.s1",
+        "hopper-R-4.s2",
+    ]
     assert hz.list_datasets("nothing-*") == []
     f_ids = registry.list_datasets("*-F-*")
     assert f_ids == sorted(f_ids) and all("-F-" in i for i in f_ids)
@@ -79,15 +85,19 @@ def test_unknown_id_suggests_close_matches():
         hz.load("hopper-R-999")
 
 
-@pytest.mark.parametrize("dataset_id", ["freeway-minatar-R-16", "freeway-minatar-F-16.s1",
-                                        "freeway-minatar-R-32"])
+@pytest.mark.parametrize(
+    "dataset_id",
+    ["freeway-minatar-R-16", "freeway-minatar-F-16.s1", "freeway-minatar-R-32"],
+)
 def test_freeway_is_explained(dataset_id):
     with pytest.raises(UnknownDatasetError, match="2500 steps.*1024 steps"):
         registry.info(dataset_id)
 
 
 def test_images_are_explained():
-    with pytest.raises(UnknownDatasetError, match="image datasets are not supported yet"):
+    with pytest.raises(
+        UnknownDatasetError, match="image datasets are not supported yet"
+    ):
         registry.info("mnist-R-10.g1000")
 
 
@@ -107,8 +117,11 @@ def test_sha_mismatch_is_detected(monkeypatch):
 
 def test_hub_entries_are_delegated(monkeypatch):
     index = json.loads(json.dumps(registry._index()))
-    raw = dict(index["datasets"]["hopper-R-4"], file="not-packaged.safetensors",
-               hub={"repo_id": "org/hopper", "revision": "v1", "filename": "h.safetensors"})
+    raw = dict(
+        index["datasets"]["hopper-R-4"],
+        file="not-packaged.safetensors",
+        hub={"repo_id": "org/hopper", "revision": "v1", "filename": "h.safetensors"},
+    )
     index["datasets"]["hopper-R-4"] = raw
     monkeypatch.setattr(registry, "_index", lambda: index)
     calls = []
@@ -119,14 +132,19 @@ def test_hub_entries_are_delegated(monkeypatch):
     fake.load_from_hub = lambda source, **kw: calls.append((source, kw)) or "ds"
     monkeypatch.setitem(sys.modules, "hades_zoo.hub", fake)
     assert registry.load_zoo_dataset("hopper-R-4") == "ds"
-    assert calls == [("hf:org/hopper@v1", {"filename": "h.safetensors",
-                                           "sha256": raw["sha256"]})]
+    assert calls == [
+        ("hf:org/hopper@v1", {"filename": "h.safetensors", "sha256": raw["sha256"]})
+    ]
 
 
 def test_cli_list_and_info():
     runner = CliRunner()
     res = runner.invoke(cli, ["list", "hopper-*"])
-    assert res.exit_code == 0 and "hopper-R-4.s2" in res.output and "9 dataset(s)" in res.output
+    assert (
+        res.exit_code == 0
+        and "hopper-R-4.s2" in res.output
+        and "9 dataset(s)" in res.output
+    )
     res = runner.invoke(cli, ["list", "ant-R-*", "--json"])
     rows = json.loads(res.output)
     assert [r["dataset_id"] for r in rows] == ["ant-R-64", "ant-R-64.s1", "ant-R-64.s2"]
