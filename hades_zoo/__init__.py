@@ -24,6 +24,8 @@ from hades_zoo.errors import (
     UnknownDatasetError,
 )
 from hades_zoo.io import load_dataset_file, save_dataset
+from hades_zoo.multitask import MultiTaskDataset, merge
+from hades_zoo.registry import list_datasets
 from hades_zoo.recipes import (
     BCConfig,
     DatasetConfig,
@@ -44,4 +46,6 @@ __all__ = [
     "TrainedPolicy", "UnknownDatasetError", "distill", "evaluate", "load",
     "load_dataset_file", "load_recipe", "protocol_returns", "save_dataset",
     "train_policy", "__version__",
+    # zoo
+    "MultiTaskDataset", "list_datasets", "merge",
 ]

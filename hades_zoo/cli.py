@@ -179,6 +179,9 @@ def info(source: str, as_json: bool) -> None:
         "provenance": ds.info.provenance,
         "notes": ds.info.notes,
     }
+    entry = _zoo_entry(source)
+    if entry is not None:
+        data["zoo"] = entry.to_dict()
     if as_json:
         click.echo(json.dumps(data, indent=1))
         return
@@ -186,7 +189,105 @@ def info(source: str, as_json: bool) -> None:
     for key in ("fitness", "fitness_kind", "notes"):
         if data[key]:
             click.echo(f"  {key}: {data[key]}")
+    if entry is not None:
+        click.echo(f"  zoo file: {entry.file} (sha256 {entry.sha256})")
+        click.echo(f"  source: {entry.source}")
+        click.echo(f"  card: {entry.card}  recipe: {entry.recipe}")
     click.echo(f"  protocol: {json.dumps(data['recipe'])}")
+
+
+# ============================================================================ zoo
+# Zoo commands: list, import-reference, plot (and the zoo lines of `info`).
+
+
+def _zoo_entry(source: str):
+    """The registry entry when SOURCE is a zoo id, else None."""
+    from hades_zoo.ids import is_dataset_id
+    from hades_zoo.registry import entries
+
+    return entries().get(source) if is_dataset_id(source) else None
+
+
+@cli.command(name="list")
+@click.argument("pattern", required=False, default="*")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of entries.")
+@_fail_cleanly
+def list_cmd(pattern: str, as_json: bool) -> None:
+    """List zoo datasets whose id matches PATTERN (shell-style, default '*').
+
+    \b
+    Examples:
+      hades-zoo list
+      hades-zoo list 'hopper-*' --json
+      hades-zoo list '*-F-*'
+    """
+    from hades_zoo.registry import entries, list_datasets
+
+    ids = list_datasets(pattern)
+    table = entries()
+    if as_json:
+        click.echo(json.dumps([table[i].to_dict() for i in ids], indent=1))
+        return
+    if not ids:
+        click.echo(f"no zoo dataset matches {pattern!r}; try `hades-zoo list`.", err=True)
+        return
+    width = max(len(i) for i in ids)
+    click.echo(f"{'id':<{width}}  {'env':<24} var {'D':>4} {'fitness':>12}")
+    for i in ids:
+        e = table[i]
+        fit = "" if e.fitness is None else f"{e.fitness:12.4g}"
+        flag = "  (!)" if e.notes and ("collapsed" in e.notes or "below" in e.notes) else ""
+        click.echo(f"{i:<{width}}  {e.env:<24} {e.variant:^3} {e.size:>4} {fit}{flag}")
+    click.echo(f"{len(ids)} dataset(s); (!) = see `hades-zoo info ID` for caveats.")
+
+
+@cli.command(name="import-reference")
+@click.argument("npz_file", type=click.Path(dir_okay=False))
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
+              help="Output .safetensors file.")
+@click.option("--id", "dataset_id", default=None,
+              help="Dataset id (default: derived from the file's own config).")
+@_fail_cleanly
+def import_reference_cmd(npz_file: str, out: str, dataset_id: str | None) -> None:
+    """Convert a reference HaDES .npz export (FLAIROx/behaviour-distillation) into a
+    hades_zoo .safetensors dataset with its complete protocol.
+
+    \b
+    Example:
+      hades-zoo import-reference brax__distill__hopper__D4__seed0.npz --out hopper.safetensors
+    """
+    from hades_zoo.importer import import_reference
+    from hades_zoo.io import save_dataset
+
+    ds = import_reference(npz_file, dataset_id=dataset_id)
+    path = save_dataset(ds, out)
+    click.echo(f"wrote {path}: {ds!r}, recorded fitness {ds.info.fitness:.4g} "
+               f"({ds.info.fitness_kind})")
+    if ds.info.notes:
+        click.echo(f"  notes: {ds.info.notes}")
+
+
+@cli.command()
+@click.argument("source")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
+              help="Output image (.png, .pdf, .svg).")
+@_fail_cleanly
+def plot(source: str, out: str) -> None:
+    """Draw the state-action pairs of SOURCE (zoo id, .safetensors path, file:, hf:).
+
+    \b
+    Example:
+      hades-zoo plot breakout-minatar-F-16 --out breakout.png
+    """
+    import hades_zoo.api as api
+    from hades_zoo.plotting import plot_dataset
+
+    ds = api.load(_resolve_source(source))
+    try:
+        path = plot_dataset(ds, out)
+    except ImportError as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(f"wrote {path}")
 
 
 def main() -> None:

@@ -85,7 +85,22 @@ def dataset_to_bytes(ds: SyntheticDataset) -> bytes:
     arrays = ds.arrays()
     validate_arrays(arrays)
     arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
-    return save(arrays, metadata=dataset_metadata(ds))
+    return _canonical_header(save(arrays, metadata=dataset_metadata(ds)))
+
+
+def _canonical_header(data: bytes) -> bytes:
+    """Rewrite the safetensors JSON header with sorted keys (same data buffer).
+
+    safetensors serialises the metadata from a hash map, so key order (and hence the
+    file's sha256) varies between runs; a canonical header makes the bytes a pure
+    function of the dataset. Offsets are relative to the data buffer, so only the
+    header text changes; it is space-padded to a multiple of 8 as safetensors does.
+    """
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + n])
+    text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    return len(text).to_bytes(8, "little") + text + data[8 + n :]
 
 
 def save_dataset(ds: SyntheticDataset, path: str | Path) -> Path:

@@ -1,0 +1,479 @@
+"""Reference importer: FLAIROx/behaviour-distillation ``.npz`` -> SyntheticDataset.
+
+The published HaDES datasets (Lupu et al., "Behaviour Distillation", ICLR 2024;
+github.com/FLAIROx/behaviour-distillation, Apache-2.0) were pickles of evosax 0.1
+states. Their plain-numpy ``.npz`` exports hold the ES mean as named arrays plus the
+run's ``config_json`` / ``es_config_json``. This module turns one such file into a
+``SyntheticDataset`` whose recipe is the complete protocol the data was evolved with,
+using nothing but what the file stores (so it works on files it has never seen).
+
+Protocol mapping (reference config key -> recipe field):
+
+- Brax (``ENV_NAME`` a brax env): backend ``positional``, ``episode_length`` 1000;
+  ``obs_norm`` ``const`` if ``CONST_NORMALIZE_OBS`` (stats: the file's ``obs_mean`` /
+  ``obs_var``), else ``running`` if ``NORMALIZE_OBS``, else ``none``; MLP depth 2,
+  ``WIDTH``, ``ACTIVATION``; BC ``LR``, ``UPDATE_EPOCHS`` steps, Adam eps 1e-5, global
+  clip ``MAX_GRAD_NORM``; eval ``NUM_ENVS`` x ``NUM_STEPS``, ``GREEDY_ACT``.
+  ``inverted_double_pendulum`` gets ``compat: brax-0.9`` (brax 0.14 changed its tip
+  site and termination; the published data was evolved on brax 0.9).
+- gymnax / MinAtar (``NET == "mlp"``): backend ``gymnax``, depth ``FFWD_LAYERS``;
+  the fixed labels are ``action_labels`` padded to D and the BC mask is
+  ``state_used_in_bc``. The reference MinAtar BC did not clip gradients, whatever
+  ``MAX_GRAD_NORM`` says, so ``max_grad_norm`` is ``None``.
+- ``OVERFIT`` -> HaDES-F (``policy.init_seed = OVERFIT_SEED``, jax<0.5 threefry),
+  else HaDES-R; ``num_inits = rollouts_per_candidate``. ES: ``strategy`` (default
+  OpenES), ``popsize``, ``n_generations``, ``sigma_init``, ``sigma_decay``,
+  ``sigma_limit``, ``lrate_init``, ``temperature``.
+
+The dataset is the ES mean (``states`` / ``actions``; never ``best_member_*``), stored
+in the space the policy sees. The recorded fitness is the mean fitness of the last
+generation's population (a training-time number, ``final_population_mean_return``).
+Files are read with ``allow_pickle=False``; nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hades_zoo.dataset import DatasetInfo, SyntheticDataset
+from hades_zoo.errors import DatasetFormatError, HadesZooError, RecipeError
+from hades_zoo.ids import (
+    DEFAULT_GENERATIONS,
+    DEFAULT_WIDTH,
+    DatasetId,
+    env_slug,
+    format_dataset_id,
+    parse_dataset_id,
+)
+from hades_zoo.recipes import (
+    BCConfig,
+    DatasetConfig,
+    EnvConfig,
+    ESConfig,
+    EvalConfig,
+    PolicyConfig,
+    Recipe,
+)
+
+__all__ = [
+    "import_reference",
+    "read_reference",
+    "reference_dataset_id",
+    "reference_recipe",
+    "ReferenceFile",
+    "REFERENCE_REPO",
+    "REFERENCE_COMMIT",
+    "PAPER",
+]
+
+REFERENCE_REPO = "https://github.com/FLAIROx/behaviour-distillation"
+REFERENCE_COMMIT = "a600a5ab24674f5a5552699b835ddef34531c10f"
+PAPER = "Lupu, Lu, Liesen, Lange, Foerster. Behaviour Distillation. ICLR 2024."
+FITNESS_KIND = "final_population_mean_return"
+
+# Keys every export has; family-specific keys are checked where they are used.
+_COMMON_KEYS = (
+    "config_json",
+    "es_config_json",
+    "final_population_fitness",
+    "best_fitness",
+    "es_generation",
+)
+_CONFIG_KEYS = (
+    "ENV_NAME",
+    "WIDTH",
+    "ACTIVATION",
+    "LR",
+    "UPDATE_EPOCHS",
+    "NUM_ENVS",
+    "NUM_STEPS",
+    "GREEDY_ACT",
+    "CONST_NORMALIZE_OBS",
+    "NORMALIZE_OBS",
+    "OVERFIT",
+    "OVERFIT_SEED",
+    "SEED",
+)
+_ES_KEYS = (
+    "popsize",
+    "n_generations",
+    "sigma_init",
+    "lrate_init",
+    "rollouts_per_candidate",
+    "dataset_size",
+)
+# Collapse heuristics on (final population mean) / (best ever), for positive bests.
+_COLLAPSED_RATIO = 0.1
+_LOW_RATIO = 0.5
+
+
+@dataclasses.dataclass(frozen=True)
+class ReferenceFile:
+    """The parts of a reference ``.npz`` the importer uses (validated, numpy only)."""
+
+    path: Path
+    arrays: dict[str, np.ndarray]
+    config: dict[str, Any]
+    es_config: dict[str, Any]
+    source: str
+
+    @property
+    def family(self) -> str:
+        """``brax``, ``gymnax`` or ``images`` (MNIST-style)."""
+        if "images" in self.arrays or "DATASET" in self.config:
+            return "images"
+        from hades_zoo.envs import BRAX_SPECS
+
+        return "brax" if self.config["ENV_NAME"] in BRAX_SPECS else "gymnax"
+
+
+def _fail(path: Path, msg: str) -> DatasetFormatError:
+    return DatasetFormatError(f"{path}: {msg}")
+
+
+def read_reference(path: str | Path) -> ReferenceFile:
+    """Open and validate a reference ``.npz`` (``allow_pickle=False``).
+
+    Raises:
+        DatasetFormatError: unreadable/not-npz file, missing keys, bad JSON configs,
+            or object arrays (which would need unpickling).
+    """
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except FileNotFoundError as err:
+        raise _fail(path, "no such file; check the path.") from err
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+        raise _fail(
+            path,
+            f"not a readable reference .npz ({err}); reference exports "
+            "are plain numpy archives without pickled objects.",
+        ) from err
+    missing = [k for k in _COMMON_KEYS if k not in arrays]
+    if missing:
+        raise _fail(
+            path,
+            f"missing key(s) {', '.join(missing)}; this is not a "
+            "FLAIROx/behaviour-distillation export (it must hold "
+            f"{', '.join(_COMMON_KEYS)} plus the dataset arrays).",
+        )
+    config = _json(path, arrays, "config_json")
+    es_config = _json(path, arrays, "es_config_json")
+    source = str(arrays["source"]) if "source" in arrays else f"file:{path.name}"
+    ref = ReferenceFile(path, arrays, config, es_config, source)
+    if ref.family == "images":
+        return ref
+    for what, cfg, keys in (
+        ("config_json", config, _CONFIG_KEYS),
+        ("es_config_json", es_config, _ES_KEYS),
+    ):
+        lost = [k for k in keys if k not in cfg]
+        if lost:
+            raise _fail(
+                path,
+                f"{what} lacks {', '.join(lost)}; cannot rebuild the "
+                "distillation protocol without them.",
+            )
+    return ref
+
+
+def _json(path: Path, arrays: Mapping[str, np.ndarray], key: str) -> dict[str, Any]:
+    try:
+        value = json.loads(str(arrays[key]))
+    except json.JSONDecodeError as err:
+        raise _fail(path, f"{key} is not valid JSON ({err}).") from err
+    if not isinstance(value, dict):
+        raise _fail(path, f"{key} must hold a JSON object, got {type(value).__name__}.")
+    return value
+
+
+def _require(ref: ReferenceFile, *keys: str) -> None:
+    missing = [k for k in keys if k not in ref.arrays]
+    if missing:
+        raise _fail(
+            ref.path,
+            f"missing array(s) {', '.join(missing)} needed for a {ref.family} dataset.",
+        )
+
+
+def reference_dataset_id(ref: ReferenceFile) -> str:
+    """The zoo id implied by a file's own config (see ``hades_zoo.ids``)."""
+    cfg, es = ref.config, ref.es_config
+    if ref.family == "images":
+        env, size = cfg.get("DATASET", "images"), int(es.get("dataset_size", 10))
+    else:
+        env, size = cfg["ENV_NAME"], int(es["dataset_size"])
+    width = int(cfg.get("WIDTH", DEFAULT_WIDTH))
+    gens = int(es.get("n_generations", DEFAULT_GENERATIONS))
+    return format_dataset_id(
+        DatasetId(
+            env=env_slug(env),
+            variant="F" if cfg.get("OVERFIT") else "R",
+            size=size,
+            width=None if ref.family == "images" or width == DEFAULT_WIDTH else width,
+            generations=None if gens == DEFAULT_GENERATIONS else gens,
+            greedy=bool(cfg.get("GREEDY_ACT", False)),
+            seed=int(cfg.get("SEED", 0)),
+        )
+    )
+
+
+def reference_recipe(ref: ReferenceFile, dataset_id: str) -> Recipe:
+    """The full protocol of a reference run, from its stored configs only.
+
+    Raises:
+        DatasetFormatError: unsupported run (image datasets, learned labels) or a
+            config that does not make a valid recipe.
+    """
+    cfg, es = ref.config, ref.es_config
+    if ref.family == "images":
+        raise _fail(
+            ref.path,
+            f"{cfg.get('DATASET', 'image')} is an image-classification "
+            "dataset; image datasets are not supported yet (hades_zoo "
+            "handles control datasets: brax and gymnax envs).",
+        )
+    if es.get("learn_labels"):
+        raise _fail(
+            ref.path,
+            "the run evolved its labels (learn_labels=true) but the "
+            "export stores no label logits; it cannot be imported.",
+        )
+    brax = ref.family == "brax"
+    if cfg.get("CONST_NORMALIZE_OBS"):
+        obs_norm = "const"
+    elif cfg.get("NORMALIZE_OBS"):
+        obs_norm = "running"
+    else:
+        obs_norm = "none"
+    overfit = bool(cfg["OVERFIT"])
+    try:
+        recipe = Recipe(
+            name=dataset_id,
+            variant="F" if overfit else "R",
+            env=EnvConfig(
+                name=cfg["ENV_NAME"],
+                backend="positional" if brax else "gymnax",
+                episode_length=1000,
+                obs_norm=obs_norm,
+                compat="brax-0.9"
+                if cfg["ENV_NAME"] == "inverted_double_pendulum"
+                else "",
+            ),
+            dataset=DatasetConfig(
+                size=int(es["dataset_size"]), learn_labels=False, init_std=0.0
+            ),
+            policy=PolicyConfig(
+                width=int(cfg["WIDTH"]),
+                depth=int(cfg.get("FFWD_LAYERS", 2)),
+                activation=cfg["ACTIVATION"],
+                init_seed=int(cfg["OVERFIT_SEED"]) if overfit else None,
+                legacy_threefry=True,
+            ),
+            bc=BCConfig(
+                lr=float(cfg["LR"]),
+                steps=int(cfg["UPDATE_EPOCHS"]),
+                eps=1e-5,
+                # The reference MinAtar BC had no clipping (MAX_GRAD_NORM unused there).
+                max_grad_norm=float(cfg.get("MAX_GRAD_NORM", 0.5)) if brax else None,
+            ),
+            eval=EvalConfig(
+                num_envs=int(cfg["NUM_ENVS"]),
+                num_steps=int(cfg["NUM_STEPS"]),
+                greedy=bool(cfg["GREEDY_ACT"]),
+            ),
+            es=ESConfig(
+                strategy=es.get("strategy", "OpenES"),
+                popsize=int(es["popsize"]),
+                generations=int(es["n_generations"]),
+                sigma_init=float(es["sigma_init"]),
+                sigma_decay=float(es.get("sigma_decay", 1.0)),
+                sigma_limit=float(es.get("sigma_limit", 0.0)),
+                lrate_init=float(es["lrate_init"]),
+                temperature=float(es.get("temperature", 0.0)),
+            ),
+            num_inits=int(es["rollouts_per_candidate"]),
+            seed=int(cfg["SEED"]),
+        )
+        return recipe.validate()
+    except (RecipeError, TypeError, ValueError) as err:
+        raise _fail(
+            ref.path, f"its config does not make a valid recipe: {err}"
+        ) from err
+
+
+def _arrays(ref: ReferenceFile, recipe: Recipe) -> dict[str, np.ndarray]:
+    """The dataset arrays (ES mean), checked against the recipe."""
+    d = recipe.dataset.size
+    out: dict[str, np.ndarray] = {}
+    _require(ref, "states")
+    out["states"] = np.asarray(ref.arrays["states"], np.float32)
+    if out["states"].ndim != 2 or out["states"].shape[0] != d:
+        raise _fail(
+            ref.path,
+            f"'states' has shape {out['states'].shape}; expected "
+            f"({d}, obs_dim) for dataset_size={d}.",
+        )
+    if ref.family == "brax":
+        _require(ref, "actions")
+        out["actions"] = np.asarray(ref.arrays["actions"], np.float32)
+    else:
+        _require(ref, "action_labels", "state_used_in_bc")
+        used = np.asarray(ref.arrays["action_labels"]).astype(np.int32)
+        mask = np.asarray(ref.arrays["state_used_in_bc"]).astype(bool)
+        if (
+            mask.shape != (d,)
+            or used.ndim != 1
+            or used.size != int(mask.sum())
+            or not np.all(mask[: used.size])
+        ):
+            raise _fail(
+                ref.path,
+                f"'action_labels' {used.shape} and 'state_used_in_bc' "
+                f"{mask.shape} disagree: BC uses the first "
+                "len(action_labels) states.",
+            )
+        labels = np.zeros(d, np.int32)
+        labels[: used.size] = used
+        out["labels"], out["mask"] = labels, mask
+    if recipe.env.obs_norm == "const":
+        _require(ref, "obs_mean", "obs_var")
+        out["obs_mean"] = np.asarray(ref.arrays["obs_mean"], np.float32)
+        out["obs_var"] = np.asarray(ref.arrays["obs_var"], np.float32)
+    return out
+
+
+def _fitness_summary(ref: ReferenceFile) -> dict[str, float | int]:
+    pop = np.asarray(ref.arrays["final_population_fitness"], np.float64)
+    out = {
+        "final_population_mean_fitness": float(pop.mean()),
+        "final_population_max_fitness": float(pop.max()),
+        "es_best_fitness": float(ref.arrays["best_fitness"]),
+        "es_generation": int(ref.arrays["es_generation"]),
+        "popsize": int(pop.size),
+    }
+    curve = ref.arrays.get("max_fitness_per_generation")
+    if curve is not None:
+        out["max_fitness_ever_zero"] = bool(np.all(np.asarray(curve) == 0))
+    return out
+
+
+def _notes(recipe: Recipe, summary: dict[str, Any], mask: np.ndarray | None) -> str:
+    """Caveats derived from the file: collapse, all-zero fitness, masks, spaces."""
+    notes = []
+    mean, best = summary["final_population_mean_fitness"], summary["es_best_fitness"]
+    if summary.get("max_fitness_ever_zero") and best == 0:
+        notes.append(
+            "Every recorded fitness is exactly 0: no evaluation episode ever "
+            "completed within the eval window, so the ES had no signal and these "
+            "states are drift. Do not use it as a behaviour dataset."
+        )
+    elif best > 0 and mean < _COLLAPSED_RATIO * best:
+        notes.append(
+            f"The ES population collapsed at the end of the run: final "
+            f"population-mean fitness {mean:.1f} vs best candidate {best:.1f}. "
+            "Kept for completeness; retrain and evaluate (`hades-zoo eval`) "
+            "before trusting it."
+        )
+    elif best > 0 and mean < _LOW_RATIO * best:
+        notes.append(
+            f"Final population-mean fitness {mean:.1f} is well below the best "
+            f"candidate {best:.1f}: the run is noisy; retrain before trusting it."
+        )
+    if mask is not None and not mask.all():
+        notes.append(
+            f"BC uses only the first {int(mask.sum())} of {mask.size} states "
+            "(fixed labels repeat(arange(A), D // A)); the rest are masked out."
+        )
+    if recipe.env.obs_norm == "running":
+        notes.append(
+            "States live in the space of a running observation normaliser "
+            "re-estimated online over the eval envs; there is no fixed inverse "
+            "to raw observations."
+        )
+    if recipe.env.compat:
+        notes.append(
+            f"Evaluate with env compat '{recipe.env.compat}' (brax 0.14 changed "
+            "this env; the data was evolved on brax 0.9)."
+        )
+    if recipe.env.backend == "gymnax" and recipe.bc.max_grad_norm is None:
+        notes.append(
+            "The reference BC for gymnax/MinAtar did not clip gradients "
+            "(its config's MAX_GRAD_NORM was unused)."
+        )
+    return " ".join(notes)
+
+
+def import_reference(
+    path: str | Path, *, dataset_id: str | None = None
+) -> SyntheticDataset:
+    """Convert one reference ``.npz`` into a ``SyntheticDataset`` with its protocol.
+
+    Args:
+        path: a FLAIROx/behaviour-distillation export (``npz/<...>.npz``).
+        dataset_id: id to give the dataset; default: derived from the file's own
+            config (``reference_dataset_id``). Must follow ``hades_zoo.ids``.
+
+    Returns:
+        A validated dataset; ``info.fitness`` is the final population-mean fitness and
+        ``info.provenance`` holds the summary numbers, the reference configs and the
+        source.
+
+    Raises:
+        DatasetFormatError: missing keys, unsupported content (image datasets,
+            learned labels), or arrays that do not fit the env.
+        UnknownDatasetError: ``dataset_id`` is not a valid id.
+    """
+    ref = read_reference(path)
+    if ref.family == "images":
+        reference_recipe(ref, "unused")  # raises the clear "not supported" error
+    dataset_id = (
+        reference_dataset_id(ref)
+        if dataset_id is None
+        else format_dataset_id(parse_dataset_id(dataset_id))
+    )
+    recipe = reference_recipe(ref, dataset_id)
+    arrays = _arrays(ref, recipe)
+    summary = _fitness_summary(ref)
+    config = {k: v for k, v in ref.config.items() if k != "FOLDER"}  # a cluster path
+    provenance = {
+        "paper": PAPER,
+        "repository": REFERENCE_REPO,
+        "commit": REFERENCE_COMMIT,
+        "license": "Apache-2.0",
+        "source": ref.source,
+        "source_file": ref.path.name,
+        "dataset_is": "ES search-distribution mean (state.mean)",
+        **summary,
+        "reference_config": config,
+        "reference_es_config": ref.es_config,
+    }
+    ds = SyntheticDataset(
+        **arrays,
+        recipe=recipe,
+        info=DatasetInfo(
+            dataset_id=dataset_id,
+            fitness=summary["final_population_mean_fitness"],
+            fitness_kind=FITNESS_KIND,
+            provenance_json=json.dumps(provenance, sort_keys=True),
+            notes=_notes(recipe, summary, arrays.get("mask")),
+        ),
+    )
+    try:
+        ds.validate()
+        from hades_zoo.envs import check_dataset_fits_env
+
+        check_dataset_fits_env(ds)
+    except HadesZooError as err:
+        raise _fail(
+            ref.path, f"imported arrays do not fit the protocol: {err}"
+        ) from err
+    return ds

@@ -1,0 +1,331 @@
+"""Build the packaged zoo from the reference HaDES ``.npz`` exports (re-runnable).
+
+For every published dataset in ``--npz-dir`` this writes
+
+- ``hades_zoo/zoo/<id>.safetensors``  the dataset with its full protocol;
+- ``hades_zoo/zoo/index.json``        id -> file, sha256, env, variant, fitness, source;
+- ``cards/<id>.md``                   Hugging Face dataset card;
+- ``recipes/<id>.yaml``               the exact config the dataset was evolved with.
+
+Freeway (fitness always 0: episodes are longer than the eval window) and the image
+datasets (MNIST / FashionMNIST: not supported yet) are recorded under ``excluded``
+in the index, with the reason, instead of being packaged. Existing certificate
+sections of cards are preserved. Usage::
+
+    PYTHONPATH=$PWD python scripts/build_zoo.py \
+        --npz-dir ../shared/reference-datasets/npz
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import hashlib
+import json
+import logging
+import re
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from hades_zoo.errors import DatasetFormatError  # noqa: E402
+from hades_zoo.ids import parse_dataset_id  # noqa: E402
+from hades_zoo.importer import (  # noqa: E402
+    PAPER,
+    REFERENCE_COMMIT,
+    REFERENCE_REPO,
+    import_reference,
+    read_reference,
+    reference_dataset_id,
+)
+from hades_zoo.io import atomic_write_bytes, dataset_to_bytes  # noqa: E402
+from hades_zoo.recipes import dump_recipe  # noqa: E402
+from hades_zoo.registry import INDEX_VERSION  # noqa: E402
+
+log = logging.getLogger("build_zoo")
+
+FREEWAY_REASON = (
+    "Freeway is excluded from the zoo: every published Freeway run has fitness exactly "
+    "0. Freeway-MinAtar episodes last 2500 steps (gymnax max_steps_in_episode) but the "
+    "reference evaluated each candidate for only 1024 steps, so no episode ever "
+    "completed, the ES had no signal and the stored states are pure drift. Import the "
+    "raw file with `hades-zoo import-reference` if you need it anyway."
+)
+IMAGES_REASON = (
+    "MNIST/FashionMNIST datasets are image-classification datasets; image datasets are "
+    "not supported yet (hades_zoo packages control datasets for brax and gymnax envs)."
+)
+EXCLUDED_PATTERNS = [
+    {"pattern": "freeway-minatar-*", "reason": FREEWAY_REASON},
+    {"pattern": "mnist-*", "reason": IMAGES_REASON},
+    {"pattern": "fashionmnist-*", "reason": IMAGES_REASON},
+]
+CERT_START = "<!-- reproduction-certificate:start -->"
+CERT_END = "<!-- reproduction-certificate:end -->"
+CERT_DEFAULT = (
+    "**Status: not yet certified.** No independent retraining run has been recorded "
+    "for this dataset yet. `certify` fills this section with the returns measured by "
+    "re-training policies on the dataset with its stored protocol."
+)
+
+
+def _family(env: str) -> str:
+    return (
+        "minatar" if env.endswith("-MinAtar") else ("gymnax" if "-" in env else "brax")
+    )
+
+
+def _size_category(n: int) -> str:
+    return "n<1K"
+
+
+def render_card(ds, entry: dict, certificate: str = CERT_DEFAULT) -> str:
+    """A Hugging Face dataset card (YAML front matter + prose) for a zoo entry."""
+    r = ds.recipe
+    prov = ds.info.provenance
+    fam = _family(r.env.name)
+    variant = {
+        "F": "HaDES-F (fixed policy initialisation)",
+        "R": "HaDES-R (fresh policy initialisations)",
+    }[r.variant]
+    used = ds.size if ds.mask is None else int(ds.arrays()["mask"].sum())
+    kind = (
+        f"`actions` ({ds.size} x {ds.actions.shape[1]}) continuous BC targets"
+        if not ds.discrete
+        else f"`labels` ({ds.size},) fixed class labels and "
+        f"`mask` ({ds.size},): BC uses {used} pairs"
+    )
+    norm = {
+        "const": "constant normalisation (x - mean) / sqrt(var + 1e-8) with the stored "
+        "`obs_mean` / `obs_var`",
+        "running": "a running normaliser re-estimated online over the eval envs "
+        "(purejaxrl `NormalizeVecObservation`); there is no fixed inverse",
+        "none": "no normalisation",
+    }[r.env.obs_norm]
+    init = (
+        f"fixed init `PRNGKey({r.policy.init_seed})` (jax<0.5 threefry)"
+        if r.policy.init_seed is not None
+        else f"a fresh random init per run ({r.num_inits} per ES candidate)"
+    )
+    clip = (
+        f"global-norm clip {r.bc.max_grad_norm}"
+        if r.bc.max_grad_norm
+        else "no gradient clipping"
+    )
+    tags = [
+        "behaviour-distillation",
+        "hades",
+        "synthetic-data",
+        "dataset-distillation",
+        fam,
+        entry["env"],
+    ]
+    front = [
+        "---",
+        "license: apache-2.0",
+        f"pretty_name: 'HaDES {ds.dataset_id}'",
+        "task_categories:",
+        "- reinforcement-learning",
+        "tags:",
+        *[f"- {t}" for t in tags],
+        "size_categories:",
+        f"- {_size_category(ds.size)}",
+        "source_datasets:",
+        "- original",
+        "---",
+    ]
+    notes = f"\n## Caveats\n\n{ds.info.notes}\n" if ds.info.notes else ""
+    compat = f", compat shim `{r.env.compat}`" if r.env.compat else ""
+    engine = f"brax, backend `{r.env.backend}`" if fam == "brax" else "gymnax"
+    stats = ", plus `obs_mean` / `obs_var`" if ds.obs_mean is not None else ""
+    temp = f", temperature {r.es.temperature}" if r.es.temperature else ""
+    body = f"""
+# {ds.dataset_id}
+
+A synthetic behaviour-distillation dataset from **{PAPER}**: {ds.size}
+state-action pairs, evolved with {r.es.strategy} so that a policy trained *from
+scratch* on them by behaviour cloning performs well in `{r.env.name}`.
+
+| | |
+|---|---|
+| env | `{r.env.name}` ({engine}{compat}) |
+| variant | {variant} |
+| size D | {ds.size} |
+| observation dim | {ds.obs_dim} |
+| seed | {r.seed} |
+| recorded fitness | {ds.info.fitness:.6g} ({ds.info.fitness_kind}) |
+| ES best candidate | {prov.get("es_best_fitness", float("nan")):.6g} |
+
+## Contents
+
+One `{ds.dataset_id}.safetensors` file: `states` ({ds.size} x {ds.obs_dim}) in the
+space the policy sees, {kind}{stats}.
+The metadata embeds the full protocol (recipe) as JSON.
+
+```python
+import hades_zoo as hz
+ds = hz.load("{ds.dataset_id}")
+print(hz.protocol_returns(ds, seeds=5))   # comparable to the recorded fitness
+```
+
+## Protocol
+
+- Observations: {norm}.
+- Policy: MLP, {r.policy.depth} x {r.policy.width} {r.policy.activation}, {init}.
+- Behaviour cloning: Adam lr {r.bc.lr}, eps {r.bc.eps}, {r.bc.steps} full-batch steps,
+  {clip}.
+- Evaluation: {r.eval.num_envs} envs x {r.eval.num_steps} steps,
+  {"greedy" if r.eval.greedy else "sampled"} actions; fitness = mean return of the
+  episodes completed in that window.
+- ES: {r.es.strategy}, population {r.es.popsize}, {r.es.generations} generations,
+  sigma_init {r.es.sigma_init}{temp}.
+
+The full recipe is `recipes/{ds.dataset_id}.yaml`.
+{notes}
+## Provenance
+
+- Authors and data: Lupu, Lu, Liesen, Lange, Foerster, *Behaviour Distillation*,
+  ICLR 2024 ({REFERENCE_REPO}, Apache-2.0).
+- Source: `{prov.get("source", "")}` (commit `{REFERENCE_COMMIT}`). The dataset is the
+  ES search-distribution mean at the end of the run (not the best member).
+- Recorded fitness: mean over the {prov.get("popsize", "?")} candidates of the final
+  generation ({prov.get("final_population_mean_fitness", float("nan")):.6g}; max
+  {prov.get("final_population_max_fitness", float("nan")):.6g}). This is a
+  training-time number, not a paper evaluation number.
+- Converted to safetensors by `hades_zoo` (`hades-zoo import-reference`); no code from
+  the reference repository was copied.
+
+## Reproduction certificate
+
+{CERT_START}
+{certificate}
+{CERT_END}
+
+## Citation
+
+```bibtex
+@inproceedings{{lupu2024behaviour,
+  title={{Behaviour Distillation}},
+  author={{Lupu, Andrei and Lu, Chris and Liesen, Jarek and
+            Lange, Robert Tjarko and Foerster, Jakob}},
+  booktitle={{The Twelfth International Conference on Learning Representations}},
+  year={{2024}}
+}}
+```
+"""
+    return "\n".join(front) + "\n" + body
+
+
+def _existing_certificate(card_path: Path) -> str:
+    if not card_path.exists():
+        return CERT_DEFAULT
+    m = re.search(
+        re.escape(CERT_START) + r"\n(.*?)\n" + re.escape(CERT_END),
+        card_path.read_text(),
+        re.S,
+    )
+    return m.group(1) if m else CERT_DEFAULT
+
+
+def _write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
+
+
+def build(npz_dir: Path, repo: Path = REPO) -> dict:
+    zoo, cards, recipes = repo / "hades_zoo" / "zoo", repo / "cards", repo / "recipes"
+    datasets, excluded = {}, {}
+    for npz in sorted(npz_dir.glob("*.npz")):
+        ref = read_reference(npz)
+        dataset_id = reference_dataset_id(ref)
+        reason = next(
+            (
+                p["reason"]
+                for p in EXCLUDED_PATTERNS
+                if fnmatch.fnmatchcase(dataset_id, p["pattern"])
+            ),
+            None,
+        )
+        if reason is not None:
+            excluded[dataset_id] = reason
+            log.info("skip %s (%s)", dataset_id, reason.split(":")[0])
+            continue
+        try:
+            ds = import_reference(npz)
+        except DatasetFormatError as err:
+            excluded[dataset_id] = str(err)
+            log.warning("skip %s: %s", dataset_id, err)
+            continue
+        if dataset_id in datasets:
+            raise SystemExit(f"duplicate id {dataset_id} from {npz.name}")
+        data = dataset_to_bytes(ds)
+        file = f"{dataset_id}.safetensors"
+        atomic_write_bytes(zoo / file, data)
+        pid = parse_dataset_id(dataset_id)
+        entry = {
+            "file": file,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "env": ds.recipe.env.name,
+            "backend": ds.recipe.env.backend,
+            "variant": ds.recipe.variant,
+            "size": ds.size,
+            "seed": pid.seed,
+            "fitness": ds.info.fitness,
+            "fitness_kind": ds.info.fitness_kind,
+            "source": ds.info.provenance["source"],
+            "notes": ds.info.notes,
+            "card": f"cards/{dataset_id}.md",
+            "recipe": f"recipes/{dataset_id}.yaml",
+        }
+        datasets[dataset_id] = entry
+        card_path = cards / f"{dataset_id}.md"
+        _write_text(card_path, render_card(ds, entry, _existing_certificate(card_path)))
+        header = (
+            f"# {dataset_id}: the exact config this dataset was evolved with,\n"
+            f"# imported from {ds.info.provenance['source']}.\n"
+            "# `hades-zoo distill` on it re-runs the same protocol (hades_zoo's "
+            "evosax 0.3 ES, so not bit-identical to the original run).\n"
+        )
+        _write_text(recipes / f"{dataset_id}.yaml", header + dump_recipe(ds.recipe))
+        log.info("built %s (fitness %.4g)", dataset_id, ds.info.fitness)
+    # Drop packaged files of ids no longer produced (re-runs after exclusions change).
+    for stale in zoo.glob("*.safetensors"):
+        if stale.stem not in datasets:
+            stale.unlink()
+    index = {
+        "index_version": INDEX_VERSION,
+        "source": {
+            "repository": REFERENCE_REPO,
+            "commit": REFERENCE_COMMIT,
+            "license": "Apache-2.0",
+            "paper": PAPER,
+        },
+        "datasets": dict(sorted(datasets.items())),
+        "excluded": dict(sorted(excluded.items())),
+        "excluded_patterns": EXCLUDED_PATTERNS,
+    }
+    _write_text(zoo / "index.json", json.dumps(index, indent=1, sort_keys=False) + "\n")
+    return index
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--npz-dir",
+        type=Path,
+        default=REPO.parent / "shared" / "reference-datasets" / "npz",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s"
+    )
+    index = build(args.npz_dir)
+    print(
+        f"{len(index['datasets'])} datasets packaged, {len(index['excluded'])} excluded"
+    )
+
+
+if __name__ == "__main__":
+    main()
