@@ -1,0 +1,148 @@
+"""Benchmark: one HaDES generation vs its floor, on 1 and on all local CPU devices.
+
+Config (issue 2, "reference protocol at CPU size"): hopper, positional backend,
+HaDES-R k=2, pop 64, D 64, W 64, 200 BC steps, 4 envs x 1024 steps.
+
+For each device count (a fresh subprocess each, since XLA's host device count is fixed
+at import) it reports:
+- compile time of the generation chunk, and the median seconds per generation after it;
+- the floor, measured in the same process: the pure env rollout of the same number of
+  steps (same backend, same policy forward) and the pure BC training of the same
+  population, each alone;
+- peak RSS.
+Then it prints the ratios side by side. Run by hand:
+
+    python benchmarks/bench_generation.py [--generations 3] [--pop 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+
+def _child(args: argparse.Namespace) -> dict:
+    import dataclasses
+    import resource
+    import statistics
+
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from hades_zoo.distill import DistillState, make_generation_fn, make_strategy
+    from hades_zoo.recipes import (BCConfig, DatasetConfig, EnvConfig, ESConfig,
+                                   EvalConfig, PolicyConfig, Recipe)
+    from hades_zoo.tasks.control import ControlTask
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+
+    recipe = Recipe(
+        name="bench-hopper-R-64", variant="R", num_inits=2,
+        env=EnvConfig(name="hopper", backend=args.backend, obs_norm="running"),
+        dataset=DatasetConfig(size=64, init_std=0.1),
+        policy=PolicyConfig(width=64), bc=BCConfig(lr=5e-3, steps=200),
+        eval=EvalConfig(num_envs=4, num_steps=1024),
+        es=ESConfig(popsize=args.pop, generations=args.generations, log_every=1),
+    )
+    devices = jax.local_devices()
+    recipe.validate(num_devices=len(devices))
+    mesh = Mesh(np.array(devices), ("pop",))
+    task = ControlTask(recipe)
+    fitness = task.make_fitness_fn()
+    key = jax.random.key(0)
+    sol = jax.tree.map(lambda a: 0.1 * jax.random.normal(key, a.shape),
+                       task.solution_template())
+    es, es_params = make_strategy(recipe, sol)
+    state = DistillState(es.init(key, sol, es_params), jax.random.key(1))
+    gen = make_generation_fn(recipe, es, es_params, fitness, mesh)
+    step = jax.jit(lambda s: jax.lax.scan(gen, s, None, length=1), donate_argnums=0)
+
+    t0 = time.perf_counter()
+    compiled = step.lower(state).compile()
+    compile_s = time.perf_counter() - t0
+    times = []
+    for _ in range(args.generations):
+        t0 = time.perf_counter()
+        state, metrics = compiled(state)
+        jax.block_until_ready(metrics)
+        times.append(time.perf_counter() - t0)
+    gen_s = statistics.median(times)
+
+    # Floor 1: the same env steps with the same policy forward, nothing else.
+    n_pol = recipe.es.popsize * recipe.num_inits
+    pop_sharding = NamedSharding(mesh, P("pop"))
+    params = jax.vmap(lambda k: task.init_params(k))(jax.random.split(key, n_pol))
+    params = jax.device_put(params, pop_sharding)
+    mean, var = task.norm_arrays()
+    roll = jax.jit(jax.vmap(lambda k, p: task.evaluate(k, p, mean, var).mean_return))
+    keys = jax.device_put(jax.random.split(key, n_pol), pop_sharding)
+    jax.block_until_ready(roll(keys, params))
+    t0 = time.perf_counter()
+    jax.block_until_ready(roll(keys, params))
+    rollout_s = time.perf_counter() - t0
+
+    # Floor 2: BC training of the same population, nothing else.
+    states = jax.device_put(jnp.tile(sol["states"][None], (n_pol, 1, 1)), pop_sharding)
+    actions = jax.device_put(jnp.tile(sol["actions"][None], (n_pol, 1, 1)), pop_sharding)
+    bc = jax.jit(jax.vmap(lambda k, s, a: task.train(k, s, a, jnp.ones(64))[1][-1]))
+    jax.block_until_ready(bc(keys, states, actions))
+    t0 = time.perf_counter()
+    jax.block_until_ready(bc(keys, states, actions))
+    bc_s = time.perf_counter() - t0
+
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "devices": len(devices), "compile_s": compile_s, "gen_s_median": gen_s,
+        "gen_s_all": times, "floor_rollout_s": rollout_s, "floor_bc_s": bc_s,
+        "floor_s": rollout_s + bc_s, "peak_rss_mb": rss_mb,
+        "mean_return_last_gen": float(np.asarray(metrics["mean_return"])[-1]),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--generations", type=int, default=3)
+    parser.add_argument("--pop", type=int, default=64)
+    parser.add_argument("--backend", default="positional")
+    parser.add_argument("--devices", default="1,2", help="device counts to compare")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(_child(args)))
+        return
+    results = []
+    for n in [int(x) for x in args.devices.split(",")]:
+        env = dict(os.environ, JAX_PLATFORMS="cpu",
+                   XLA_FLAGS=f"--xla_force_host_platform_device_count={n}")
+        cmd = [sys.executable, __file__, "--child", "--generations", str(args.generations),
+               "--pop", str(args.pop), "--backend", args.backend]
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+        res = json.loads(out.stdout.strip().splitlines()[-1])
+        results.append(res)
+        print(json.dumps(res), flush=True)
+    print()
+    print(f"hopper/{args.backend}, HaDES-R k=2, pop {args.pop}, D 64, W 64, 200 BC steps, "
+          "4 envs x 1024 steps")
+    print(f"{'devices':>7} {'compile s':>9} {'s/gen':>7} {'floor s':>8} "
+          f"{'(roll+bc)':>14} {'gen/floor':>9} {'RSS MB':>7}")
+    for r in results:
+        print(f"{r['devices']:>7} {r['compile_s']:9.1f} {r['gen_s_median']:7.2f} "
+              f"{r['floor_s']:8.2f} {r['floor_rollout_s']:6.2f}+{r['floor_bc_s']:<6.2f} "
+              f"{r['gen_s_median'] / r['floor_s']:9.2f} {r['peak_rss_mb']:7.0f}")
+    if len(results) > 1:
+        print(f"speed-up {results[-1]['devices']} devices vs {results[0]['devices']}: "
+              f"{results[0]['gen_s_median'] / results[-1]['gen_s_median']:.2f}x")
+    ref = 26.5  # authors' code, same config with 2 rollouts and 400 BC steps (issue 2)
+    ref1 = 16.7  # authors' code, 1 rollout per candidate, 200 BC steps
+    best = min(r["gen_s_median"] for r in results)
+    print(f"vs authors' reference code on this CPU (16.7 s/gen with 1 rollout; 26.5 s with "
+          f"2 rollouts + 400 BC steps): {ref1 / best:.1f}x / {ref / best:.1f}x faster "
+          "(ours: 2 rollouts, 200 BC steps)")
+
+
+if __name__ == "__main__":
+    main()
