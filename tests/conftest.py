@@ -68,3 +68,15 @@ def hub_server(monkeypatch):
     with FakeHub() as hub:
         monkeypatch.setenv("HF_ENDPOINT", hub.url)
         yield hub
+
+
+@pytest.fixture(scope="session")
+def olah_mirror(tmp_path_factory):
+    """One olah server (offline mirror mode) for the session; see tests/hub_server.py."""
+    from tests.hub_server import OlahMirror
+
+    mirror = OlahMirror(tmp_path_factory.mktemp("olah")).start()
+    try:
+        yield mirror
+    finally:
+        mirror.stop()
