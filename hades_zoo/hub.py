@@ -6,6 +6,7 @@ and uploaded by :func:`push_to_hub` in one commit:
 - ``<id>.safetensors``: the dataset (``hades_zoo.io``);
 - ``README.md``: the dataset card (``hades_zoo.cards``), whose ``hades_zoo:`` block
   records the file name, its sha256 and ``format_version``;
+- ``<id>.safetensors.sha256``: its sha256 (``sha256sum`` format), committed with it;
 - ``recipe.yaml``: the recipe that regenerates the data;
 - ``data/train-00000-of-00001.parquet``: one row per state-action pair, for
   ``datasets.load_dataset`` and the Hub viewer.
@@ -24,12 +25,15 @@ dataset repos.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import logging
 import os
 import re
 import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -255,6 +259,29 @@ def _library() -> dict[str, str]:
     return {"library_name": "hades_zoo", "library_version": version}
 
 
+_ENDPOINT_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _client_endpoint(endpoint: str) -> Iterator[None]:
+    """Make huggingface_hub's import-time ENDPOINT constant match ``endpoint``.
+
+    ``HfApi(endpoint=...)`` sends every request to ``endpoint``, but ``CommitInfo``
+    parses the returned commit URL with ``RepoUrl(url)`` against the constant read at
+    import; when HF_ENDPOINT changed since, a successful commit would surface as a
+    ValueError. Held under a lock and restored on exit.
+    """
+    from huggingface_hub import constants
+
+    with _ENDPOINT_LOCK:
+        saved = constants.ENDPOINT
+        constants.ENDPOINT = endpoint
+        try:
+            yield
+        finally:
+            constants.ENDPOINT = saved
+
+
 def _api(token: str | None = None) -> Any:
     """An HfApi bound to the current endpoint."""
     from huggingface_hub import HfApi
@@ -269,7 +296,6 @@ def _hub_error(err: BaseException, *, action: str, repo_id: str,
     from huggingface_hub.utils import (
         EntryNotFoundError,
         GatedRepoError,
-        HfHubHTTPError,
         LocalEntryNotFoundError,
         OfflineModeIsEnabled,
         RevisionNotFoundError,
@@ -294,7 +320,7 @@ def _hub_error(err: BaseException, *, action: str, repo_id: str,
         if isinstance(e, GatedRepoError):
             return HubError(f"{head}: the repo is gated; request access on its Hub page "
                             "and set HF_TOKEN to a token of the approved account.")
-        if isinstance(e, HfHubHTTPError) and getattr(e, "response", None) is not None:
+        if isinstance(e, requests.HTTPError) and getattr(e, "response", None) is not None:
             status = e.response.status_code
             if status == 401:
                 return HubError(
@@ -412,8 +438,10 @@ def save_pretrained(
     sha = sha256_bytes(data)
     card = render_card(ds, certificate=certificate, sha256=sha, repo_id=repo_id,
                        license=license)
+    name = f"{ds.info.dataset_id}.safetensors"
     contents = {
-        f"{ds.info.dataset_id}.safetensors": data,
+        name: data,
+        f"{name}.sha256": f"{sha}  {name}\n".encode(),
         CARD_FILE: str(card).encode(),
         RECIPE_FILE: dump_recipe(ds.recipe).encode(),
         PARQUET_FILE: parquet_bytes(ds),
@@ -427,7 +455,10 @@ def save_pretrained(
 
 
 def _local_dataset_file(directory: Path, filename: str | None) -> tuple[Path, str | None]:
-    """The dataset file of a save_pretrained folder and the sha256 its card records."""
+    """The dataset file of a save_pretrained folder and its recorded sha256.
+
+    The sha256 comes from the ``<file>.sha256`` sidecar, else from the card.
+    """
     card = directory / CARD_FILE
     recorded = None
     if card.is_file():
@@ -447,6 +478,9 @@ def _local_dataset_file(directory: Path, filename: str | None) -> tuple[Path, st
             )
         return found[0], None
     check_repo_filename(filename)
+    sidecar = directory / f"{filename}.sha256"
+    if sidecar.is_file():  # committed with the file; a kept card may be older
+        recorded = (sidecar.read_text().split() or [recorded])[0]
     return directory / filename, recorded
 
 
@@ -553,14 +587,16 @@ def push_to_hub(
             if dry_run:
                 logger.info("dry run: would upload %d files to %s", len(uploaded), repo_id)
                 return PushResult(repo_id, revision, uploaded, card_kept, True, tag=tag)
-            info = api.upload_folder(
-                folder_path=tmp,
-                repo_id=repo_id,
-                repo_type="dataset",
-                revision=revision,
-                commit_message=commit_message or f"Upload {ds.info.dataset_id} with hades_zoo",
-                ignore_patterns=[CARD_FILE] if card_kept else None,
-            )
+            with _client_endpoint(api.endpoint):
+                info = api.upload_folder(
+                    folder_path=tmp,
+                    repo_id=repo_id,
+                    repo_type="dataset",
+                    revision=revision,
+                    commit_message=commit_message
+                    or f"Upload {ds.info.dataset_id} with hades_zoo",
+                    ignore_patterns=[CARD_FILE] if card_kept else None,
+                )
             if tag is not None:
                 api.create_tag(repo_id, tag=tag, revision=info.oid, repo_type="dataset")
         except HubError:
@@ -606,42 +642,51 @@ def _commit_of(path: Path, filename: str) -> str:
 
 def _expected_sha(src: HubSource, revision: str, filename: str | None,
                   sha256: str | None) -> tuple[str, str, str]:
-    """(revision, filename, sha256) from the arguments, else the card, else a sidecar.
+    """(revision, filename, sha256): the file the card names and its recorded sha256.
 
-    When the card is read, the returned revision is the commit it was read at, so
-    the dataset file is fetched from the same commit even if the branch moves.
+    The sha256 comes from the ``<file>.sha256`` sidecar, which is committed together
+    with the file, else from the card's ``hades_zoo`` block (a card kept by
+    ``push_to_hub(overwrite_card=False)`` may describe an older upload). When the
+    card is read, the returned revision is the commit it was read at, so every file
+    is fetched from that one commit even if the branch moves meanwhile.
     """
     block: dict[str, Any] = {}
-    try:
-        card_path = _download(src, CARD_FILE, revision)
-        revision = _commit_of(card_path, CARD_FILE)
-        block = card_block(card_path.read_text(encoding="utf-8"))
-    except HubError as err:
-        if "not found (404)" not in str(err):
-            raise
-    except DatasetFormatError:
-        block = {}
     if filename is None:
+        try:
+            card_path = _download(src, CARD_FILE, revision)
+        except HubError as err:
+            if "not found (404)" in str(err) and "is not in the repo" in str(err):
+                raise HubError(
+                    f"hf:{src.repo_id}@{revision}: the repo has no README.md dataset card "
+                    "naming the dataset file; pass filename= and sha256=, or re-push it "
+                    "with `hades-zoo push`."
+                ) from err
+            raise
+        revision = _commit_of(card_path, CARD_FILE)
+        try:
+            block = card_block(card_path.read_text(encoding="utf-8"))
+        except DatasetFormatError as err:
+            raise HubError(f"hf:{src.repo_id}@{revision}: {err}") from err
         filename = block.get("file")
         if not isinstance(filename, str):
             raise HubError(
-                f"hf:{src.repo_id}@{revision}: the repo has no hades_zoo dataset card "
-                "naming the dataset file; pass filename= and sha256= or re-push the "
-                "dataset with `hades-zoo push`."
+                f"hf:{src.repo_id}@{revision}: the card's hades_zoo block names no "
+                "dataset file; pass filename= and sha256= or re-push with `hades-zoo push`."
             )
     check_repo_filename(filename)
-    if sha256 is None and block.get("file") == filename and block.get("sha256"):
-        sha256 = str(block["sha256"])
     if sha256 is None:
         try:
             side = _download(src, f"{filename}.sha256", revision).read_text().split()
             sha256 = side[0] if side else None
-        except HubError:
-            sha256 = None
+        except HubError as err:
+            if "not found (404)" not in str(err) and "offline" not in str(err):
+                raise
+    if sha256 is None and block.get("file") == filename and block.get("sha256"):
+        sha256 = str(block["sha256"])
     if sha256 is None or not re.fullmatch(r"[0-9a-fA-F]{64}", sha256):
         raise HubError(
             f"hf:{src.repo_id}@{revision}: no valid sha256 recorded for {filename!r} "
-            "(card hades_zoo.sha256 or a .sha256 sidecar); refusing to load an "
+            "(a .sha256 sidecar or the card's hades_zoo.sha256); refusing to load an "
             "unverified file. Pass sha256= or re-push with `hades-zoo push`."
         )
     return revision, filename, sha256.lower()
@@ -728,7 +773,7 @@ def pull_from_hub(source: str | HubSource, *, out: str | Path | None = None,
     directory = Path(out) if out is not None else (
         cache_dir() / "hub" / f"datasets--{org}--{name}" / commit)
     written = [atomic_write_bytes(directory / filename, data)]
-    for extra in (CARD_FILE, RECIPE_FILE):
+    for extra in (CARD_FILE, RECIPE_FILE, f"{filename}.sha256"):
         try:
             extra_path = _download(src, extra, commit)
         except HubError as err:
