@@ -31,7 +31,6 @@ from hades_zoo.hub import (
     push_to_hub,
     save_pretrained,
 )
-from tests.conftest import make_dataset
 
 WRITE = "hf_write"
 
@@ -153,6 +152,29 @@ def test_push_pull_round_trip(hub_server, tiny_dataset, tmp_path):
     assert rows.num_rows == 2
     assert np.allclose(np.array(rows["state"]), tiny_dataset.states)
     assert rows["label"] == [0, 1] and rows["mask"] == [True, True]
+
+
+def test_datasets_load_dataset_by_repo_id(hub_server, tiny_dataset, tmp_path):
+    """`datasets.load_dataset("org/cp")` reads the card's configs and the parquet.
+
+    datasets reads HF_ENDPOINT at import, so it runs in a fresh interpreter.
+    """
+    import json
+    import subprocess
+    import sys
+
+    push_to_hub(tiny_dataset, "org/cp", tag="v1", token=WRITE)
+    code = ("import datasets, json; ds = datasets.load_dataset('org/cp', revision='v1', "
+            "split='train'); print(json.dumps(ds.to_dict()))")
+    env = dict(os.environ, HF_ENDPOINT=hub_server.url, HF_HOME=str(tmp_path / "hf"),
+               HF_DATASETS_CACHE=str(tmp_path / "dsc"))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows = json.loads(out.stdout.strip().splitlines()[-1])
+    assert rows["index"] == [0, 1] and rows["label"] == [0, 1]
+    assert np.allclose(np.array(rows["state"], np.float32), tiny_dataset.states)
+    assert rows["mask"] == [True, True]
 
 
 def test_revisions_are_pinned(hub_server, tiny_dataset):
