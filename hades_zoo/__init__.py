@@ -20,8 +20,16 @@ from hades_zoo.errors import (
     EnvError,
     HadesZooError,
     HubError,
+    HubSourceError,
     RecipeError,
     UnknownDatasetError,
+)
+from hades_zoo.hub import (
+    from_pretrained,
+    load_from_hub,
+    pull_from_hub,
+    push_to_hub,
+    save_pretrained,
 )
 from hades_zoo.io import load_dataset_file, save_dataset
 from hades_zoo.multitask import MultiTaskDataset, merge
@@ -42,10 +50,12 @@ __version__ = _metadata.version("hades_zoo")
 __all__ = [
     "BCConfig", "DatasetConfig", "DatasetFormatError", "DatasetInfo", "DistillResult",
     "ESConfig", "EnvConfig", "EnvError", "EpisodeReturns", "EvalConfig", "HadesZooError",
-    "HubError", "PolicyConfig", "Recipe", "RecipeError", "SyntheticDataset",
+    "HubError", "HubSourceError", "PolicyConfig", "Recipe", "RecipeError", "SyntheticDataset",
     "TrainedPolicy", "UnknownDatasetError", "distill", "evaluate", "load",
     "load_dataset_file", "load_recipe", "protocol_returns", "save_dataset",
     "train_policy", "__version__",
     # zoo
     "MultiTaskDataset", "list_datasets", "merge",
+    # hub
+    "from_pretrained", "load_from_hub", "pull_from_hub", "push_to_hub", "save_pretrained",
 ]

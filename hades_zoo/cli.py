@@ -195,6 +195,114 @@ def info(source: str, as_json: bool) -> None:
         click.echo(f"  card: {entry.card}  recipe: {entry.recipe}")
     click.echo(f"  protocol: {json.dumps(data['recipe'])}")
 
+# =============================================================================
+# Hub: push / pull / verify (hades_zoo.hub)
+# =============================================================================
+def _load_any(source: str):
+    """(dataset, how its sha256 was checked) for a folder, file, hf:... or zoo id.
+
+    A ``.safetensors`` file next to a README.md card that names it is checked against
+    the card's sha256.
+    """
+    import hades_zoo.api as api
+    from hades_zoo.hub import from_pretrained
+
+    path = Path(source)
+    if ":" not in source and path.is_dir():
+        return from_pretrained(path), "sha256 matches the card"
+    if ":" not in source and path.is_file() and (path.parent / "README.md").is_file():
+        from hades_zoo.cards import card_block
+        from hades_zoo.errors import DatasetFormatError
+
+        try:
+            named = card_block((path.parent / "README.md").read_text()).get("file")
+        except DatasetFormatError:
+            named = None
+        if named == path.name:
+            return (from_pretrained(path.parent, filename=path.name),
+                    "sha256 matches the card")
+    if source.startswith("hf:"):
+        return api.load(source), "sha256 matches the card"
+    return api.load(_resolve_source(source)), "no card to check the sha256 against"
+
+
+def _human(size: int) -> str:
+    return f"{size} B" if size < 1024 else f"{size / 1024:.1f} KiB"
+
+
+@cli.command()
+@click.argument("source", metavar="PATH_OR_ID")
+@click.option("--repo-id", required=True, help="Target dataset repo, ORG/NAME.")
+@click.option("--tag", default=None, help="Tag the new commit (e.g. v1).")
+@click.option("--revision", default=None, help="Target branch (created if missing).")
+@click.option("--private", is_flag=True, help="Create the repo private.")
+@click.option("--dry-run", is_flag=True, help="List what would be uploaded; upload nothing.")
+@click.option("--overwrite-card", is_flag=True, help="Replace an existing README.md card.")
+@_fail_cleanly
+def push(source: str, repo_id: str, tag: str | None, revision: str | None, private: bool,
+         dry_run: bool, overwrite_card: bool) -> None:
+    """Upload a dataset (file, folder or id) to a Hub dataset repo in one commit.
+
+    Uses HF_TOKEN (or `huggingface-cli login`) and HF_ENDPOINT.
+
+    \b
+    Example:
+      hades-zoo push runs/cartpole/cartpole-R-2.safetensors --repo-id me/cartpole --tag v1
+    """
+    from hades_zoo.hub import push_to_hub
+
+    ds, _ = _load_any(source)
+    res = push_to_hub(ds, repo_id, revision=revision, tag=tag, private=private,
+                      dry_run=dry_run, overwrite_card=overwrite_card)
+    verb = "would upload" if res.dry_run else "uploaded"
+    for f in res.files:
+        click.echo(f"{verb} {f.path}  {_human(f.size)}  sha256 {f.sha256}")
+    if res.card_kept:
+        click.echo("kept the existing README.md (pass --overwrite-card to replace it)")
+    if res.dry_run:
+        click.echo(f"dry run: nothing uploaded to {repo_id}")
+    else:
+        click.echo(f"commit {res.commit} {res.commit_url}" + (f" tag {tag}" if tag else ""))
+
+
+@cli.command()
+@click.argument("source", metavar="hf:ORG/NAME[@REV]")
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
+              help="Folder for the files (default: the hades_zoo cache).")
+@_fail_cleanly
+def pull(source: str, out_dir: str | None) -> None:
+    """Download a Hub dataset repo, check its sha256 and copy its files.
+
+    \b
+    Example:
+      hades-zoo pull hf:me/cartpole@v1 --out data/cartpole
+    """
+    from hades_zoo.errors import HubSourceError
+    from hades_zoo.hub import pull_from_hub
+
+    if not source.startswith("hf:"):
+        raise HubSourceError(f"{source!r}: pull takes hf:ORG/NAME[@REV], e.g. hf:me/cartpole@v1.")
+    res = pull_from_hub(source, out=out_dir)
+    click.echo(f"{res.source} -> {res.directory}")
+    click.echo(f"  {res.dataset_file.name}  sha256 {res.sha256} (verified)")
+
+
+@cli.command()
+@click.argument("source", metavar="ID_OR_PATH")
+@_fail_cleanly
+def verify(source: str) -> None:
+    """Check a dataset's sha256 (against its card), format_version and arrays.
+
+    ID_OR_PATH is a .safetensors file, a save_pretrained folder, hf:ORG/NAME[@REV] or a
+    zoo id. Exits 1 with the cause on the first failure.
+    """
+    from hades_zoo.io import FORMAT_VERSION
+
+    ds, sha_note = _load_any(source)
+    ds.validate()
+    click.echo(f"OK {ds.dataset_id}: format_version {FORMAT_VERSION} supported, "
+               f"{ds.size} pairs, arrays valid, {sha_note}")
+
 
 # ============================================================================ zoo
 # Zoo commands: list, import-reference, plot (and the zoo lines of `info`).

@@ -131,6 +131,25 @@ class SyntheticDataset:
 
         save_dataset(self, path)
 
+    def save_pretrained(self, directory, **kwargs: Any):
+        """Write a dataset repo folder (see ``hades_zoo.hub.save_pretrained``)."""
+        from hades_zoo.hub import save_pretrained
+
+        return save_pretrained(self, directory, **kwargs)
+
+    @classmethod
+    def from_pretrained(cls, dir_or_repo, **kwargs: Any) -> SyntheticDataset:
+        """Load from a folder or Hub repo (see ``hades_zoo.hub.from_pretrained``)."""
+        from hades_zoo.hub import from_pretrained
+
+        return from_pretrained(dir_or_repo, **kwargs)
+
+    def push_to_hub(self, repo_id: str, **kwargs: Any):
+        """Upload to a Hub dataset repo (see ``hades_zoo.hub.push_to_hub``)."""
+        from hades_zoo.hub import push_to_hub
+
+        return push_to_hub(self, repo_id, **kwargs)
+
     def __repr__(self) -> str:
         kind = "discrete" if self.discrete else "continuous"
         env = self.recipe.env.name if self.recipe else "?"

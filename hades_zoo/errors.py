@@ -15,6 +15,7 @@ __all__ = [
     "EnvError",
     "UnknownDatasetError",
     "HubError",
+    "HubSourceError",
     "close_matches",
 ]
 
@@ -44,6 +45,10 @@ class UnknownDatasetError(HadesZooError, KeyError):
 
 class HubError(HadesZooError, RuntimeError):
     """The Hugging Face Hub (or a mirror) refused or failed a request."""
+
+
+class HubSourceError(HubError, ValueError):
+    """A Hub repo id, revision or file name is malformed; raised before any request."""
 
 
 def close_matches(word: str, options: Iterable[str], n: int = 3) -> str:

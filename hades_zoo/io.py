@@ -78,29 +78,29 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         raise
 
 
-def dataset_to_bytes(ds: SyntheticDataset) -> bytes:
-    """Serialise a dataset to safetensors bytes."""
-    from safetensors.numpy import save
+def _canonical_safetensors(data: bytes) -> bytes:
+    """Re-emit the header with sorted keys so equal datasets give equal bytes.
 
-    arrays = ds.arrays()
-    validate_arrays(arrays)
-    arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
-    return _canonical_header(save(arrays, metadata=dataset_metadata(ds)))
-
-
-def _canonical_header(data: bytes) -> bytes:
-    """Rewrite the safetensors JSON header with sorted keys (same data buffer).
-
-    safetensors serialises the metadata from a hash map, so key order (and hence the
-    file's sha256) varies between runs; a canonical header makes the bytes a pure
-    function of the dataset. Offsets are relative to the data buffer, so only the
-    header text changes; it is space-padded to a multiple of 8 as safetensors does.
+    safetensors writes its metadata map in hash order, which changes between calls;
+    the sha256 recorded in dataset cards needs one byte string per dataset. The
+    tensor data (and its offsets) is untouched; the header is space-padded to a
+    multiple of 8 bytes as safetensors does.
     """
     n = int.from_bytes(data[:8], "little")
     header = json.loads(data[8 : 8 + n])
     text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
     text += b" " * (-len(text) % 8)
     return len(text).to_bytes(8, "little") + text + data[8 + n :]
+
+
+def dataset_to_bytes(ds: SyntheticDataset) -> bytes:
+    """Serialise a dataset to safetensors bytes (deterministic: same dataset, same bytes)."""
+    from safetensors.numpy import save
+
+    arrays = ds.arrays()
+    validate_arrays(arrays)
+    arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
+    return _canonical_safetensors(save(arrays, metadata=dataset_metadata(ds)))
 
 
 def save_dataset(ds: SyntheticDataset, path: str | Path) -> Path:

@@ -1,0 +1,162 @@
+"""Cache: where hades_zoo keeps downloaded datasets, and how files get there safely.
+
+The cache root is ``$HADES_ZOO_CACHE`` (default ``~/.cache/hades_zoo``) and is resolved
+by :func:`cache_dir` only; the CLI and the hub code call it instead of re-deriving the
+path. Writes go to a temporary file in the destination folder followed by
+``os.replace``, so concurrent readers and writers only ever see complete files.
+
+Hub downloads themselves live in huggingface_hub's cache (``$HF_HOME/hub``), which we
+never write into by hand; :func:`hf_cache_dir` resolves it at call time because
+huggingface_hub reads its environment variables once, at import.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from hades_zoo.errors import DatasetFormatError
+
+__all__ = [
+    "cache_dir",
+    "hf_cache_dir",
+    "sha256_bytes",
+    "sha256_file",
+    "verify_sha256",
+    "atomic_write_bytes",
+    "atomic_copy",
+]
+
+_CHUNK = 1 << 20
+
+
+def cache_dir() -> Path:
+    """The hades_zoo cache root, read from the environment at call time.
+
+    Returns:
+        ``$HADES_ZOO_CACHE`` if set and non-empty, else ``~/.cache/hades_zoo``
+        (``$XDG_CACHE_HOME/hades_zoo`` when ``XDG_CACHE_HOME`` is set). The folder is
+        not created here.
+    """
+    env = os.environ.get("HADES_ZOO_CACHE")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "hades_zoo"
+
+
+def hf_cache_dir() -> Path:
+    """huggingface_hub's download cache, resolved from the environment at call time.
+
+    Returns:
+        ``$HF_HUB_CACHE`` if set, else ``$HF_HOME/hub`` (default
+        ``~/.cache/huggingface/hub``).
+    """
+    env = os.environ.get("HF_HUB_CACHE") or os.environ.get("HUGGINGFACE_HUB_CACHE")
+    if env:
+        return Path(env).expanduser()
+    home = os.environ.get("HF_HOME")
+    if home:
+        return Path(home).expanduser() / "hub"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "huggingface" / "hub"
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Hex sha256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks.
+
+    Args:
+        path: the file.
+
+    Returns:
+        64 lowercase hex characters.
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_sha256(data: bytes, expected: str, *, source: str) -> None:
+    """Check that ``data`` hashes to ``expected``.
+
+    Args:
+        data: the file content.
+        expected: hex sha256 recorded for it.
+        source: what the data is (for the message).
+
+    Raises:
+        DatasetFormatError: the hashes differ (truncated or altered file).
+    """
+    actual = sha256_bytes(data)
+    if actual != expected.lower():
+        raise DatasetFormatError(
+            f"{source}: sha256 mismatch (expected {expected}, got {actual}, "
+            f"{len(data)} bytes); the file is truncated or altered. Delete it and "
+            "fetch it again."
+        )
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` via a temporary file in the same folder + os.replace.
+
+    Args:
+        path: destination; parent folders are created.
+        data: content.
+
+    Returns:
+        ``path`` as a ``Path``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_copy(src: str | Path, dst: str | Path) -> Path:
+    """Copy ``src`` to ``dst`` atomically (temporary file + os.replace).
+
+    Args:
+        src: an existing file (symlinks are followed, so huggingface_hub snapshot
+            entries copy their blob content).
+        dst: destination; parent folders are created.
+
+    Returns:
+        ``dst`` as a ``Path``.
+    """
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
+    try:
+        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
+            shutil.copyfileobj(inp, out, _CHUNK)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, dst)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return dst
