@@ -37,7 +37,8 @@ from hades_zoo.errors import RecipeError
 from hades_zoo.recipes import Recipe, recipe_to_json
 from hades_zoo.tasks.control import ControlTask, to_es_fitness
 
-__all__ = ["distill", "DistillResult", "DistillState", "make_strategy", "make_generation_fn"]
+__all__ = ["distill", "DistillResult", "DistillState", "make_strategy", "make_generation_fn",
+           "snes_temperature_weights"]
 
 log = logging.getLogger(__name__)
 
@@ -84,14 +85,23 @@ def make_strategy(recipe: Recipe, solution: Any):
         es = Open_ES(es_cfg.popsize, solution, use_antithetic_sampling=True,
                      optimizer=optax.adam(es_cfg.lrate_init), std_schedule=std_schedule)
         return es, es.default_params
-    if es_cfg.temperature:
-        raise RecipeError(
-            "es.temperature != 0 (evosax 0.1 temperature weights) is not implemented for "
-            "SNES in evosax 0.3; set es.temperature: 0 to use evosax's SNES weights."
-        )
     es = SNES(es_cfg.popsize, solution)
     params = es.default_params.replace(std_init=jnp.asarray(es_cfg.sigma_init))
+    if es_cfg.temperature > 0:
+        params = params.replace(weights=snes_temperature_weights(es_cfg.popsize,
+                                                                 es_cfg.temperature))
     return es, params
+
+
+def snes_temperature_weights(popsize: int, temperature: float) -> jax.Array:
+    """evosax 0.1 SNES "temperature" weights, used by the published MinAtar runs.
+
+    ``softmax(-temperature * (rank / (popsize - 1) - 0.5))`` over fitness ranks (rank 0
+    = best), positive and summing to 1, instead of SNES's log-rank utilities with a
+    baseline. evosax 0.3 indexes ``params.weights`` by rank the same way.
+    """
+    ranks = jnp.arange(popsize) / max(popsize - 1, 1) - 0.5
+    return jax.nn.softmax(-temperature * ranks)
 
 
 def make_generation_fn(recipe: Recipe, es, es_params, fitness_fn: Callable,

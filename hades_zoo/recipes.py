@@ -122,6 +122,7 @@ class PolicyConfig:
             PRNGKey(init_seed))``. ``None`` for a fresh init per BC run (HaDES-R).
         legacy_threefry: build the fixed init with ``jax_threefry_partitionable=False``
             (jax < 0.5 default), which the published HaDES-F datasets were fit to.
+        init: init scheme; ``orthogonal`` is the reference's (see above).
     """
 
     width: int = 512
@@ -129,6 +130,7 @@ class PolicyConfig:
     activation: Literal["tanh", "relu"] = "tanh"
     init_seed: int | None = None
     legacy_threefry: bool = True
+    init: Literal["orthogonal"] = "orthogonal"
 
     def validate(self, path: str = "policy") -> None:
         _check_positive(self.width, f"{path}.width")
@@ -151,12 +153,17 @@ class BCConfig:
         eps: Adam epsilon.
         max_grad_norm: global-norm clip before Adam; ``None`` disables it (the MinAtar
             reference did not clip, the Brax one clipped at 0.5).
+        loss: ``auto`` (by action kind), ``gaussian_nll`` (continuous) or
+            ``softmax_ce`` (discrete; cross-entropy / number of actions).
+        optimizer: ``adam`` (full batch; the reference's).
     """
 
     lr: float = 5e-3
     steps: int = 200
     eps: float = 1e-5
     max_grad_norm: float | None = 0.5
+    loss: Literal["auto", "gaussian_nll", "softmax_ce"] = "auto"
+    optimizer: Literal["adam"] = "adam"
 
     def validate(self, path: str = "bc") -> None:
         if not (0 < self.lr < 10):
@@ -203,8 +210,9 @@ class ESConfig:
         sigma_decay: multiplicative std decay per generation (OpenES).
         sigma_limit: lower bound for the decayed std (OpenES).
         lrate_init: OpenES Adam learning rate (SNES uses its natural-gradient step 1).
-        temperature: SNES fitness-shaping temperature (recorded for the published
-            runs; 0 means evosax's default SNES weights).
+        temperature: SNES fitness-shaping temperature: > 0 uses evosax 0.1's
+            softmax rank weights (the published MinAtar runs used 20); 0 uses
+            evosax's default SNES utilities.
         log_every: generations per jitted ``lax.scan`` chunk (one progress line,
             one metrics row per generation, one checkpoint per chunk).
         eval_chunk: evaluate the population with ``lax.map(batch_size=eval_chunk)``
@@ -237,6 +245,8 @@ class ESConfig:
             raise RecipeError(f"{path}.sigma_decay must be in (0, 1], got {self.sigma_decay}.")
         if self.lrate_init <= 0:
             raise RecipeError(f"{path}.lrate_init must be > 0, got {self.lrate_init}.")
+        if self.temperature < 0:
+            raise RecipeError(f"{path}.temperature must be >= 0, got {self.temperature}.")
         if self.eval_chunk < 0:
             raise RecipeError(f"{path}.eval_chunk must be >= 0, got {self.eval_chunk}.")
         if self.strategy == "OpenES" and self.popsize % 2:

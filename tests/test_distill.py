@@ -81,3 +81,21 @@ def test_const_norm_needs_stats(tiny_recipe):
     r = tiny_recipe.replace(env=dataclasses.replace(tiny_recipe.env, obs_norm="const"))
     with pytest.raises(RecipeError, match="no obs_mean/obs_var were given"):
         hz.distill(r)
+
+
+def test_snes_temperature_weights_match_evosax01():
+    from hades_zoo.distill import snes_temperature_weights
+
+    w = np.asarray(snes_temperature_weights(5, 20.0))
+    ranks = np.arange(5) / 4 - 0.5
+    ref = np.exp(-20 * ranks) / np.exp(-20 * ranks).sum()
+    np.testing.assert_allclose(w, ref, rtol=1e-5)
+    assert w[0] == w.max() and abs(w.sum() - 1) < 1e-6
+
+
+def test_loss_must_fit_action_kind(tiny_recipe):
+    from hades_zoo.errors import EnvError
+
+    r = tiny_recipe.replace(bc=dataclasses.replace(tiny_recipe.bc, loss="gaussian_nll"))
+    with pytest.raises(EnvError, match="does not fit env 'CartPole-v1'.*softmax_ce"):
+        hz.distill(r)

@@ -24,6 +24,7 @@ import numpy as np
 
 from hades_zoo.bc import make_bc_train
 from hades_zoo.envs import Env, make_env
+from hades_zoo.errors import EnvError
 from hades_zoo.policy import fixed_init_params, init_policy_params, make_policy
 from hades_zoo.recipes import Recipe
 from hades_zoo.rollout import EvalResult, make_evaluate
@@ -59,6 +60,13 @@ class ControlTask:
         self.env = env if env is not None else make_env(recipe.env)
         spec = self.env.spec
         self.spec = spec
+        wanted = "softmax_ce" if spec.discrete else "gaussian_nll"
+        if recipe.bc.loss not in ("auto", wanted):
+            raise EnvError(
+                f"bc.loss={recipe.bc.loss!r} does not fit env {recipe.env.name!r} "
+                f"({'discrete' if spec.discrete else 'continuous'} actions); use "
+                f"'{wanted}' or 'auto'."
+            )
         self.module = make_policy(recipe.policy, spec.action_dim, spec.discrete)
         self._bc_train = make_bc_train(self.module, recipe.bc)
         self.evaluate = make_evaluate(self.env, self.module, recipe.eval, recipe.env.obs_norm)
