@@ -101,10 +101,11 @@ def distill(recipe: str, out_dir: str, no_resume: bool, generations: int | None)
         click.echo(f"wrote {path} ({result.generations} generations, "
                    f"{time.time() - start:.1f}s)")
     else:
-        from safetensors.numpy import save_file
         import jax
+        import numpy as np
+        from safetensors.numpy import save_file
 
-        flat = {jax.tree_util.keystr(p): __import__("numpy").asarray(v) for p, v in
+        flat = {jax.tree_util.keystr(p): np.asarray(v) for p, v in
                 jax.tree_util.tree_leaves_with_path(result.policy_params)}
         save_file(flat, str(out / "policy.safetensors"))
         click.echo(f"wrote {out / 'policy.safetensors'} (ES baseline policy)")
