@@ -25,6 +25,7 @@ def tmp_cache(tmp_path, monkeypatch) -> Path:
     """Every test gets its own hades_zoo and Hugging Face cache."""
     monkeypatch.setenv("HADES_ZOO_CACHE", str(tmp_path / "hz_cache"))
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
+    monkeypatch.setenv("HADES_ZOO_JIT_CACHE", "0")  # jax's cache dir is process-global
     return tmp_path / "hz_cache"
 
 
