@@ -521,6 +521,9 @@ def transfer(source, widths, lrs, steps, seeds, out_dir, no_write, repo, as_json
 @click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True)
 @click.option("--no-baseline", is_flag=True,
               help="Skip the single-task runs (normalise by recorded fitness only).")
+@click.option("--reuse-certificates", is_flag=True,
+              help="Take a single-task baseline from results/certificates.json when it "
+                   "has exactly --seeds returns (certify uses seed 0, as merge does).")
 @click.option("--width", type=int, default=None)
 @click.option("--depth", type=int, default=None)
 @click.option("--activation", default=None)
@@ -528,8 +531,8 @@ def transfer(source, widths, lrs, steps, seeds, out_dir, no_write, repo, as_json
 @click.option("--steps", type=int, default=None)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @_fail_cleanly
-def merge(sources, out_dir, seeds, no_baseline, width, depth, activation, lr, steps,
-          as_json):
+def merge(sources, out_dir, seeds, no_baseline, reuse_certificates, width, depth,
+          activation, lr, steps, as_json):
     """Train ONE policy on the merged SOURCES (zero-padded) and evaluate it in every
     env with that dataset's own protocol (paper Fig. 5).
 
@@ -541,6 +544,8 @@ def merge(sources, out_dir, seeds, no_baseline, width, depth, activation, lr, st
       hades-zoo merge halfcheetah-R-64 hopper-R-64 --out results/multitask/hc+hopper
       hades-zoo merge breakout-minatar-F-16 spaceinvaders-minatar-F-16 --out /tmp/m
     """
+    import dataclasses
+
     import hades_zoo.api as api
     from hades_zoo.io import atomic_write_bytes
     from hades_zoo.multitask import multitask_recipe, plot_multitask, run_multitask
@@ -552,7 +557,18 @@ def merge(sources, out_dir, seeds, no_baseline, width, depth, activation, lr, st
     datasets = [api.load(_resolve_source(s)) for s in sources]
     ov = _overrides(width, depth, activation, lr, steps)
     multitask_recipe(merge_ds(datasets), **ov)  # errors before any compile
-    res = run_multitask(datasets, seeds=seeds, baseline=not no_baseline, **ov)
+    single = {}
+    if reuse_certificates:
+        from hades_zoo.results import load_table, repo_root
+
+        single = {i: r["returns"] for i, r in load_table(repo_root()).items()
+                  if len(r["returns"]) == seeds}
+    res = run_multitask(datasets, seeds=seeds, baseline=not no_baseline,
+                        single_returns=single, **ov)
+    if single:
+        res = dataclasses.replace(res, recipe={**res.recipe, "single_task_baseline":
+                                               "reused from results/certificates.json "
+                                               f"for {sorted(set(single) & set(res.dataset_ids))}"})
     data = res.to_dict()
     out = Path(out_dir)
     atomic_write_bytes(out / "multitask.json", json.dumps(data, indent=1).encode())

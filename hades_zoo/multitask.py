@@ -411,8 +411,15 @@ class MultiTaskResult:
 
 
 def run_multitask(datasets: Sequence[SyntheticDataset], *, seeds: int = 3, seed: int = 0,
-                  baseline: bool = True, **overrides: Any) -> MultiTaskResult:
-    """Merge, train one policy per BC run, evaluate on every env, compare (module doc)."""
+                  baseline: bool = True, single_returns: dict | None = None,
+                  **overrides: Any) -> MultiTaskResult:
+    """Merge, train one policy per BC run, evaluate on every env, compare (module doc).
+
+    Args:
+        single_returns: ``{dataset_id: (seeds,) returns}`` already measured with
+            ``protocol_returns(ds, seeds=seeds, seed=seed)`` (e.g. a certificate with
+            ``seed=0``); used instead of re-running that baseline.
+    """
     from hades_zoo.api import protocol_returns
     from hades_zoo.recipes import recipe_to_dict
 
@@ -420,8 +427,11 @@ def run_multitask(datasets: Sequence[SyntheticDataset], *, seeds: int = 3, seed:
     mt = merge(datasets)
     params, module, recipe, _ = train_multitask(mt, seeds=seeds, seed=seed, **overrides)
     returns = evaluate_multitask(mt, params, module, seed=seed)
-    single = (np.stack([protocol_returns(ds, seeds=seeds, seed=seed) for ds in datasets])
-              if baseline else None)
+    single_returns = single_returns or {}
+    single = (np.stack([np.asarray(single_returns[ds.dataset_id])
+                        if ds.dataset_id in single_returns
+                        else protocol_returns(ds, seeds=seeds, seed=seed)
+                        for ds in datasets]) if baseline else None)
     return MultiTaskResult(
         dataset_ids=mt.dataset_ids, returns=returns, single=single,
         recorded=tuple(ds.info.fitness for ds in datasets),

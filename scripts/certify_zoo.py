@@ -38,6 +38,8 @@ def main() -> int:
     parser.add_argument("--force", action="store_true", help="re-certify certified ids")
     parser.add_argument("--repo", type=Path, default=None, help="source checkout")
     parser.add_argument("--list", action="store_true", help="print the ids and stop")
+    parser.add_argument("--rerender", action="store_true",
+                        help="re-derive notes, rewrite table + card sections; no runs")
     args = parser.parse_args()
 
     from hades_zoo import results
@@ -48,6 +50,8 @@ def main() -> int:
     for pat in args.patterns:
         order += [i for i in ids if fnmatch.fnmatchcase(i, pat) and i not in order]
     root = results.repo_root(args.repo)
+    if args.rerender:
+        return _rerender(root)
     done = set(results.load_table(root))
     todo = [i for i in order if args.force or i not in done]
     print(f"{len(order)} matching, {len(order) - len(todo)} already certified, "
@@ -75,6 +79,28 @@ def main() -> int:
               f"± {rec['std']:8.2f} ratio {ratio:>6} ok={rec['reproduced_95']} "
               f"[{time.time() - t0:.0f}s] {rec['note']}", flush=True)
     return 1 if failures else 0
+
+
+def _rerender(root: Path) -> int:
+    """Recompute each stored record's note and rewrite the table and card sections."""
+    import hades_zoo as hz
+    from hades_zoo import results
+    from hades_zoo.registry import entries
+
+    table, zoo = results.load_table(root), entries()
+    info = {i: {"env": e.env, "variant": e.variant, "fitness": e.fitness}
+            for i, e in zoo.items()}
+    for i, rec in table.items():
+        ds = hz.load(i)
+        es_best = ds.info.provenance.get("final_population_max_fitness")
+        rec["note"] = results.explain(rec, zoo[i].notes if i in zoo else "", es_best)
+        if (root / "cards" / f"{i}.md").exists():
+            results.write_card_section(root, i, results.CERT_SECTION,
+                                       results.render_certificate_section(
+                                           rec, protocol=rec.get("protocol", "")))
+        results.record_certificate(root, rec, all_ids=zoo.keys(), entry_info=info)
+    print(f"re-rendered {len(table)} certificates")
+    return 0
 
 
 if __name__ == "__main__":

@@ -202,3 +202,24 @@ def test_cli_certify_without_checkout(tmp_path, tiny_cartpole):
     r = CliRunner().invoke(cli, ["certify", str(path), "--seeds", "1", "--repo",
                                  str(tmp_path / "nowhere")])
     _one_line_error(r, "no cards/ folder")
+
+
+def test_explain_collapsed_and_noise():
+    collapsed = {"mean": 3.0, "std": 1.0, "returns": [2.0, 4.0], "recorded": -0.4,
+                 "reproduced_95": True}
+    assert "meaningless" in results.explain(collapsed, es_best=4.2)
+    md = results.render_table({"ant-R-64": {**collapsed, "ratio": -7.5}})
+    assert "| n/a |" in md
+    noisy = {"mean": 94.0, "std": 5.0, "returns": [89.0, 99.0], "recorded": 100.0,
+             "reproduced_95": False}
+    note = results.explain(noisy)
+    assert "within one seed-std" in note and "1/2 seeds reach it" in note
+    assert results.explain({**noisy, "reproduced_95": True}) == ""
+
+
+def test_compilation_cache_switch(tmp_path, monkeypatch):
+    from hades_zoo.cache import cache_root, enable_compilation_cache
+
+    assert enable_compilation_cache() is None  # conftest sets HADES_ZOO_JIT_CACHE=0
+    monkeypatch.setenv("HADES_ZOO_CACHE", str(tmp_path / "c"))
+    assert cache_root() == tmp_path / "c"
