@@ -5,6 +5,11 @@ Compiling the BC scan and the evaluation scan dominates a short CLI run on CPU (
 (``jax_compilation_cache_dir``); a later process that builds the same program (same
 shapes, same constants, same jax/jaxlib and flags) loads it instead of compiling.
 The CLI enables it under ``<cache root>/jax`` unless ``HADES_ZOO_JIT_CACHE=0``.
+
+That cache skips XLA compilation but not Python tracing and lowering, which for a
+brax evaluation scan still takes ~5 s warm. Storing traced programs with
+``jax.export`` would skip that too, but its serialization needs the ``flatbuffers``
+package, which hades_zoo does not depend on.
 """
 
 from __future__ import annotations
@@ -37,3 +42,4 @@ def enable_compilation_cache(path: str | Path | None = None) -> Path | None:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     return folder
+

@@ -41,12 +41,12 @@ def _fail_cleanly(fn):
     return wrapper
 
 
-def _jit_cache() -> None:
+def _jit_cache() -> bool:
     """Persistent XLA compilation cache under $HADES_ZOO_CACHE/jax (HADES_ZOO_JIT_CACHE=0
-    turns it off); a repeated command then skips most compilation."""
+    turns it off); a repeated command then skips most compilation. True if enabled."""
     from hades_zoo.cache import enable_compilation_cache
 
-    enable_compilation_cache()
+    return enable_compilation_cache() is not None
 
 
 def _resolve_source(source: str) -> str:
@@ -144,9 +144,7 @@ def eval_cmd(source: str, episodes: int, seed: int, greedy: bool | None,
     t0 = time.time()
     ds = api.load(_resolve_source(source))
     t_load = time.time()
-    policy = api.train_policy(ds, seed=seed)
-    t_train = time.time()
-    res = api.evaluate(policy, episodes=episodes, greedy=greedy, seed=seed)
+    policy, res = api.train_and_evaluate(ds, seed=seed, episodes=episodes, greedy=greedy)
     t_eval = time.time()
     out = {
         "dataset_id": ds.dataset_id,
@@ -158,8 +156,7 @@ def eval_cmd(source: str, episodes: int, seed: int, greedy: bool | None,
         "returns": [float(r) for r in res.returns],
         "recorded_fitness": ds.info.fitness,
         "seconds": {"import": round(t0 - t_start, 3), "load": round(t_load - t0, 3),
-                    "train": round(t_train - t_load, 3),
-                    "evaluate": round(t_eval - t_train, 3)},
+                    "train_and_evaluate": round(t_eval - t_load, 3)},
     }
     if as_json:
         click.echo(json.dumps(out))
@@ -378,8 +375,7 @@ def train(source, width, depth, activation, lr, steps, seed, episodes, out, as_j
     ds = api.load(_resolve_source(source))
     ov = _overrides(width, depth, activation, lr, steps)
     api.with_overrides(ds.recipe, **ov)  # range-check before anything is compiled
-    policy = api.train_policy(ds, seed=seed, **ov)
-    res = api.evaluate(policy, episodes=episodes, seed=seed)
+    policy, res = api.train_and_evaluate(ds, seed=seed, episodes=episodes, **ov)
     data = {"dataset_id": ds.dataset_id, "overrides": ov, "seed": seed,
             "mean_return": res.mean_return, "std_return": res.std_return,
             "episodes": res.episodes, "returns": [float(r) for r in res.returns],

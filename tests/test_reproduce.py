@@ -223,3 +223,11 @@ def test_compilation_cache_switch(tmp_path, monkeypatch):
     assert enable_compilation_cache() is None  # conftest sets HADES_ZOO_JIT_CACHE=0
     monkeypatch.setenv("HADES_ZOO_CACHE", str(tmp_path / "c"))
     assert cache_root() == tmp_path / "c"
+
+
+def test_train_and_evaluate_equals_separate_calls(tiny_cartpole):
+    pol, res = hz.train_and_evaluate(tiny_cartpole, seed=3, episodes=2, steps=5)
+    ref = hz.evaluate(hz.train_policy(tiny_cartpole, seed=3, steps=5), episodes=2, seed=3)
+    np.testing.assert_array_equal(res.returns, ref.returns)
+    assert pol.recipe.bc.steps == 5
+
