@@ -215,6 +215,13 @@ def test_explain_collapsed_and_noise():
     note = results.explain(noisy)
     assert "within one seed-std" in note and "1/2 seeds reach it" in note
     assert results.explain({**noisy, "reproduced_95": True}) == ""
+    bimodal = {"mean": 740.0, "std": 980.0, "returns": [-2.0, 1.0, 2400.0],
+               "recorded": 1349.0, "reproduced_95": False, "variant": "F"}
+    assert "bimodal per-seed returns: 2/3 seeds near 0" in results.explain(bimodal)
+    assert "evaluation randomness" in results.explain(bimodal)
+    worse = {"mean": -182.0, "std": 5.8, "returns": [-187.0, -171.3], "recorded": -156.3,
+             "reproduced_95": False}
+    assert "not seed noise" in results.explain(worse)
 
 
 def test_compilation_cache_switch(tmp_path, monkeypatch):
