@@ -156,7 +156,9 @@ def explain(record: Mapping[str, Any], notes: str = "", es_best: float | None = 
         parts.append(f"the 95% mark {target:.1f} is within one seed-std ({std:.1f}) of "
                      f"the mean {mean:.1f}; per-seed {min(rets):.1f}..{max(rets):.1f}, "
                      f"{sum(r >= target for r in rets)}/{n} seeds reach it "
-                     "(BC-seed noise)")
+                     + ("(seed noise: with the fixed HaDES-F init every seed trains the "
+                        "same policy, so it is evaluation noise)"
+                        if record.get("variant") == "F" else "(BC-seed noise)"))
     elif all(r < target for r in rets):
         parts.append(f"all {n} seeds ({min(rets):.1f}..{max(rets):.1f}) miss the 95% "
                      f"mark {target:.1f}: not seed noise; cause not identified yet")
