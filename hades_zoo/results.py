@@ -38,6 +38,7 @@ __all__ = [
     "get_card_section",
     "explain",
     "write_card_section",
+    "analysis_note",
 ]
 
 CERT_SECTION = "reproduction-certificate"
@@ -107,6 +108,15 @@ def write_card_section(root: Path, dataset_id: str, name: str, body: str) -> Pat
 
 
 # ------------------------------------------------------------------- table
+def analysis_note(root: Path, dataset_id: str) -> str:
+    """A hand-written, measured analysis for one id from
+    ``results/certificate_analysis.json`` (empty if none)."""
+    path = root / "results" / "certificate_analysis.json"
+    if not path.exists():
+        return ""
+    return json.loads(path.read_text()).get(dataset_id, "")
+
+
 def load_table(root: Path) -> dict[str, dict[str, Any]]:
     """``{dataset_id: record}`` from ``results/certificates.json`` (empty if absent)."""
     path = root / TABLE_JSON

@@ -93,7 +93,9 @@ def _rerender(root: Path) -> int:
     for i, rec in table.items():
         ds = hz.load(i)
         es_best = ds.info.provenance.get("final_population_max_fitness")
-        rec["note"] = results.explain(rec, zoo[i].notes if i in zoo else "", es_best)
+        rec["note"] = "; ".join(n for n in (
+            results.explain(rec, zoo[i].notes if i in zoo else "", es_best),
+            results.analysis_note(root, i)) if n)
         if (root / "cards" / f"{i}.md").exists():
             results.write_card_section(root, i, results.CERT_SECTION,
                                        results.render_certificate_section(
