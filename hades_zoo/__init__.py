@@ -11,6 +11,7 @@ from hades_zoo.api import (
     evaluate,
     load,
     protocol_returns,
+    train_and_evaluate,
     train_policy,
 )
 from hades_zoo.dataset import DatasetInfo, SyntheticDataset
@@ -53,7 +54,7 @@ __all__ = [
     "HubError", "HubSourceError", "PolicyConfig", "Recipe", "RecipeError", "SyntheticDataset",
     "TrainedPolicy", "UnknownDatasetError", "distill", "evaluate", "load",
     "load_dataset_file", "load_recipe", "protocol_returns", "save_dataset",
-    "train_policy", "__version__",
+    "train_and_evaluate", "train_policy", "__version__",
     # zoo
     "MultiTaskDataset", "list_datasets", "merge",
     # hub

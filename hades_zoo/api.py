@@ -23,8 +23,8 @@ from hades_zoo.recipes import Recipe
 from hades_zoo.rollout import make_episode_evaluate
 from hades_zoo.tasks.control import ControlTask
 
-__all__ = ["load", "train_policy", "evaluate", "protocol_returns", "TrainedPolicy",
-           "EpisodeReturns"]
+__all__ = ["load", "train_policy", "evaluate", "train_and_evaluate", "protocol_returns",
+           "TrainedPolicy", "EpisodeReturns"]
 
 
 def load(source: str | Path) -> SyntheticDataset:
@@ -180,6 +180,36 @@ def evaluate(policy: TrainedPolicy, *, episodes: int = 10, greedy: bool | None =
     key = jax.random.key(seed + 1_000_003) if key is None else key
     returns = jax.jit(run)(key, policy.params, mean, var)
     return EpisodeReturns(np.asarray(returns))
+
+
+def train_and_evaluate(ds: SyntheticDataset, *, seed: int = 0, episodes: int = 10,
+                       greedy: bool | None = None, **overrides: Any
+                       ) -> tuple[TrainedPolicy, EpisodeReturns]:
+    """``train_policy`` then ``evaluate`` (same keys, same numbers), compiled together.
+
+    Both programs are traced first and then compiled in two threads, so the BC
+    compile overlaps the (longer) evaluation compile; this is what the CLI runs.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    if episodes < 1:
+        raise RecipeError(f"episodes must be >= 1, got {episodes}.")
+    recipe = with_overrides(ds.recipe, **overrides)
+    task, states, targets, weights = _task_and_arrays(ds, recipe)
+    greedy = recipe.eval.greedy if greedy is None else greedy
+    run = make_episode_evaluate(task.env, task.module, num_episodes=episodes,
+                                greedy=greedy, obs_norm=recipe.env.obs_norm)
+    mean, var = task.norm_arrays(ds.obs_mean, ds.obs_var)
+    k_train, k_eval = jax.random.key(seed), jax.random.key(seed + 1_000_003)
+    train_l = jax.jit(task.train).lower(k_train, states, targets, weights)
+    eval_l = jax.jit(run).lower(k_eval, train_l.out_info[0], mean, var)
+    with ThreadPoolExecutor(2) as pool:
+        train_c, eval_c = pool.map(lambda low: low.compile(), (train_l, eval_l))
+    params, losses = train_c(k_train, states, targets, weights)
+    returns = eval_c(k_eval, params, mean, var)
+    policy = TrainedPolicy(params=params, bc_losses=losses, obs_mean=ds.obs_mean,
+                           obs_var=ds.obs_var, module=task.module, recipe=recipe)
+    return policy, EpisodeReturns(np.asarray(returns))
 
 
 def protocol_returns(ds: SyntheticDataset, *, seeds: int = 5, seed: int = 0,

@@ -19,7 +19,7 @@ import optax
 from hades_zoo.policy import MLPPolicy, log_prob
 from hades_zoo.recipes import BCConfig
 
-__all__ = ["make_optimizer", "make_bc_loss", "make_bc_train"]
+__all__ = ["make_optimizer", "make_bc_loss", "make_bc_train", "make_bc_train_sweep"]
 
 
 def make_optimizer(cfg: BCConfig) -> optax.GradientTransformation:
@@ -61,5 +61,42 @@ def make_bc_train(module: MLPPolicy, cfg: BCConfig) -> Callable[..., tuple[Any, 
 
         (params, _), losses = jax.lax.scan(update, (params, tx.init(params)), None, cfg.steps)
         return params, losses
+
+    return train
+
+
+def make_bc_train_sweep(module: MLPPolicy, cfg: BCConfig, checkpoints: tuple[int, ...]
+                        ) -> Callable[..., tuple[Any, jax.Array]]:
+    """``train(params, states, targets, weights, lr) -> (params_at, losses)``.
+
+    One BC run of ``max(checkpoints)`` steps with a *traced* learning rate (so a sweep
+    over lrs is a ``vmap``, not a recompile) that also returns the parameters after each
+    of ``checkpoints`` steps, stacked on a leading axis ``(len(checkpoints), ...)``.
+    With ``lr = cfg.lr`` and ``checkpoints = (cfg.steps,)`` it is ``make_bc_train``.
+    """
+    ckpts = tuple(sorted(set(int(c) for c in checkpoints)))
+    if not ckpts or ckpts[0] < 1:
+        raise ValueError(f"checkpoints must be positive step counts, got {checkpoints}")
+    grad_fn = jax.value_and_grad(make_bc_loss(module))
+
+    def train(params, states, targets, weights, lr):
+        adam = optax.inject_hyperparams(optax.adam)(learning_rate=lr, eps=cfg.eps)
+        tx = adam if cfg.max_grad_norm is None else optax.chain(
+            optax.clip_by_global_norm(cfg.max_grad_norm), adam)
+
+        def update(carry, _):
+            params, opt_state = carry
+            loss, grads = grad_fn(params, states, targets, weights)
+            updates, opt_state = tx.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state), loss
+
+        carry, saved, losses, done = (params, tx.init(params)), [], [], 0
+        for c in ckpts:  # a few static segments, each one lax.scan
+            carry, seg = jax.lax.scan(update, carry, None, c - done)
+            saved.append(carry[0])
+            losses.append(seg)
+            done = c
+        stacked = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *saved)
+        return stacked, jnp.concatenate(losses)
 
     return train

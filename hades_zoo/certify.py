@@ -15,13 +15,14 @@ import datetime as _dt
 import platform
 import time
 from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 
 from hades_zoo.api import protocol_returns
 from hades_zoo.dataset import SyntheticDataset
 
-__all__ = ["Certificate", "certify"]
+__all__ = ["Certificate", "certify", "record_certificate_in_repo", "machine_description"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,11 +91,70 @@ def certify(ds: SyntheticDataset, *, seeds: int = 5, seed: int = 0) -> Certifica
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             pass
-    import os
-
-    machine = f"{platform.machine()} CPU x{os.cpu_count()}, {platform.system()}"
     return Certificate(
         dataset_id=ds.dataset_id, returns=tuple(float(r) for r in returns),
-        recorded=ds.info.fitness, seconds=round(seconds, 1), machine=machine,
+        recorded=ds.info.fitness, seconds=round(seconds, 1), machine=machine_description(),
         versions=versions, date=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d"),
     )
+
+
+def machine_description() -> str:
+    """``'<cpu model> x<cores>, <os>'`` (or the accelerator) for result tables."""
+    import os
+
+    import jax
+
+    dev = jax.devices()[0]
+    if dev.platform != "cpu":
+        return f"{dev.device_kind} x{jax.device_count()}, {platform.system()}"
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model} CPU x{os.cpu_count()}, {platform.system()}"
+
+
+def _protocol(ds: SyntheticDataset) -> str:
+    r = ds.recipe
+    init = "fixed init" if r.policy.init_seed is not None else f"{r.num_inits} fresh inits"
+    return (f"{r.env.name} on {r.env.backend}, {init}, {r.policy.depth} x "
+            f"{r.policy.width} {r.policy.activation}, {r.bc.steps} BC steps, "
+            f"{r.eval.num_envs} envs x {r.eval.num_steps} steps")
+
+
+def record_certificate_in_repo(cert: Certificate, ds: SyntheticDataset,
+                               repo: str | Path | None = None) -> dict:
+    """Write ``cert`` into ``results/certificates.json``, ``results/CERTIFICATES.md``
+    and the certificate section of ``cards/<id>.md`` of the source checkout.
+
+    Returns:
+        The stored record (``Certificate.to_dict()`` plus env, variant, protocol, note).
+
+    Raises:
+        HadesZooError: no source checkout (see ``results.repo_root``). A dataset
+            without ``cards/<id>.md`` only gets a table row.
+    """
+    from hades_zoo import results
+    from hades_zoo.registry import entries
+
+    root = results.repo_root(repo)
+    table = entries()
+    entry = table.get(cert.dataset_id)
+    es_best = ds.info.provenance.get("final_population_max_fitness")
+    rec = cert.to_dict()
+    rec.update(env=ds.recipe.env.name, variant=ds.recipe.variant, protocol=_protocol(ds))
+    rec["note"] = "; ".join(n for n in (
+        results.explain(rec, entry.notes if entry else "", es_best),
+        results.analysis_note(root, cert.dataset_id)) if n)
+    if (root / "cards" / f"{cert.dataset_id}.md").exists():
+        results.write_card_section(root, cert.dataset_id, results.CERT_SECTION,
+                                   results.render_certificate_section(
+                                       rec, protocol=rec["protocol"]))
+    info = {i: {"env": e.env, "variant": e.variant, "fitness": e.fitness}
+            for i, e in table.items()}
+    results.record_certificate(root, rec, all_ids=table.keys(), entry_info=info)
+    return rec

@@ -41,6 +41,14 @@ def _fail_cleanly(fn):
     return wrapper
 
 
+def _jit_cache() -> bool:
+    """Persistent XLA compilation cache under $HADES_ZOO_CACHE/jax (HADES_ZOO_JIT_CACHE=0
+    turns it off); a repeated command then skips most compilation. True if enabled."""
+    from hades_zoo.cache import enable_compilation_cache
+
+    return enable_compilation_cache() is not None
+
+
 def _resolve_source(source: str) -> str:
     """A CLI argument may be a path to an existing file; the API wants 'file:'."""
     if ":" not in source and (source.endswith(".safetensors") or Path(source).exists()):
@@ -57,6 +65,10 @@ def cli() -> None:
     Examples:
       hades-zoo distill recipes/cartpole-R-2.yaml --out runs/cartpole
       hades-zoo eval runs/cartpole/cartpole-R-2.safetensors --episodes 10 --json
+      hades-zoo train hopper-R-4 --width 256 --out policy.safetensors
+      hades-zoo certify hopper-R-4 --seeds 5
+      hades-zoo transfer hopper-R-4 --widths 64,512 --steps 100,200 --seeds 2
+      hades-zoo merge halfcheetah-R-64 hopper-R-64 --out runs/multitask
     """
 
 
@@ -79,6 +91,7 @@ def distill(recipe: str, out_dir: str, no_resume: bool, generations: int | None)
     from hades_zoo.normalization import load_stats
     from hades_zoo.recipes import load_recipe
 
+    _jit_cache()
     rec = load_recipe(recipe)
     mean = var = None
     if rec.env.obs_norm == "const":
@@ -129,14 +142,14 @@ def eval_cmd(source: str, episodes: int, seed: int, greedy: bool | None,
     Example:
       hades-zoo eval runs/cartpole/cartpole-R-2.safetensors --episodes 10 --json
     """
+    t_start = time.time()
     import hades_zoo.api as api
 
+    _jit_cache()
     t0 = time.time()
     ds = api.load(_resolve_source(source))
     t_load = time.time()
-    policy = api.train_policy(ds, seed=seed)
-    t_train = time.time()
-    res = api.evaluate(policy, episodes=episodes, greedy=greedy, seed=seed)
+    policy, res = api.train_and_evaluate(ds, seed=seed, episodes=episodes, greedy=greedy)
     t_eval = time.time()
     out = {
         "dataset_id": ds.dataset_id,
@@ -147,8 +160,8 @@ def eval_cmd(source: str, episodes: int, seed: int, greedy: bool | None,
         "episodes": res.episodes,
         "returns": [float(r) for r in res.returns],
         "recorded_fitness": ds.info.fitness,
-        "seconds": {"load": round(t_load - t0, 3), "train": round(t_train - t_load, 3),
-                    "evaluate": round(t_eval - t_train, 3)},
+        "seconds": {"import": round(t0 - t_start, 3), "load": round(t_load - t0, 3),
+                    "train_and_evaluate": round(t_eval - t_load, 3)},
     }
     if as_json:
         click.echo(json.dumps(out))
@@ -397,6 +410,292 @@ def plot(source: str, out: str) -> None:
     except ImportError as err:
         raise click.ClickException(str(err)) from None
     click.echo(f"wrote {path}")
+
+# ================================================================ issue 3: reproduce
+# train (with overrides), certify, transfer, merge: commands that retrain policies on
+# zoo datasets and record what they measure (results/, cards/).
+
+
+def _overrides(width, depth, activation, lr, steps) -> dict:
+    return {k: v for k, v in (("width", width), ("depth", depth),
+                              ("activation", activation), ("lr", lr), ("steps", steps))
+            if v is not None}
+
+
+def _csv(kind):
+    """click callback: a comma-separated list of ``kind``."""
+
+    def parse(ctx, param, value):
+        if value is None:
+            return None
+        try:
+            items = [kind(v) for v in value.split(",") if v.strip()]
+        except ValueError:
+            raise click.BadParameter(f"expected comma-separated {kind.__name__}s, got "
+                                     f"{value!r}") from None
+        if not items:
+            raise click.BadParameter("empty list")
+        return items
+
+    return parse
+
+
+def _save_policy(policy, path: Path, sidecar: dict) -> Path:
+    """Policy params as safetensors (flattened key paths) + a JSON sidecar."""
+    import jax
+    import numpy as np
+    from safetensors.numpy import save as save_bytes
+
+    from hades_zoo.io import atomic_write_bytes
+
+    flat = {jax.tree_util.keystr(p): np.asarray(v) for p, v in
+            jax.tree_util.tree_leaves_with_path(policy.params)}
+    meta = {"format": "hades_zoo-policy", "sidecar": path.with_suffix(".json").name}
+    atomic_write_bytes(path, save_bytes(flat, metadata=meta))
+    atomic_write_bytes(path.with_suffix(".json"), json.dumps(sidecar, indent=1).encode())
+    return path
+
+
+@cli.command()
+@click.argument("source")
+@click.option("--width", type=int, default=None, help="Hidden width override.")
+@click.option("--depth", type=int, default=None, help="Hidden layers override.")
+@click.option("--activation", default=None, help="tanh or relu.")
+@click.option("--lr", type=float, default=None, help="BC learning rate override.")
+@click.option("--steps", type=int, default=None, help="BC steps override.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Init / eval seed.")
+@click.option("--episodes", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
+              help="Save the policy: <out>.safetensors params + <out>.json sidecar.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@_fail_cleanly
+def train(source, width, depth, activation, lr, steps, seed, episodes, out, as_json):
+    """Train a policy on SOURCE (protocol + overrides), evaluate it, optionally save it.
+
+    A width/depth/activation change replaces a HaDES-F fixed init by a fresh one.
+
+    \b
+    Examples:
+      hades-zoo train hopper-R-4 --json
+      hades-zoo train breakout-minatar-F-16 --width 256 --lr 1e-3 --out pol.safetensors
+    """
+    import dataclasses
+
+    import hades_zoo.api as api
+
+    _jit_cache()
+    t0 = time.time()
+    ds = api.load(_resolve_source(source))
+    ov = _overrides(width, depth, activation, lr, steps)
+    api.with_overrides(ds.recipe, **ov)  # range-check before anything is compiled
+    policy, res = api.train_and_evaluate(ds, seed=seed, episodes=episodes, **ov)
+    data = {"dataset_id": ds.dataset_id, "overrides": ov, "seed": seed,
+            "mean_return": res.mean_return, "std_return": res.std_return,
+            "episodes": res.episodes, "returns": [float(r) for r in res.returns],
+            "final_bc_loss": float(policy.bc_losses[-1]),
+            "recorded_fitness": ds.info.fitness, "seconds": round(time.time() - t0, 2)}
+    if out:
+        data["policy"] = str(_save_policy(policy, Path(out), {
+            **data, "policy": dataclasses.asdict(policy.recipe.policy),
+            "obs_norm": policy.recipe.env.obs_norm, "env": policy.recipe.env.name}))
+    if as_json:
+        click.echo(json.dumps(data))
+        return
+    click.echo(f"{ds.dataset_id} {ov or ''}: mean return {res.mean_return:.2f} ± "
+               f"{res.std_return:.2f} over {res.episodes} episodes "
+               f"(recorded fitness {ds.info.fitness})")
+    if out:
+        click.echo(f"wrote {data['policy']} (+ .json sidecar)")
+
+
+@cli.command()
+@click.argument("source")
+@click.option("--seeds", type=click.IntRange(min=1), default=5, show_default=True,
+              help="BC seeds (each pools the recipe's num_inits runs).")
+@click.option("--no-write", is_flag=True, help="Measure only; do not touch results/ or cards/.")
+@click.option("--repo", type=click.Path(file_okay=False), default=None,
+              help="Source checkout holding cards/ and results/ (default: this one).")
+@click.option("--json", "as_json", is_flag=True, help="Print the certificate as JSON.")
+@_fail_cleanly
+def certify(source, seeds, no_write, repo, as_json):
+    """Retrain SOURCE on its own protocol with SEEDS BC seeds; record a certificate.
+
+    Writes results/certificates.json, results/CERTIFICATES.md and the card's
+    "Reproduction certificate" section (zoo ids only).
+
+    \b
+    Examples:
+      hades-zoo certify hopper-R-4
+      hades-zoo certify breakout-minatar-F-16 --seeds 5 --no-write --json
+    """
+    import hades_zoo.api as api
+    from hades_zoo.certify import certify as run_certify
+    from hades_zoo.certify import record_certificate_in_repo
+
+    from hades_zoo.results import repo_root
+
+    _jit_cache()
+    root = None if no_write else repo_root(repo)  # fail before measuring
+    ds = api.load(_resolve_source(source))
+    cert = run_certify(ds, seeds=seeds)
+    rec = cert.to_dict()
+    if not no_write:
+        rec = record_certificate_in_repo(cert, ds, root)
+    if as_json:
+        click.echo(json.dumps(rec))
+        return
+    ratio = "n/a" if rec["ratio"] is None else f"{rec['ratio']:.3f}"
+    click.echo(f"{ds.dataset_id}: reproduced {rec['mean']:.2f} ± {rec['std']:.2f} "
+               f"({seeds} seeds) vs recorded {rec['recorded']}; ratio {ratio}; "
+               f">=95%: {rec['reproduced_95']}; {rec['seconds']} s")
+    if rec.get("note"):
+        click.echo(f"  note: {rec['note']}")
+
+
+@cli.command()
+@click.argument("source")
+@click.option("--widths", callback=_csv(int), default="64,128,256,512,1024",
+              show_default=True)
+@click.option("--lrs", callback=_csv(float), default="1e-4,1e-3,1e-2", show_default=True)
+@click.option("--steps", callback=_csv(int), default="100,300,500", show_default=True)
+@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder for <id>.json and <id>.png (default: results/transfer).")
+@click.option("--no-write", is_flag=True, help="Do not write the card's Transfer section.")
+@click.option("--repo", type=click.Path(file_okay=False), default=None,
+              help="Source checkout holding cards/ and results/ (default: this one).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@_fail_cleanly
+def transfer(source, widths, lrs, steps, seeds, out_dir, no_write, repo, as_json):
+    """Train SOURCE over a width x lr x steps grid (paper Fig. 4); score transfer.
+
+    Score = mean over widths of the top-50% configs' mean return / recorded fitness.
+
+    \b
+    Examples:
+      hades-zoo transfer hopper-R-4 --widths 64,512 --lrs 1e-3,5e-3 --steps 100,200
+      hades-zoo transfer breakout-minatar-F-16 --seeds 2 --out /tmp/tr --no-write
+    """
+    import hades_zoo.api as api
+    from hades_zoo import results
+    from hades_zoo.transfer import plot_transfer, render_transfer_section, transfer_grid
+
+    _jit_cache()
+    if not no_write:
+        results.repo_root(repo)  # fail before measuring
+    ds = api.load(_resolve_source(source))
+
+    def progress(w, r):
+        if not as_json:
+            click.echo(f"  width {w}: config means "
+                       + " ".join(f"{x:.1f}" for x in r.mean(-1).ravel()))
+
+    res = transfer_grid(ds, widths=widths, lrs=lrs, steps=steps, seeds=seeds,
+                        progress_fn=progress)
+    data = res.to_dict()
+    if out_dir is None and not no_write:
+        out_dir = results.repo_root(repo) / "results" / "transfer"
+    plot_name = None
+    if out_dir is not None:
+        out = Path(out_dir)
+        from hades_zoo.io import atomic_write_bytes
+
+        atomic_write_bytes(out / f"{ds.dataset_id}.json", json.dumps(data, indent=1).encode())
+        try:
+            plot_name = plot_transfer(res, out / f"{ds.dataset_id}.png")
+        except ImportError as err:
+            click.echo(f"  (no plot: {err})", err=True)
+    if not no_write:
+        root = results.repo_root(repo)
+        if plot_name:
+            try:
+                plot_name = str(Path(plot_name).resolve().relative_to(root.resolve()))
+            except ValueError:
+                pass
+        results.write_card_section(root, ds.dataset_id, results.TRANSFER_SECTION,
+                                   render_transfer_section(res, plot_name))
+    if as_json:
+        click.echo(json.dumps(data))
+        return
+    score = "n/a" if res.score is None else f"{res.score:.3f}"
+    click.echo(f"{ds.dataset_id}: transfer score {score}; top-50% per width "
+               + ", ".join(f"{w}: {v:.1f}" for w, v in zip(res.widths, res.top50))
+               + f" ({res.seconds:.0f} s)")
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for multitask.json and multitask.png.")
+@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--no-baseline", is_flag=True,
+              help="Skip the single-task runs (normalise by recorded fitness only).")
+@click.option("--reuse-certificates", is_flag=True,
+              help="Take a single-task baseline from results/certificates.json when it "
+                   "has exactly --seeds returns (certify uses seed 0, as merge does).")
+@click.option("--width", type=int, default=None)
+@click.option("--depth", type=int, default=None)
+@click.option("--activation", default=None)
+@click.option("--lr", type=float, default=None)
+@click.option("--steps", type=int, default=None)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@_fail_cleanly
+def merge(sources, out_dir, seeds, no_baseline, reuse_certificates, width, depth,
+          activation, lr, steps, as_json):
+    """Train ONE policy on the merged SOURCES (zero-padded) and evaluate it in every
+    env with that dataset's own protocol (paper Fig. 5).
+
+    BC/policy config: the first dataset's, unless overridden. Normalised score =
+    multi-task return / the dataset's own single-task return (same seeds, same eval).
+
+    \b
+    Examples:
+      hades-zoo merge halfcheetah-R-64 hopper-R-64 --out results/multitask/hc+hopper
+      hades-zoo merge breakout-minatar-F-16 spaceinvaders-minatar-F-16 --out /tmp/m
+    """
+    import dataclasses
+
+    import hades_zoo.api as api
+    from hades_zoo.io import atomic_write_bytes
+    from hades_zoo.multitask import multitask_recipe, plot_multitask, run_multitask
+    from hades_zoo.multitask import merge as merge_ds
+
+    if len(sources) < 2:
+        raise click.ClickException("merge needs at least two datasets.")
+    _jit_cache()
+    datasets = [api.load(_resolve_source(s)) for s in sources]
+    ov = _overrides(width, depth, activation, lr, steps)
+    multitask_recipe(merge_ds(datasets), **ov)  # errors before any compile
+    single = {}
+    if reuse_certificates:
+        from hades_zoo.results import load_table, repo_root
+
+        single = {i: r["returns"] for i, r in load_table(repo_root()).items()
+                  if len(r["returns"]) == seeds}
+    res = run_multitask(datasets, seeds=seeds, baseline=not no_baseline,
+                        single_returns=single, **ov)
+    if single:
+        res = dataclasses.replace(res, recipe={**res.recipe, "single_task_baseline":
+                                               "reused from results/certificates.json "
+                                               f"for {sorted(set(single) & set(res.dataset_ids))}"})
+    data = res.to_dict()
+    out = Path(out_dir)
+    atomic_write_bytes(out / "multitask.json", json.dumps(data, indent=1).encode())
+    try:
+        plot_multitask(res, out / "multitask.png")
+    except ImportError as err:
+        click.echo(f"  (no plot: {err})", err=True)
+    if as_json:
+        click.echo(json.dumps(data))
+        return
+    for row in data["tasks"]:
+        single = "" if row["single_mean"] is None else \
+            f"; single-task {row['single_mean']:.1f} ± {row['single_std']:.1f}"
+        norm = "n/a" if row["normalised"] is None else f"{row['normalised']:.3f}"
+        click.echo(f"{row['dataset_id']}: multi-task {row['multitask_mean']:.1f} ± "
+                   f"{row['multitask_std']:.1f}{single}; normalised {norm}; "
+                   f"recorded {row['recorded']}")
+    click.echo(f"wrote {out / 'multitask.json'} ({res.seconds:.0f} s)")
 
 
 def main() -> None:

@@ -280,7 +280,14 @@ def build(npz_dir: Path, repo: Path = REPO) -> dict:
         }
         datasets[dataset_id] = entry
         card_path = cards / f"{dataset_id}.md"
-        _write_text(card_path, render_card(ds, entry, _existing_certificate(card_path)))
+        text = render_card(ds, entry, _existing_certificate(card_path))
+        if card_path.exists():  # keep measured sections added after the build
+            from hades_zoo.results import TRANSFER_SECTION, get_card_section, set_card_section
+
+            kept = get_card_section(card_path.read_text(), TRANSFER_SECTION)
+            if kept is not None:
+                text = set_card_section(text, TRANSFER_SECTION, kept)
+        _write_text(card_path, text)
         header = (
             f"# {dataset_id}: the exact config this dataset was evolved with,\n"
             f"# imported from {ds.info.provenance['source']}.\n"

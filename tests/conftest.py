@@ -94,6 +94,7 @@ def tmp_cache(tmp_path, monkeypatch):
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setenv("HADES_ZOO_JIT_CACHE", "0")  # jax's cache dir is process-global
     return tmp_path / "hades_zoo_cache"
 
 

@@ -51,8 +51,14 @@ def test_brax_adapter_steps_with_typed_key(key):
 @pytest.mark.parametrize("name", sorted(BRAX_SPECS))
 def test_brax_static_specs_match_real_envs(name):
     cfg = EnvConfig(name=name, backend="positional")
-    real = make_env(cfg).spec
-    assert env_spec(cfg) == real
+    env = make_env(cfg)
+    assert env_spec(cfg) == env.spec
+    obs, _ = jax.eval_shape(env.reset, jax.random.key(0))  # the real env's sizes
+    assert obs.shape == (env.spec.obs_dim,)
+    from brax import envs
+
+    assert envs.get_environment(name, backend="positional").action_size == \
+        env.spec.action_dim
 
 
 @pytest.mark.slow

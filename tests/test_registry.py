@@ -11,7 +11,7 @@ import yaml
 from click.testing import CliRunner
 
 import hades_zoo as hz
-from hades_zoo import registry
+from hades_zoo import registry, results
 from hades_zoo.cli import cli
 from hades_zoo.errors import DatasetFormatError, UnknownDatasetError
 from hades_zoo.ids import InvalidDatasetIdError
@@ -20,6 +20,7 @@ from hades_zoo.recipes import load_recipe
 REPO = Path(__file__).resolve().parents[1]
 ZOO = resources.files("hades_zoo") / "zoo"
 IDS = registry.list_datasets()
+CERTIFICATES = results.load_table(REPO)
 
 
 def test_zoo_is_populated_and_consistent():
@@ -45,7 +46,13 @@ def test_every_entry_loads_and_matches(dataset_id):
     assert ds.recipe.seed == entry.seed
     card = (REPO / entry.card).read_text()
     assert card.startswith("---\nlicense: apache-2.0\n")
-    assert "reinforcement-learning" in card and "not yet certified" in card
+    assert "reinforcement-learning" in card
+    cert = results.get_card_section(card, results.CERT_SECTION)
+    record = CERTIFICATES.get(dataset_id)
+    if record is None:
+        assert "not yet certified" in cert
+    else:  # the card shows what results/certificates.json records
+        assert f"{record['mean']:.1f} ± {record['std']:.1f}" in cert
     assert "FLAIROx/behaviour-distillation" in card
     assert load_recipe(REPO / entry.recipe) == ds.recipe
 

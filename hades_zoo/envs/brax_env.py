@@ -52,5 +52,14 @@ def make_brax_env(cfg: EnvConfig) -> Env:
         state = env.step(state, jnp.clip(action, -1.0, 1.0))
         return state.obs, state, state.reward, state.done > 0.5
 
-    spec = EnvSpec(int(env.observation_size), int(env.action_size), False, cfg.episode_length)
+    # brax's ``observation_size`` runs ``reset`` eagerly, op by op (seconds on CPU, on
+    # every CLI call); the sizes are known statically, or from an abstract trace.
+    from hades_zoo.envs import BRAX_SPECS
+
+    if cfg.name in BRAX_SPECS:
+        obs_dim, act_dim = BRAX_SPECS[cfg.name]
+    else:  # pragma: no cover - every supported brax env is in BRAX_SPECS
+        obs_dim = jax.eval_shape(env.reset, jax.random.PRNGKey(0)).obs.shape[-1]
+        act_dim = env.action_size
+    spec = EnvSpec(int(obs_dim), int(act_dim), False, cfg.episode_length)
     return Env(cfg, spec, reset, step)
