@@ -1,4 +1,3 @@
-<<<<<<< HEAD
 """Cache: where hades_zoo keeps downloaded datasets, and how files get there safely.
 
 The cache root is ``$HADES_ZOO_CACHE`` (default ``~/.cache/hades_zoo``) and is resolved
@@ -9,25 +8,15 @@ path. Writes go to a temporary file in the destination folder followed by
 Hub downloads themselves live in huggingface_hub's cache (``$HF_HOME/hub``), which we
 never write into by hand; :func:`hf_cache_dir` resolves it at call time because
 huggingface_hub reads its environment variables once, at import.
-=======
-"""Cache root (``HADES_ZOO_CACHE``) and JAX's persistent compilation cache under it.
 
-Compiling the BC scan and the evaluation scan dominates a short CLI run on CPU (see
-``benchmarks/bench_eval.py``). JAX can store compiled executables on disk
-(``jax_compilation_cache_dir``); a later process that builds the same program (same
-shapes, same constants, same jax/jaxlib and flags) loads it instead of compiling.
-The CLI enables it under ``<cache root>/jax`` unless ``HADES_ZOO_JIT_CACHE=0``.
-
-That cache skips XLA compilation but not Python tracing and lowering, which for a
-brax evaluation scan still takes ~5 s warm. Storing traced programs with
-``jax.export`` would skip that too, but its serialization needs the ``flatbuffers``
-package, which hades_zoo does not depend on.
->>>>>>> zoo2
+JAX's persistent compilation cache can live under the cache root too
+(:func:`enable_compilation_cache`, ``<root>/jax``; the CLI turns it on unless
+``HADES_ZOO_JIT_CACHE=0``): a later process that builds the same program loads the
+compiled executable instead of compiling it again (Python tracing still runs).
 """
 
 from __future__ import annotations
 
-<<<<<<< HEAD
 import hashlib
 import os
 import shutil
@@ -44,6 +33,7 @@ __all__ = [
     "verify_sha256",
     "atomic_write_bytes",
     "atomic_copy",
+    "enable_compilation_cache",
 ]
 
 _CHUNK = 1 << 20
@@ -176,17 +166,6 @@ def atomic_copy(src: str | Path, dst: str | Path) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return dst
-=======
-import os
-from pathlib import Path
-
-__all__ = ["cache_root", "enable_compilation_cache"]
-
-
-def cache_root() -> Path:
-    """``$HADES_ZOO_CACHE``, default ``~/.cache/hades_zoo`` (the one place it is read)."""
-    env = os.environ.get("HADES_ZOO_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "hades_zoo"
 
 
 def enable_compilation_cache(path: str | Path | None = None) -> Path | None:
@@ -199,11 +178,9 @@ def enable_compilation_cache(path: str | Path | None = None) -> Path | None:
         return None
     import jax
 
-    folder = Path(path) if path is not None else cache_root() / "jax"
+    folder = Path(path) if path is not None else cache_dir() / "jax"
     folder.mkdir(parents=True, exist_ok=True)
     jax.config.update("jax_compilation_cache_dir", str(folder))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     return folder
-
->>>>>>> zoo2

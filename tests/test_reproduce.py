@@ -227,11 +227,11 @@ def test_explain_collapsed_and_noise():
 
 
 def test_compilation_cache_switch(tmp_path, monkeypatch):
-    from hades_zoo.cache import cache_root, enable_compilation_cache
+    from hades_zoo.cache import cache_dir, enable_compilation_cache
 
     assert enable_compilation_cache() is None  # conftest sets HADES_ZOO_JIT_CACHE=0
     monkeypatch.setenv("HADES_ZOO_CACHE", str(tmp_path / "c"))
-    assert cache_root() == tmp_path / "c"
+    assert cache_dir() == tmp_path / "c"
 
 
 def test_train_and_evaluate_equals_separate_calls(tiny_cartpole):
