@@ -18,7 +18,7 @@ import jax
 import numpy as np
 
 from hades_zoo.errors import DatasetFormatError
-from hades_zoo.io import atomic_write_bytes
+from hades_zoo.cache import atomic_write_bytes
 
 __all__ = ["save_checkpoint", "load_checkpoint", "CKPT_TENSORS", "CKPT_JSON"]
 

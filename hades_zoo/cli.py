@@ -446,7 +446,7 @@ def _save_policy(policy, path: Path, sidecar: dict) -> Path:
     import numpy as np
     from safetensors.numpy import save as save_bytes
 
-    from hades_zoo.io import atomic_write_bytes
+    from hades_zoo.cache import atomic_write_bytes
 
     flat = {jax.tree_util.keystr(p): np.asarray(v) for p, v in
             jax.tree_util.tree_leaves_with_path(policy.params)}
@@ -598,7 +598,7 @@ def transfer(source, widths, lrs, steps, seeds, out_dir, no_write, repo, as_json
     plot_name = None
     if out_dir is not None:
         out = Path(out_dir)
-        from hades_zoo.io import atomic_write_bytes
+        from hades_zoo.cache import atomic_write_bytes
 
         atomic_write_bytes(out / f"{ds.dataset_id}.json", json.dumps(data, indent=1).encode())
         try:
@@ -656,7 +656,7 @@ def merge(sources, out_dir, seeds, no_baseline, reuse_certificates, width, depth
     import dataclasses
 
     import hades_zoo.api as api
-    from hades_zoo.io import atomic_write_bytes
+    from hades_zoo.cache import atomic_write_bytes
     from hades_zoo.multitask import multitask_recipe, plot_multitask, run_multitask
     from hades_zoo.multitask import merge as merge_ds
 

@@ -285,7 +285,7 @@ def _read_metrics(path: Path) -> list[dict[str, float]]:
 
 
 def _write_metrics(path: Path, rows: list[dict[str, float]]) -> None:
-    from hades_zoo.io import atomic_write_bytes
+    from hades_zoo.cache import atomic_write_bytes
 
     atomic_write_bytes(path, "".join(json.dumps(r) + "\n" for r in rows).encode())
 

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from hades_zoo.cache import atomic_write_bytes
 from hades_zoo.dataset import DatasetInfo, SyntheticDataset, validate_arrays
 from hades_zoo.errors import DatasetFormatError, RecipeError
 from hades_zoo.recipes import recipe_from_dict, recipe_to_json
@@ -60,22 +59,6 @@ def dataset_metadata(ds: SyntheticDataset) -> dict[str, str]:
         "info": json.dumps(dataclasses.asdict(ds.info), sort_keys=True),
         "library": json.dumps(_library_versions(), sort_keys=True),
     }
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder + os.replace."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _canonical_safetensors(data: bytes) -> bytes:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from hades_zoo.errors import HadesZooError
-from hades_zoo.io import atomic_write_bytes
+from hades_zoo.cache import atomic_write_bytes
 
 __all__ = [
     "CERT_SECTION",
