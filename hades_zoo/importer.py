@@ -16,6 +16,8 @@ Protocol mapping (reference config key -> recipe field):
   clip ``MAX_GRAD_NORM``; eval ``NUM_ENVS`` x ``NUM_STEPS``, ``GREEDY_ACT``.
   ``inverted_double_pendulum`` gets ``compat: brax-0.9`` (brax 0.14 changed its tip
   site and termination; the published data was evolved on brax 0.9).
+- ``SpaceInvaders-MinAtar`` gets ``compat: gymnax-0.0.6`` (gymnax 1.0 changed its
+  first wave and bullet-hit test; the published data was evolved on gymnax 0.0.6).
 - gymnax / MinAtar (``NET == "mlp"``): backend ``gymnax``, depth ``FFWD_LAYERS``;
   the fixed labels are ``action_labels`` padded to D and the BC mask is
   ``state_used_in_bc``. The reference MinAtar BC did not clip gradients, whatever
@@ -77,6 +79,9 @@ REFERENCE_REPO = "https://github.com/FLAIROx/behaviour-distillation"
 REFERENCE_COMMIT = "a600a5ab24674f5a5552699b835ddef34531c10f"
 PAPER = "Lupu, Lu, Liesen, Lange, Foerster. Behaviour Distillation. ICLR 2024."
 FITNESS_KIND = "final_population_mean_return"
+# Envs whose installed version changed since the published data was evolved.
+REFERENCE_COMPAT = {"inverted_double_pendulum": "brax-0.9",
+                    "SpaceInvaders-MinAtar": "gymnax-0.0.6"}
 
 # Keys every export has; family-specific keys are checked where they are used.
 _COMMON_KEYS = (
@@ -264,9 +269,7 @@ def reference_recipe(ref: ReferenceFile, dataset_id: str) -> Recipe:
                 backend="positional" if brax else "gymnax",
                 episode_length=1000,
                 obs_norm=obs_norm,
-                compat="brax-0.9"
-                if cfg["ENV_NAME"] == "inverted_double_pendulum"
-                else "",
+                compat=REFERENCE_COMPAT.get(cfg["ENV_NAME"], ""),
             ),
             dataset=DatasetConfig(
                 size=int(es["dataset_size"]), learn_labels=False, init_std=0.0
@@ -401,8 +404,8 @@ def _notes(recipe: Recipe, summary: dict[str, Any], mask: np.ndarray | None) -> 
         )
     if recipe.env.compat:
         notes.append(
-            f"Evaluate with env compat '{recipe.env.compat}' (brax 0.14 changed "
-            "this env; the data was evolved on brax 0.9)."
+            f"Evaluate with env compat '{recipe.env.compat}': the installed library "
+            "changed this env since the data was evolved (hades_zoo/envs/compat.py)."
         )
     if recipe.env.backend == "gymnax" and recipe.bc.max_grad_norm is None:
         notes.append(

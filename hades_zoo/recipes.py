@@ -41,6 +41,8 @@ __all__ = [
 RECIPE_VERSION = 1
 
 BRAX_BACKENDS = ("positional", "spring", "generalized", "mjx")
+# Env-version shims (hades_zoo/envs/compat.py): '' = the installed library's env.
+COMPAT_SHIMS = ("", "brax-0.9", "gymnax-0.0.6")
 ObsNorm = Literal["none", "const", "running"]
 
 
@@ -63,8 +65,10 @@ class EnvConfig:
             ``obs_mean`` / ``obs_var``; or ``running``: mean/var re-estimated online
             over the parallel eval envs from the first reset, as purejaxrl's
             ``NormalizeVecObservation``.
-        compat: named env-version shim, e.g. ``brax-0.9`` restores the
-            inverted_double_pendulum of brax 0.9 the published datasets were evolved on.
+        compat: named env-version shim: ``brax-0.9`` restores the
+            inverted_double_pendulum of brax 0.9, ``gymnax-0.0.6`` the
+            SpaceInvaders-MinAtar of gymnax 0.0.6, which the published datasets were
+            evolved on (see ``hades_zoo/envs/compat.py``).
     """
 
     name: str
@@ -80,8 +84,10 @@ class EnvConfig:
                 f"of {', '.join(BRAX_BACKENDS)}.{close_matches(self.backend, BRAX_BACKENDS + ('gymnax',))}"
             )
         _check_positive(self.episode_length, f"{path}.episode_length")
-        if self.compat not in ("", "brax-0.9"):
-            raise RecipeError(f"{path}.compat: unknown shim {self.compat!r}; use '' or 'brax-0.9'.")
+        if self.compat not in COMPAT_SHIMS:
+            raise RecipeError(
+                f"{path}.compat: unknown shim {self.compat!r}; use one of "
+                f"{', '.join(map(repr, COMPAT_SHIMS))}.")
 
 
 @_frozen

@@ -79,3 +79,26 @@ def test_idp_brax09_shim_terminates_later(key):
         return int(t)
 
     assert first_done("brax-0.9") > first_done("")
+
+
+def test_space_invaders_gymnax006_shim(key):
+    """gymnax 0.0.6 started with 4 x 7 aliens and tested bullet hits before the move."""
+    stock = make_env(EnvConfig(name="SpaceInvaders-MinAtar"))
+    old = make_env(EnvConfig(name="SpaceInvaders-MinAtar", compat="gymnax-0.0.6"))
+    aliens = lambda obs: int(obs.reshape(10, 10, 6)[..., 1].sum())  # noqa: E731
+    assert aliens(stock.reset(key)[0]) == 24 and aliens(old.reset(key)[0]) == 28
+    # An enemy bullet one row above the cannon at its current column: moving away
+    # dodges it in gymnax 1.0 but not in 0.0.6 (hit tested at the pre-move position).
+    _, state = old.reset(key)
+    state = state.replace(e_bullet_map=state.e_bullet_map.at[8, state.pos].set(1.0))
+    left = jnp.asarray(1)  # minimal action set [0, 1, 3, 5]: index 1 = move left
+    *_, done_old = old.step(key, state, left)
+    *_, done_stock = stock.step(key, state, left)
+    assert bool(done_old) and not bool(done_stock)
+
+
+def test_unknown_compat_shim_rejected():
+    from hades_zoo.errors import RecipeError
+
+    with pytest.raises(RecipeError, match="unknown shim 'gymnax-9'"):
+        EnvConfig(name="CartPole-v1", compat="gymnax-9").validate()

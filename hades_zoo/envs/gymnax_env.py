@@ -28,6 +28,10 @@ def make_gymnax_env(cfg: EnvConfig) -> Env:
         ) from err
 
     env, params = gymnax.make(cfg.name)
+    if cfg.compat == "gymnax-0.0.6" and cfg.name == "SpaceInvaders-MinAtar":
+        from hades_zoo.envs.compat import make_space_invaders_gymnax006
+
+        env = make_space_invaders_gymnax006()
     obs_shape = env.observation_space(params).shape
     space = env.action_space(params)
     discrete = isinstance(space, spaces.Discrete)
