@@ -21,7 +21,9 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from hades_zoo.errors import DatasetFormatError
 
@@ -117,6 +119,22 @@ def verify_sha256(data: bytes, expected: str, *, source: str) -> None:
         )
 
 
+def _atomic_write(dst: Path, write: Callable[[BinaryIO], None]) -> Path:
+    """Run ``write`` on a temporary file beside ``dst``, fsync it, then os.replace."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, dst)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return dst
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` via a temporary file in the same folder + os.replace.
 
@@ -127,19 +145,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     Returns:
         ``path`` as a ``Path``.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return _atomic_write(Path(path), lambda fh: fh.write(data))
 
 
 def atomic_copy(src: str | Path, dst: str | Path) -> Path:
@@ -153,19 +159,12 @@ def atomic_copy(src: str | Path, dst: str | Path) -> Path:
     Returns:
         ``dst`` as a ``Path``.
     """
-    dst = Path(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    try:
-        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
+
+    def copy(out: BinaryIO) -> None:
+        with open(src, "rb") as inp:
             shutil.copyfileobj(inp, out, _CHUNK)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return dst
+
+    return _atomic_write(Path(dst), copy)
 
 
 def enable_compilation_cache(path: str | Path | None = None) -> Path | None:
