@@ -281,6 +281,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(404, f"Invalid rev id: {rev}", "RevisionNotFound")
         return sha
 
+    def _commit(self, repo_id: str, rev: str, *, write: bool = False
+                ) -> tuple[str, dict[str, bytes]] | None:
+        """Check access and resolve ``rev``: ``(sha, tree)``, or None (error sent)."""
+        if self._repo(repo_id, write=write) is None:
+            return None
+        sha = self._rev(repo_id, rev)
+        if sha is None:
+            return None
+        return sha, self.hub.repos[repo_id].commits[sha]
+
     def _path_info(self, path: str, data: bytes) -> dict:
         info = {"type": "file", "path": path, "size": len(data), "oid": git_blob_sha(data)}
         if _is_lfs(path, len(data)):
@@ -319,12 +329,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def preupload(self, repo_id: str, rev: str) -> None:
         payload = json.loads(self._body())
-        if self._repo(repo_id, write=True) is None:
+        found = self._commit(repo_id, rev, write=True)
+        if found is None:
             return
-        sha = self._rev(repo_id, rev)
-        if sha is None:
-            return
-        tree = self.hub.repos[repo_id].commits[sha]
+        sha, tree = found
         out = []
         for f in payload["files"]:
             mode = "lfs" if _is_lfs(f["path"], f["size"]) else "regular"
@@ -420,13 +428,11 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(200, {})
 
     def info(self, repo_id: str, rev: str = "main") -> None:
-        if self._repo(repo_id) is None:
+        found = self._commit(repo_id, rev)
+        if found is None:
             return
-        sha = self._rev(repo_id, rev)
-        if sha is None:
-            return
+        sha, tree = found
         repo = self.hub.repos[repo_id]
-        tree = repo.commits[sha]
         self._json(200, {
             "_id": hashlib.sha1(repo_id.encode()).hexdigest()[:24], "id": repo_id,
             "author": repo_id.split("/")[0], "sha": sha, "private": repo.private,
@@ -438,12 +444,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def paths_info(self, repo_id: str, rev: str) -> None:
         form = parse_qs(self._body().decode())
-        if self._repo(repo_id) is None:
+        found = self._commit(repo_id, rev)
+        if found is None:
             return
-        sha = self._rev(repo_id, rev)
-        if sha is None:
-            return
-        tree = self.hub.repos[repo_id].commits[sha]
+        _, tree = found
         out = []
         for p in form.get("paths", []):
             if p in tree:
@@ -453,12 +457,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(200, out)
 
     def tree(self, repo_id: str, rev: str, sub: str = "") -> None:
-        if self._repo(repo_id) is None:
+        found = self._commit(repo_id, rev)
+        if found is None:
             return
-        sha = self._rev(repo_id, rev)
-        if sha is None:
-            return
-        tree = self.hub.repos[repo_id].commits[sha]
+        _, tree = found
         recursive = self.query.get("recursive", ["false"])[0].lower() in ("1", "true")
         prefix = sub.strip("/") + "/" if sub.strip("/") else ""
         out, dirs = [], set()
@@ -478,12 +480,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(200, out)
 
     def resolve_file(self, repo_id: str, rev: str, path: str) -> None:
-        if self._repo(repo_id) is None:
+        found = self._commit(repo_id, rev)
+        if found is None:
             return
-        sha = self._rev(repo_id, rev)
-        if sha is None:
-            return
-        tree = self.hub.repos[repo_id].commits[sha]
+        sha, tree = found
         if path not in tree:
             return self._error(404, "Entry not found", "EntryNotFound")
         data = tree[path]
