@@ -1,13 +1,17 @@
 """Wall time of ``hades-zoo eval hopper-R-64`` (W=512, 200 BC steps, 4 episodes of up
-to 1000 steps), cold and warm, with the split import / load / compile / train / eval.
+to 1000 steps), cold and warm, with the split import / load / trace / compile / run.
 
-Two measurements, each cold (empty JAX compilation cache) then warm (the cache the
-cold run filled, ``$HADES_ZOO_CACHE/jax``):
+For each env batching (``vmap``: one batched env step; ``map``: ``lax.map`` of the
+unbatched step, the CPU default for <= 32 episodes), side by side in one run, each
+cold (empty JAX compilation cache) then warm (the cache the cold run filled):
 
 1. ``cli``: the real command in a fresh Python process, end to end (what a user waits
-   for), ``python -m hades_zoo.cli eval hopper-R-64 --episodes 4 --json``.
+   for), ``python -m hades_zoo.cli eval hopper-R-64 --episodes 4 --batching B --json``.
 2. ``split``: the same work in a fresh process, timed stage by stage with explicit
-   ``jit(...).lower(...).compile()`` so compile and run are separated.
+   ``jit(...).lower(...)`` and ``.compile()`` so trace, compile and run are separated
+   (sequential here, so its sum exceeds the CLI, which overlaps the two compiles).
+
+The last lines print the map / vmap ratios.
 
     PYTHONPATH=$PWD python benchmarks/bench_eval.py [--id hopper-R-64] [--json out.json]
 
@@ -37,13 +41,15 @@ ds = api.load(sys.argv[1])
 t_load = time.perf_counter()
 task, states, targets, weights = api._task_and_arrays(ds, ds.recipe)
 run = make_episode_evaluate(task.env, task.module, num_episodes=4,
-                            greedy=ds.recipe.eval.greedy, obs_norm=ds.recipe.env.obs_norm)
+                            greedy=ds.recipe.eval.greedy, obs_norm=ds.recipe.env.obs_norm,
+                            batching=sys.argv[2])
 mean, var = task.norm_arrays(ds.obs_mean, ds.obs_var)
 key = jax.random.key(0)
 t_build = time.perf_counter()
-train_c = jax.jit(task.train).lower(key, states, targets, weights).compile()
-params0 = jax.eval_shape(task.train, key, states, targets, weights)[0]
-eval_c = jax.jit(run).lower(key, params0, mean, var).compile()
+train_l = jax.jit(task.train).lower(key, states, targets, weights)
+eval_l = jax.jit(run).lower(key, train_l.out_info[0], mean, var)
+t_trace = time.perf_counter()
+train_c, eval_c = train_l.compile(), eval_l.compile()
 t_compile = time.perf_counter()
 params, losses = train_c(key, states, targets, weights)
 jax.block_until_ready(params)
@@ -52,7 +58,8 @@ returns = eval_c(jax.random.key(1), params, mean, var)
 jax.block_until_ready(returns)
 t_eval = time.perf_counter()
 print(json.dumps({"import": t_import - t0, "load": t_load - t_import,
-                  "build_env": t_build - t_load, "compile": t_compile - t_build,
+                  "build_env": t_build - t_load, "trace_lower": t_trace - t_build,
+                  "compile": t_compile - t_trace,
                   "train": t_train - t_compile, "evaluate": t_eval - t_train,
                   "mean_return": float(returns.mean())}))
 """
@@ -69,24 +76,41 @@ def main() -> int:
     p.add_argument("--id", default="hopper-R-64")
     p.add_argument("--json", default=None)
     args = p.parse_args()
-    rows = {"dataset": args.id, "load_avg_1min_before": os.getloadavg()[0],
-            "cpus": os.cpu_count()}
-    with tempfile.TemporaryDirectory() as cache:
-        env = {**os.environ, "HADES_ZOO_CACHE": cache, "JAX_PLATFORMS": "cpu"}
-        for phase in ("cold", "warm"):
-            wall, line = _run([sys.executable, "-m", "hades_zoo.cli", "eval", args.id,
-                               "--episodes", "4", "--json"], env)
-            out = json.loads(line)
-            rows[f"cli_{phase}"] = {"wall_s": round(wall, 2), "inner": out["seconds"],
-                                    "mean_return": out["mean_return"]}
-            print(f"cli   {phase}: {wall:6.2f} s wall  {out['seconds']}", flush=True)
-        with tempfile.TemporaryDirectory() as cache2:
-            env2 = {**env, "HADES_ZOO_CACHE": cache2}
+    rows: dict = {"dataset": args.id, "load_avg_1min_before": os.getloadavg()[0],
+                  "cpus": os.cpu_count()}
+    for batching in ("vmap", "map"):
+        with tempfile.TemporaryDirectory() as cache:
+            env = {**os.environ, "HADES_ZOO_CACHE": cache, "JAX_PLATFORMS": "cpu"}
             for phase in ("cold", "warm"):
-                wall, line = _run([sys.executable, "-c", SPLIT, args.id], env2)
+                wall, line = _run([sys.executable, "-m", "hades_zoo.cli", "eval", args.id,
+                                   "--episodes", "4", "--batching", batching, "--json"],
+                                  env)
+                out = json.loads(line)
+                rows[f"cli_{batching}_{phase}"] = {
+                    "wall_s": round(wall, 2), "inner": out["seconds"],
+                    "mean_return": out["mean_return"]}
+                print(f"cli   {batching:4s} {phase}: {wall:6.2f} s wall  {out['seconds']}",
+                      flush=True)
+        with tempfile.TemporaryDirectory() as cache2:
+            env2 = {**os.environ, "HADES_ZOO_CACHE": cache2, "JAX_PLATFORMS": "cpu"}
+            for phase in ("cold", "warm"):
+                wall, line = _run([sys.executable, "-c", SPLIT, args.id, batching], env2)
                 split = {k: round(v, 2) for k, v in json.loads(line).items()}
-                rows[f"split_{phase}"] = {"wall_s": round(wall, 2), **split}
-                print(f"split {phase}: {wall:6.2f} s wall  {split}", flush=True)
+                rows[f"split_{batching}_{phase}"] = {"wall_s": round(wall, 2), **split}
+                print(f"split {batching:4s} {phase}: {wall:6.2f} s wall  {split}", flush=True)
+    ratios = {
+        "cli_cold_map/vmap": rows["cli_map_cold"]["wall_s"] / rows["cli_vmap_cold"]["wall_s"],
+        "cli_warm_map/vmap": rows["cli_map_warm"]["wall_s"] / rows["cli_vmap_warm"]["wall_s"],
+        "compile_cold_map/vmap": (rows["split_map_cold"]["compile"]
+                                  / rows["split_vmap_cold"]["compile"]),
+        "trace_map/vmap": (rows["split_map_cold"]["trace_lower"]
+                           / rows["split_vmap_cold"]["trace_lower"]),
+        "run_map/vmap": (rows["split_map_cold"]["evaluate"]
+                         / rows["split_vmap_cold"]["evaluate"]),
+    }
+    rows["ratios"] = {k: round(v, 3) for k, v in ratios.items()}
+    for k, v in rows["ratios"].items():
+        print(f"ratio {k}: {v:.3f}")
     rows["load_avg_1min_after"] = os.getloadavg()[0]
     if args.json:
         with open(args.json, "w") as fh:

@@ -130,9 +130,14 @@ def distill(recipe: str, out_dir: str, no_resume: bool, generations: int | None)
 @click.option("--seed", type=int, default=0, show_default=True, help="BC / eval seed.")
 @click.option("--greedy/--sample", default=None,
               help="Act with the mode or sample (default: the dataset's protocol).")
+@click.option("--batching", type=click.Choice(["auto", "vmap", "map"]), default="auto",
+              show_default=True,
+              help="How episodes are stepped together: vmap (fast to run, slow to "
+                   "compile), map (half the compile, slower per episode), auto (map on "
+                   "CPU for <= 32 episodes).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @_fail_cleanly
-def eval_cmd(source: str, episodes: int, seed: int, greedy: bool | None,
+def eval_cmd(source: str, episodes: int, seed: int, greedy: bool | None, batching: str,
              as_json: bool) -> None:
     """Train a policy on SOURCE with its stored protocol and evaluate it.
 
@@ -149,7 +154,8 @@ def eval_cmd(source: str, episodes: int, seed: int, greedy: bool | None,
     t0 = time.time()
     ds = api.load(_resolve_source(source))
     t_load = time.time()
-    policy, res = api.train_and_evaluate(ds, seed=seed, episodes=episodes, greedy=greedy)
+    policy, res = api.train_and_evaluate(ds, seed=seed, episodes=episodes, greedy=greedy,
+                                         batching=batching)
     t_eval = time.time()
     out = {
         "dataset_id": ds.dataset_id,
@@ -638,10 +644,14 @@ def transfer(source, widths, lrs, steps, seeds, out_dir, no_write, repo, as_json
 @click.option("--activation", default=None)
 @click.option("--lr", type=float, default=None)
 @click.option("--steps", type=int, default=None)
+@click.option("--layout", type=click.Choice(["shared", "disjoint"]), default="shared",
+              show_default=True,
+              help="shared: every state zero-padded on the right (paper §5.3); disjoint: "
+                   "each env's state in its own input columns.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @_fail_cleanly
 def merge(sources, out_dir, seeds, no_baseline, reuse_certificates, width, depth,
-          activation, lr, steps, as_json):
+          activation, lr, steps, layout, as_json):
     """Train ONE policy on the merged SOURCES (zero-padded) and evaluate it in every
     env with that dataset's own protocol (paper Fig. 5).
 
@@ -665,7 +675,7 @@ def merge(sources, out_dir, seeds, no_baseline, reuse_certificates, width, depth
     _jit_cache()
     datasets = [api.load(_resolve_source(s)) for s in sources]
     ov = _overrides(width, depth, activation, lr, steps)
-    multitask_recipe(merge_ds(datasets), **ov)  # errors before any compile
+    multitask_recipe(merge_ds(datasets, layout=layout), **ov)  # errors before compiling
     single = {}
     if reuse_certificates:
         from hades_zoo.results import load_table, repo_root
@@ -673,7 +683,7 @@ def merge(sources, out_dir, seeds, no_baseline, reuse_certificates, width, depth
         single = {i: r["returns"] for i, r in load_table(repo_root()).items()
                   if len(r["returns"]) == seeds}
     res = run_multitask(datasets, seeds=seeds, baseline=not no_baseline,
-                        single_returns=single, **ov)
+                        single_returns=single, layout=layout, **ov)
     if single:
         res = dataclasses.replace(res, recipe={**res.recipe, "single_task_baseline":
                                                "reused from results/certificates.json "

@@ -16,6 +16,8 @@ their completed episodes; HaDES-F trains from the one fixed init.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -23,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from hades_zoo.bc import make_bc_train
-from hades_zoo.envs import Env, make_env
+from hades_zoo.envs import Env, env_spec, make_env
 from hades_zoo.errors import EnvError
 from hades_zoo.policy import fixed_init_params, init_policy_params, make_policy
 from hades_zoo.recipes import Recipe
@@ -57,8 +59,11 @@ class ControlTask:
 
     def __init__(self, recipe: Recipe, *, env: Env | None = None):
         self.recipe = recipe
-        self.env = env if env is not None else make_env(recipe.env)
-        spec = self.env.spec
+        if env is not None:
+            self.env = env  # shadows the lazy property below
+        # Shapes only: a brax env's physics is built on first use of ``env`` (seconds on
+        # CPU), so BC-only work (and the CLI's BC compile) need not wait for it.
+        spec = env.spec if env is not None else env_spec(recipe.env)
         self.spec = spec
         wanted = "softmax_ce" if spec.discrete else "gaussian_nll"
         if recipe.bc.loss not in ("auto", wanted):
@@ -69,11 +74,21 @@ class ControlTask:
             )
         self.module = make_policy(recipe.policy, spec.action_dim, spec.discrete)
         self._bc_train = make_bc_train(self.module, recipe.bc)
-        self.evaluate = make_evaluate(self.env, self.module, recipe.eval, recipe.env.obs_norm)
         # HaDES-F init, built eagerly on the host (never inside a trace).
         self.fixed_params: Any | None = None
         if recipe.policy.init_seed is not None:
             self.fixed_params = fixed_init_params(self.module, recipe.policy, spec.obs_dim)
+
+    @functools.cached_property
+    def env(self) -> Env:
+        """The env (built, and cached by ``make_env``, on first use)."""
+        return make_env(self.recipe.env)
+
+    @functools.cached_property
+    def evaluate(self) -> Callable[..., EvalResult]:
+        """``evaluate(key, params, obs_mean, obs_var) -> EvalResult``: the eval protocol."""
+        return make_evaluate(self.env, self.module, self.recipe.eval,
+                             self.recipe.env.obs_norm)
 
     # ----------------------------------------------------------------- datasets
     def solution_template(self) -> dict[str, jax.Array]:
