@@ -49,3 +49,41 @@ def test_empty_and_wrong_types():
         hz.merge([np.zeros(3)])
     with pytest.raises(IndexError):
         hz.merge([hz.load("hopper-R-4")]).task(1)
+
+
+def test_disjoint_layout_gives_each_task_its_own_columns():
+    parts = [hz.load("hopper-R-64"), hz.load("humanoid-F-64"), hz.load("hopper-R-4")]
+    m = hz.merge(parts, layout="disjoint")
+    assert m.layout == "disjoint" and list(m.offsets) == [0, 11, 255]
+    assert m.states.shape == (132, 11 + 244 + 11) and m.actions.shape == (132, 17)
+    cols = [(0, 11), (11, 255), (255, 266)]
+    for t, (lo, hi) in enumerate(cols):
+        rows = np.asarray(m.task_ids) == t
+        block = np.asarray(m.states)[rows]
+        np.testing.assert_array_equal(block[:, lo:hi], np.asarray(parts[t].states))
+        assert not np.delete(block, np.s_[lo:hi], axis=1).any()
+    for a, b in zip(parts, m.split(), strict=True):
+        _same(a, b)
+    assert "layout=disjoint" in repr(m) and hz.merge(parts).layout == "shared"
+
+
+def test_padded_policy_places_obs_at_its_offset():
+    import jax
+    import jax.numpy as jnp
+
+    from hades_zoo.multitask import _PaddedPolicy
+    from hades_zoo.policy import init_policy_params, make_policy
+    from hades_zoo.recipes import PolicyConfig
+
+    module = make_policy(PolicyConfig(width=8), 5, False)
+    params = init_policy_params(module, jax.random.key(0), 9)
+    x = jnp.arange(1.0, 4.0)[None]  # a 3-dim observation at columns 4..6 of 9
+    out, log_std = _PaddedPolicy(module, 9, 2, offset=4).apply(params, x)
+    ref, ref_std = module.apply(params, jnp.pad(x, ((0, 0), (4, 2))))
+    np.testing.assert_allclose(out, ref[:, :2])
+    np.testing.assert_allclose(log_std, ref_std[..., :2])
+
+
+def test_unknown_layout_is_refused():
+    with pytest.raises(DatasetFormatError, match="unknown merge layout 'stacked'"):
+        hz.merge([hz.load("hopper-R-4")], layout="stacked")
