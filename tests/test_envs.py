@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 from hades_zoo.envs import BRAX_SPECS, env_spec, make_env
@@ -102,3 +103,21 @@ def test_unknown_compat_shim_rejected():
 
     with pytest.raises(RecipeError, match="unknown shim 'gymnax-9'"):
         EnvConfig(name="CartPole-v1", compat="gymnax-9").validate()
+
+
+def test_env_first_built_inside_a_trace_leaks_no_tracer():
+    """``make_env`` is cached: an env first built while jit is tracing (e.g. by a lazy
+    property) must hold concrete arrays, or the next program hits a leaked tracer."""
+    import jax
+
+    from hades_zoo.envs import make_env
+
+    cfg = EnvConfig(name="hopper", backend="positional", episode_length=10)
+    make_env.cache_clear()
+
+    def first(key):
+        return make_env(cfg).reset(key)[0]
+
+    obs1 = jax.jit(first)(jax.random.PRNGKey(0))
+    obs2 = jax.jit(lambda k: make_env(cfg).reset(k)[0] * 2.0)(jax.random.PRNGKey(0))
+    np.testing.assert_allclose(np.asarray(obs2), 2.0 * np.asarray(obs1), rtol=1e-6)

@@ -109,14 +109,19 @@ def make_env(cfg: EnvConfig) -> Env:
     Raises:
         EnvError: unknown env name or backend.
     """
+    import jax
+
     family = _check_config(cfg)
-    if family == "brax":
-        from hades_zoo.envs.brax_env import make_brax_env
+    # Env constructors compute arrays (brax's system); when the first call happens
+    # inside a jit trace they must still be concrete, or this cache would keep tracers.
+    with jax.ensure_compile_time_eval():
+        if family == "brax":
+            from hades_zoo.envs.brax_env import make_brax_env
 
-        return make_brax_env(cfg)
-    from hades_zoo.envs.gymnax_env import make_gymnax_env
+            return make_brax_env(cfg)
+        from hades_zoo.envs.gymnax_env import make_gymnax_env
 
-    return make_gymnax_env(cfg)
+        return make_gymnax_env(cfg)
 
 
 def check_dataset_fits_env(ds) -> None:

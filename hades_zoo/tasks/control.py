@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from hades_zoo.bc import make_bc_train
-from hades_zoo.envs import Env, env_spec, make_env
+from hades_zoo.envs import Env, make_env
 from hades_zoo.errors import EnvError
 from hades_zoo.policy import fixed_init_params, init_policy_params, make_policy
 from hades_zoo.recipes import Recipe
@@ -59,11 +59,10 @@ class ControlTask:
 
     def __init__(self, recipe: Recipe, *, env: Env | None = None):
         self.recipe = recipe
-        if env is not None:
-            self.env = env  # shadows the lazy property below
-        # Shapes only: a brax env's physics is built on first use of ``env`` (seconds on
-        # CPU), so BC-only work (and the CLI's BC compile) need not wait for it.
-        spec = env.spec if env is not None else env_spec(recipe.env)
+        # Built eagerly, outside any trace: a brax env built lazily inside a jit trace
+        # would capture tracers in ``make_env``'s cache (see envs.make_env).
+        self.env = env if env is not None else make_env(recipe.env)
+        spec = self.env.spec
         self.spec = spec
         wanted = "softmax_ce" if spec.discrete else "gaussian_nll"
         if recipe.bc.loss not in ("auto", wanted):
@@ -78,11 +77,6 @@ class ControlTask:
         self.fixed_params: Any | None = None
         if recipe.policy.init_seed is not None:
             self.fixed_params = fixed_init_params(self.module, recipe.policy, spec.obs_dim)
-
-    @functools.cached_property
-    def env(self) -> Env:
-        """The env (built, and cached by ``make_env``, on first use)."""
-        return make_env(self.recipe.env)
 
     @functools.cached_property
     def evaluate(self) -> Callable[..., EvalResult]:
