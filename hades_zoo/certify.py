@@ -147,9 +147,8 @@ def record_certificate_in_repo(cert: Certificate, ds: SyntheticDataset,
     es_best = ds.info.provenance.get("final_population_max_fitness")
     rec = cert.to_dict()
     rec.update(env=ds.recipe.env.name, variant=ds.recipe.variant, protocol=_protocol(ds))
-    rec["note"] = "; ".join(n for n in (
-        results.explain(rec, entry.notes if entry else "", es_best),
-        results.analysis_note(root, cert.dataset_id)) if n)
+    rec["note"] = results.certificate_note(root, rec, entry.notes if entry else "",
+                                           es_best)
     if (root / "cards" / f"{cert.dataset_id}.md").exists():
         results.write_card_section(root, cert.dataset_id, results.CERT_SECTION,
                                    results.render_certificate_section(

@@ -39,6 +39,7 @@ __all__ = [
     "explain",
     "write_card_section",
     "analysis_note",
+    "certificate_note",
 ]
 
 CERT_SECTION = "reproduction-certificate"
@@ -117,6 +118,14 @@ def analysis_note(root: Path, dataset_id: str) -> str:
     return json.loads(path.read_text()).get(dataset_id, "")
 
 
+def certificate_note(root: Path, record: Mapping[str, Any], notes: str = "",
+                     es_best: float | None = None) -> str:
+    """The note stored with a certificate: ``explain`` + the measured analysis, if any."""
+    analysis = analysis_note(root, record["dataset_id"])
+    return "; ".join(n for n in (explain(record, notes, es_best, analysed=bool(analysis)),
+                                 analysis) if n)
+
+
 def load_table(root: Path) -> dict[str, dict[str, Any]]:
     """``{dataset_id: record}`` from ``results/certificates.json`` (empty if absent)."""
     path = root / TABLE_JSON
@@ -125,15 +134,15 @@ def load_table(root: Path) -> dict[str, dict[str, Any]]:
     return json.loads(path.read_text()).get("certificates", {})
 
 
-def explain(record: Mapping[str, Any], notes: str = "", es_best: float | None = None
-            ) -> str:
+def explain(record: Mapping[str, Any], notes: str = "", es_best: float | None = None,
+            *, analysed: bool = False) -> str:
     """A reading of a certificate that misses 95%, from measured numbers only.
 
     Rules, in order: a recorded pop-mean of ~0 (collapsed run: ratio meaningless);
     the entry's own note that the final population was far below its best; bimodal
     per-seed returns; the 95% mark within one seed-std (BC-seed noise); every seed
-    below the mark (not noise: cause not identified). ``es_best`` is the best member
-    of the final ES population.
+    below the mark (not noise: cause not identified, unless ``analysed``: a measured
+    analysis follows). ``es_best`` is the best member of the final ES population.
     """
     mean, rec = record["mean"], record.get("recorded")
     if rec is None:
@@ -171,7 +180,9 @@ def explain(record: Mapping[str, Any], notes: str = "", es_best: float | None = 
                         if record.get("variant") == "F" else "(BC-seed noise)"))
     elif all(r < target for r in rets):
         parts.append(f"all {n} seeds ({min(rets):.1f}..{max(rets):.1f}) miss the 95% "
-                     f"mark {target:.1f}: not seed noise; cause not identified yet")
+                     f"mark {target:.1f}: not seed noise; "
+                     + ("see the measured analysis" if analysed
+                        else "cause not identified yet"))
     if es_best is not None:
         parts.append(f"final-population best {es_best:.1f}")
     return "; ".join(parts)

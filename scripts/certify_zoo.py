@@ -93,9 +93,8 @@ def _rerender(root: Path) -> int:
     for i, rec in table.items():
         ds = hz.load(i)
         es_best = ds.info.provenance.get("final_population_max_fitness")
-        rec["note"] = "; ".join(n for n in (
-            results.explain(rec, zoo[i].notes if i in zoo else "", es_best),
-            results.analysis_note(root, i)) if n)
+        rec["note"] = results.certificate_note(root, rec, zoo[i].notes if i in zoo else "",
+                                               es_best)
         if (root / "cards" / f"{i}.md").exists():
             results.write_card_section(root, i, results.CERT_SECTION,
                                        results.render_certificate_section(

@@ -224,6 +224,19 @@ def test_explain_collapsed_and_noise():
     worse = {"mean": -182.0, "std": 5.8, "returns": [-187.0, -171.3], "recorded": -156.3,
              "reproduced_95": False}
     assert "not seed noise" in results.explain(worse)
+    assert "cause not identified yet" in results.explain(worse)
+
+
+def test_certificate_note_defers_to_a_measured_analysis(tmp_path):
+    worse = {"dataset_id": "reacher-R-64", "mean": -182.0, "std": 5.8,
+             "returns": [-187.0, -171.3], "recorded": -156.3, "reproduced_95": False}
+    assert "cause not identified yet" in results.certificate_note(tmp_path, worse)
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "certificate_analysis.json").write_text(
+        '{"reacher-R-64": "Measured: the recorded number is one noisy draw."}')
+    note = results.certificate_note(tmp_path, worse)
+    assert "cause not identified" not in note and "see the measured analysis" in note
+    assert note.endswith("Measured: the recorded number is one noisy draw.")
 
 
 def test_compilation_cache_switch(tmp_path, monkeypatch):
