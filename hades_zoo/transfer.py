@@ -107,6 +107,17 @@ class TransferResult:
             "seconds": round(self.seconds, 1), "grid": grid,
         }
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TransferResult:
+        """Inverse of ``to_dict`` (e.g. to re-plot ``results/transfer/<id>.json``)."""
+        widths, lrs, steps = tuple(d["widths"]), tuple(d["lrs"]), tuple(d["steps"])
+        returns = np.zeros((len(widths), len(lrs), len(steps), int(d["seeds"])))
+        for g in d["grid"]:
+            returns[widths.index(g["width"]), lrs.index(g["lr"]),
+                    steps.index(g["steps"])] = g["returns"]
+        return cls(dataset_id=d["dataset_id"], widths=widths, lrs=lrs, steps=steps,
+                   returns=returns, recorded=d["recorded"], seconds=d.get("seconds", 0.0))
+
 
 def _pool(res) -> jax.Array:
     """Pool completed episodes over the leading (init) axis; keeps other axes."""
@@ -204,6 +215,9 @@ def plot_transfer(result: TransferResult, path) -> str:
     ax.set_xticks(range(1, len(result.widths) + 1), [str(w) for w in result.widths])
     if result.recorded is not None:
         ax.axhline(result.recorded, ls="--", c="grey", lw=1, label="recorded fitness")
+        lo, hi = ax.get_ylim()  # axhline does not autoscale: keep the record in view
+        pad = 0.05 * (max(hi, result.recorded) - min(lo, result.recorded))
+        ax.set_ylim(min(lo, result.recorded - pad), max(hi, result.recorded + pad))
         ax.legend(loc="lower right", fontsize=8)
     score = "" if result.score is None else f", score {result.score:.2f}"
     ax.set_title(f"{result.dataset_id}: top-50% configs per width{score}", fontsize=9)

@@ -253,3 +253,16 @@ def test_train_and_evaluate_equals_separate_calls(tiny_cartpole):
     np.testing.assert_array_equal(res.returns, ref.returns)
     assert pol.recipe.bc.steps == 5
 
+
+
+def test_transfer_result_dict_round_trip(tiny_cartpole):
+    from hades_zoo.transfer import TransferResult
+
+    rng = np.random.default_rng(0)
+    res = TransferResult("cartpole-R-2", (8, 16), (1e-3, 1e-2), (5, 10),
+                         rng.normal(size=(2, 2, 2, 3)), 500.0, 1.5)
+    back = TransferResult.from_dict(res.to_dict())
+    np.testing.assert_allclose(back.returns, res.returns)
+    assert (back.widths, back.lrs, back.steps, back.recorded) == (
+        res.widths, res.lrs, res.steps, res.recorded)
+    assert back.score == pytest.approx(res.score)
