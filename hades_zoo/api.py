@@ -236,8 +236,14 @@ def protocol_returns(ds: SyntheticDataset, *, seeds: int = 5, seed: int = 0,
     """
     recipe = with_overrides(ds.recipe, **overrides)
     task, states, targets, weights = _task_and_arrays(ds, recipe)
-    fitness = task.make_fitness_fn(ds.obs_mean, ds.obs_var, targets, weights)
-    sol = {"states": states}
+    mean, var = task.norm_arrays(ds.obs_mean, ds.obs_var)
     keys = jax.random.split(jax.random.key(seed), seeds)
-    returns, _ = jax.jit(jax.vmap(fitness, in_axes=(0, None)))(keys, sol)
+
+    # The dataset, its normalisation stats and the fixed init are arguments, not
+    # constants: datasets of one protocol share one program (and its cache entry).
+    def run(keys, states, mean, var, targets, weights, init):
+        fitness = task.make_fitness_fn(mean, var, targets, weights, init_params=init)
+        return jax.vmap(fitness, in_axes=(0, None))(keys, {"states": states})[0]
+
+    returns = jax.jit(run)(keys, states, mean, var, targets, weights, task.fixed_params)
     return np.asarray(returns)

@@ -61,7 +61,11 @@ def main() -> int:
         return 0
 
     import hades_zoo as hz
+    from hades_zoo.cache import enable_compilation_cache
     from hades_zoo.certify import certify, record_certificate_in_repo
+
+    # Entries of one protocol (seeds .s1/.s2) compile to the same program: reuse it.
+    enable_compilation_cache()
 
     failures = 0
     for i in todo:

@@ -128,11 +128,12 @@ class ControlTask:
         params = self.init_params(key) if init_params is None else init_params
         return self._bc_train(params, states, targets, weights)
 
-    def train_and_evaluate(self, key, states, targets, weights, obs_mean, obs_var
-                           ) -> tuple[EvalResult, jax.Array]:
-        """Train from this task's init with ``key`` and evaluate with a split of it."""
+    def train_and_evaluate(self, key, states, targets, weights, obs_mean, obs_var,
+                           init_params=None) -> tuple[EvalResult, jax.Array]:
+        """Train from this task's init (or ``init_params``) with ``key`` and evaluate
+        with a split of it."""
         k_init, k_eval = jax.random.split(key)
-        params, losses = self.train(k_init, states, targets, weights)
+        params, losses = self.train(k_init, states, targets, weights, init_params)
         return self.evaluate(k_eval, params, obs_mean, obs_var), losses[-1]
 
     def norm_arrays(self, obs_mean=None, obs_var=None) -> tuple[jax.Array, jax.Array]:
@@ -142,13 +143,16 @@ class ControlTask:
         var = jnp.ones(d) if obs_var is None else jnp.asarray(obs_var, jnp.float32)
         return mean, var
 
-    def make_fitness_fn(self, obs_mean=None, obs_var=None, targets=None, weights=None):
+    def make_fitness_fn(self, obs_mean=None, obs_var=None, targets=None, weights=None,
+                        init_params=None):
         """``fitness(key, solution) -> (mean_return, aux)`` for one candidate (pure).
 
         Returns are pooled over ``num_inits`` BC runs: sum of completed-episode returns
         divided by the number of completed episodes, as the reference. ``targets`` /
         ``weights`` fix the BC targets (a stored dataset's labels) instead of deriving
-        them from the candidate.
+        them from the candidate. ``init_params`` replaces the task's init (every BC run
+        starts from it), e.g. the HaDES-F init passed as a traced argument rather than
+        baked into the program as a constant.
         """
         mean, var = self.norm_arrays(obs_mean, obs_var)
         k = self.recipe.num_inits
@@ -167,7 +171,8 @@ class ControlTask:
             else:
                 y, w = targets, weights
             res, loss = jax.vmap(
-                lambda kk: self.train_and_evaluate(kk, sol["states"], y, w, mean, var)
+                lambda kk: self.train_and_evaluate(kk, sol["states"], y, w, mean, var,
+                                                   init_params)
             )(jax.random.split(key, k))
             return _pool(res), {"episodes": jnp.sum(res.episodes), "bc_loss": jnp.mean(loss)}
 
