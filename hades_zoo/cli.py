@@ -135,17 +135,27 @@ def distill(recipe: str, out_dir: str, no_resume: bool, generations: int | None)
               help="How episodes are stepped together: vmap (fast to run, slow to "
                    "compile), map (half the compile, slower per episode), auto (map on "
                    "CPU for <= 32 episodes).")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Image datasets: folder with the real IDX .gz files (default: "
+                   "$HADES_ZOO_DATA/<mnist|fashion-mnist>, then the cache's data/).")
+@click.option("--split", type=click.Choice(["test", "train", "train5k"]), default="test",
+              show_default=True, help="Image datasets: real split to score on.")
+@click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Image datasets: classifiers trained (each pools num_inits inits).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @_fail_cleanly
 def eval_cmd(source: str, episodes: int, seed: int, greedy: bool | None, batching: str,
-             as_json: bool) -> None:
+             data_dir: str | None, split: str, seeds: int, as_json: bool) -> None:
     """Train a policy on SOURCE with its stored protocol and evaluate it.
 
     SOURCE is a .safetensors path, file:<path>, a zoo id or hf:<org>/<name>[@rev].
+    For an image dataset (mnist-R-10, ...) the protocol's CNN is trained on the
+    synthetic images and scored (loss, accuracy) on real images.
 
     \b
-    Example:
+    Examples:
       hades-zoo eval runs/cartpole/cartpole-R-2.safetensors --episodes 10 --json
+      hades-zoo eval mnist-R-10 --data-dir ~/data/mnist --json
     """
     t_start = time.time()
     import hades_zoo.api as api
@@ -154,6 +164,10 @@ def eval_cmd(source: str, episodes: int, seed: int, greedy: bool | None, batchin
     t0 = time.time()
     ds = api.load(_resolve_source(source))
     t_load = time.time()
+    if ds.recipe.image is not None:
+        _eval_image(ds, split=split, seeds=seeds, seed=seed, data_dir=data_dir,
+                    as_json=as_json, times=(t_start, t0, t_load))
+        return
     policy, res = api.train_and_evaluate(ds, seed=seed, episodes=episodes, greedy=greedy,
                                          batching=batching)
     t_eval = time.time()
@@ -175,6 +189,40 @@ def eval_cmd(source: str, episodes: int, seed: int, greedy: bool | None, batchin
         click.echo(f"{ds.dataset_id}: mean return {res.mean_return:.2f} ± "
                    f"{res.std_return:.2f} over {res.episodes} episodes "
                    f"(recorded fitness {ds.info.fitness})")
+
+
+def _eval_image(ds, *, split, seeds, seed, data_dir, as_json, times) -> None:
+    """The image branch of ``eval``: train the CNN, score it on real images."""
+    from hades_zoo.image_eval import evaluate_image_dataset
+
+    t_start, t0, t_load = times
+    res = evaluate_image_dataset(ds, split=split, seeds=seeds, seed=seed,
+                                 data_dir=data_dir)
+    out = {
+        "dataset_id": ds.dataset_id,
+        "env": ds.recipe.env.name,
+        "backend": ds.recipe.env.backend,
+        "split": res["split"],
+        "examples": res["examples"],
+        "seeds": seeds,
+        "loss": res["loss"],
+        "cross_entropy": res["cross_entropy"],
+        "accuracy": res["accuracy"],
+        "per_seed": res["per_seed"],
+        "recorded_fitness": ds.info.fitness,
+        "recorded_fitness_kind": ds.info.fitness_kind,
+        "recorded_train_accuracy": ds.info.provenance.get("final_mean_train_accuracy"),
+        "data_dir": res["data_dir"],
+        "seconds": {"import": round(t0 - t_start, 3), "load": round(t_load - t0, 3),
+                    "train_and_evaluate": round(time.time() - t_load, 3)},
+    }
+    if as_json:
+        click.echo(json.dumps(out))
+    else:
+        click.echo(f"{ds.dataset_id}: {res['split']} accuracy {res['accuracy']:.4f}, loss "
+                   f"{res['loss']:.4f} (cross-entropy {res['cross_entropy']:.3f}) on "
+                   f"{res['examples']} real images, {seeds} seed(s) (recorded train loss "
+                   f"{ds.info.fitness:.4f})")
 
 
 @cli.command()
@@ -521,9 +569,11 @@ def train(source, width, depth, activation, lr, steps, seed, episodes, out, as_j
 @click.option("--no-write", is_flag=True, help="Measure only; do not touch results/ or cards/.")
 @click.option("--repo", type=click.Path(file_okay=False), default=None,
               help="Source checkout holding cards/ and results/ (default: this one).")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Image datasets: folder with the real IDX .gz files.")
 @click.option("--json", "as_json", is_flag=True, help="Print the certificate as JSON.")
 @_fail_cleanly
-def certify(source, seeds, no_write, repo, as_json):
+def certify(source, seeds, no_write, repo, data_dir, as_json):
     """Retrain SOURCE on its own protocol with SEEDS BC seeds; record a certificate.
 
     Writes results/certificates.json, results/CERTIFICATES.md and the card's
@@ -543,6 +593,9 @@ def certify(source, seeds, no_write, repo, as_json):
     _jit_cache()
     root = None if no_write else repo_root(repo)  # fail before measuring
     ds = api.load(_resolve_source(source))
+    if ds.recipe.image is not None:
+        _certify_image(ds, seeds=seeds, root=root, data_dir=data_dir, as_json=as_json)
+        return
     cert = run_certify(ds, seeds=seeds)
     rec = cert.to_dict()
     if not no_write:
@@ -554,6 +607,28 @@ def certify(source, seeds, no_write, repo, as_json):
     click.echo(f"{ds.dataset_id}: reproduced {rec['mean']:.2f} ± {rec['std']:.2f} "
                f"({seeds} seeds) vs recorded {rec['recorded']}; ratio {ratio}; "
                f">=95%: {rec['reproduced_95']}; {rec['seconds']} s")
+    if rec.get("note"):
+        click.echo(f"  note: {rec['note']}")
+
+
+def _certify_image(ds, *, seeds, root, data_dir, as_json) -> None:
+    """The image branch of ``certify`` (see ``hades_zoo.image_eval``)."""
+    from hades_zoo.image_eval import certify_image_dataset
+
+    rec = certify_image_dataset(ds, seeds=seeds, data_dir=data_dir)
+    if root is not None:
+        from hades_zoo.certify import record_image_certificate_in_repo
+
+        rec = record_image_certificate_in_repo(rec, root)
+    if as_json:
+        click.echo(json.dumps(rec))
+        return
+    acc = rec["recorded_train_accuracy"]
+    click.echo(f"{ds.dataset_id}: loss {rec['mean']:.4f} ± {rec['std']:.4f} on "
+               f"{rec['measured_split']} ({seeds} seeds) vs recorded {rec['recorded']:.4f}; "
+               f"ratio recorded/mean {rec['ratio']:.3f}; accuracy {rec['accuracy']:.4f} "
+               f"vs recorded train accuracy {acc if acc is None else round(acc, 4)}; "
+               f"{rec['seconds']} s")
     if rec.get("note"):
         click.echo(f"  note: {rec['note']}")
 

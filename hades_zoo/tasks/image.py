@@ -37,6 +37,7 @@ from hades_zoo.errors import RecipeError
 from hades_zoo.recipes import BCConfig, ImageConfig, Recipe
 
 __all__ = ["ImageCNN", "ImageTask", "ImageScores", "fixed_image_labels", "class_mean_images",
+           "image_protocol_scores",
            "EVAL_BATCH"]
 
 EVAL_BATCH = 1000
@@ -255,3 +256,29 @@ class ImageTask:
                                            "bc_loss": jnp.mean(bc_loss)}
 
         return fitness
+
+
+def image_protocol_scores(task: ImageTask, states: jax.Array, pixels: np.ndarray,
+                          labels: np.ndarray, *, seeds: int = 5, seed: int = 0,
+                          batch_size: int = EVAL_BATCH) -> ImageScores:
+    """Retrain on ``states`` for ``seeds`` seeds and score on real images.
+
+    Each seed trains ``num_inits`` classifiers (keys split from the seed's key; the
+    fixed init for HaDES-F) and averages their scores, exactly as the fitness does.
+    Seeds run one after another (``lax.map``) to bound memory.
+
+    Returns:
+        ImageScores of (seeds,) arrays.
+    """
+    score = task.make_score(pixels, labels, batch_size=batch_size)
+    k = task.recipe.num_inits
+
+    def one_seed(key):
+        def one_init(kk):
+            return score(task.train(kk, states)[0])
+
+        s = jax.lax.map(one_init, jax.random.split(key, k))
+        return ImageScores(*(jnp.mean(v) for v in s))
+
+    keys = jax.random.split(jax.random.key(seed), seeds)
+    return jax.jit(lambda ks: jax.lax.map(one_seed, ks))(keys)
