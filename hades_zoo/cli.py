@@ -79,13 +79,20 @@ def cli() -> None:
 @click.option("--no-resume", is_flag=True, help="Ignore an existing checkpoint in --out.")
 @click.option("--generations", type=click.IntRange(min=1), default=None,
               help="Stop after this many generations in total (resume later).")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Image recipes: folder with the real IDX .gz files.")
+@click.option("--split", "image_split", default=None,
+              type=click.Choice(["train", "test", "train5k"]),
+              help="Image recipes: real split the fitness uses (default: the recipe's).")
 @_fail_cleanly
-def distill(recipe: str, out_dir: str, no_resume: bool, generations: int | None) -> None:
+def distill(recipe: str, out_dir: str, no_resume: bool, generations: int | None,
+            data_dir: str | None, image_split: str | None) -> None:
     """Run a RECIPE (YAML): evolve a synthetic dataset with HaDES.
 
     \b
-    Example:
+    Examples:
       hades-zoo distill recipes/cartpole-R-2.yaml --out runs/cartpole
+      hades-zoo distill recipes/fashionmnist-R-10.yaml --out runs/fm --data-dir DIR
     """
     from hades_zoo.distill import distill as run_distill
     from hades_zoo.normalization import load_stats
@@ -99,6 +106,12 @@ def distill(recipe: str, out_dir: str, no_resume: bool, generations: int | None)
     start = time.time()
 
     def progress(gen: int, m: dict) -> None:
+        if "mean_loss" in m:
+            click.echo(
+                f"gen {gen:5d}/{rec.es.generations}  loss mean {m['mean_loss']:.5f}  "
+                f"min {m['min_loss']:.5f}  accuracy {m['accuracy']:.4f}  "
+                f"[{time.time() - start:6.1f}s]")
+            return
         click.echo(
             f"gen {gen:5d}/{rec.es.generations}  return mean {m['mean_return']:9.2f}  "
             f"max {m['max_return']:9.2f}  bc_loss {m['bc_loss']:.4f}  "
@@ -106,7 +119,8 @@ def distill(recipe: str, out_dir: str, no_resume: bool, generations: int | None)
         )
 
     result = run_distill(rec, out_dir=out_dir, progress_fn=progress, resume=not no_resume,
-                         obs_mean=mean, obs_var=var, max_generations=generations)
+                         obs_mean=mean, obs_var=var, max_generations=generations,
+                         data_dir=data_dir, image_split=image_split)
     out = Path(out_dir)
     if result.dataset is not None:
         path = out / f"{rec.name}.safetensors"
