@@ -254,3 +254,13 @@ def test_cli_distill_image_without_data_fails_cleanly(tmp_path):
     assert res.exit_code == 1
     assert "DataNotFoundError: MNIST train data not found" in res.output
     assert "train5k" in res.output
+
+
+def test_public_api_and_hub_card(mnist_ds):
+    from hades_zoo.cards import render_card, validate_card
+
+    assert hz.info("mnist-R-10").env == "MNIST"
+    assert hz.list_datasets("*mnist*")[-1] == "mnist-R-10.s2"
+    card = render_card(mnist_ds)
+    assert "image-classification" in card
+    assert validate_card(card)["file"] == "mnist-R-10.safetensors"
