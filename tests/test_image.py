@@ -262,5 +262,5 @@ def test_public_api_and_hub_card(mnist_ds):
     assert hz.info("mnist-R-10").env == "MNIST"
     assert hz.list_datasets("*mnist*")[-1] == "mnist-R-10.s2"
     card = render_card(mnist_ds)
-    assert "image-classification" in card
+    assert "image-classification" in str(card)
     assert validate_card(card)["file"] == "mnist-R-10.safetensors"
