@@ -264,3 +264,10 @@ def test_public_api_and_hub_card(mnist_ds):
     card = render_card(mnist_ds)
     assert "image-classification" in str(card)
     assert validate_card(card)["file"] == "mnist-R-10.safetensors"
+
+
+def test_image_file_with_wrong_shape_is_refused(mnist_ds, tmp_path):
+    bad = mnist_ds.replace(states=np.zeros((10, 100), np.float32))
+    bad.save(tmp_path / "bad.safetensors")
+    with pytest.raises(hz.EnvError, match="states of size 100 but env 'MNIST'.*784"):
+        hz.load(f"file:{tmp_path / 'bad.safetensors'}")
