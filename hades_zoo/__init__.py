@@ -17,6 +17,7 @@ from hades_zoo.api import (
 from hades_zoo.dataset import DatasetInfo, SyntheticDataset
 from hades_zoo.distill import DistillResult, distill
 from hades_zoo.errors import (
+    DataNotFoundError,
     DatasetFormatError,
     EnvError,
     HadesZooError,
@@ -34,13 +35,16 @@ from hades_zoo.hub import (
 )
 from hades_zoo.io import load_dataset_file, save_dataset
 from hades_zoo.multitask import MultiTaskDataset, merge
-from hades_zoo.registry import list_datasets
+from hades_zoo.registry import info, list_datasets
+from hades_zoo.image_eval import certify_image_dataset, evaluate_image_dataset
+from hades_zoo.image_data import load_split
 from hades_zoo.recipes import (
     BCConfig,
     DatasetConfig,
     EnvConfig,
     ESConfig,
     EvalConfig,
+    ImageConfig,
     PolicyConfig,
     Recipe,
     load_recipe,
@@ -56,7 +60,10 @@ __all__ = [
     "load_dataset_file", "load_recipe", "protocol_returns", "save_dataset",
     "train_and_evaluate", "train_policy", "__version__",
     # zoo
-    "MultiTaskDataset", "list_datasets", "merge",
+    "MultiTaskDataset", "info", "list_datasets", "merge",
+    # images
+    "ImageConfig", "DataNotFoundError", "certify_image_dataset", "evaluate_image_dataset",
+    "load_split",
     # hub
     "from_pretrained", "load_from_hub", "pull_from_hub", "push_to_hub", "save_pretrained",
 ]

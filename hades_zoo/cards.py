@@ -151,7 +151,8 @@ def render_card(
     data = DatasetCardData(
         license=license,
         pretty_name=f"HaDES {ds.info.dataset_id} ({env})",
-        task_categories=["reinforcement-learning"],
+        task_categories=["image-classification" if ds.recipe.env.backend == "image"
+                         else "reinforcement-learning"],
         tags=[*REQUIRED_TAGS, env.lower()],
         size_categories=[size_category(ds.size)],
         configs=[{"config_name": "default",
@@ -258,10 +259,10 @@ def validate_card(card: Any) -> dict[str, Any]:
                 "configs"):
         if not data.get(key):
             raise DatasetFormatError(f"dataset card lacks '{key}'; {fix}.")
-    if "reinforcement-learning" not in data["task_categories"]:
+    if not {"reinforcement-learning", "image-classification"} & set(data["task_categories"]):
         raise DatasetFormatError(
             f"dataset card task_categories {data['task_categories']} lacks "
-            f"'reinforcement-learning'; {fix}."
+            f"'reinforcement-learning' (or 'image-classification'); {fix}."
         )
     missing = [t for t in REQUIRED_TAGS if t not in data["tags"]]
     if missing:

@@ -22,7 +22,8 @@ import numpy as np
 from hades_zoo.api import protocol_returns
 from hades_zoo.dataset import SyntheticDataset
 
-__all__ = ["Certificate", "certify", "record_certificate_in_repo", "machine_description"]
+__all__ = ["Certificate", "certify", "record_certificate_in_repo",
+           "record_image_certificate_in_repo", "machine_description"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,6 +154,30 @@ def record_certificate_in_repo(cert: Certificate, ds: SyntheticDataset,
         results.write_card_section(root, cert.dataset_id, results.CERT_SECTION,
                                    results.render_certificate_section(
                                        rec, protocol=rec["protocol"]))
+    info = {i: {"env": e.env, "variant": e.variant, "fitness": e.fitness}
+            for i, e in table.items()}
+    results.record_certificate(root, rec, all_ids=table.keys(), entry_info=info)
+    return rec
+
+
+def record_image_certificate_in_repo(rec: dict, repo: str | Path | None = None) -> dict:
+    """Write an image certificate record (``image_eval.certify_image_dataset``) into
+    ``results/`` and the card of the source checkout, like
+    ``record_certificate_in_repo``.
+
+    Raises:
+        HadesZooError: no source checkout (see ``results.repo_root``).
+    """
+    from hades_zoo import results
+    from hades_zoo.registry import entries
+
+    root = results.repo_root(repo)
+    table = entries()
+    dataset_id = rec["dataset_id"]
+    if (root / "cards" / f"{dataset_id}.md").exists():
+        results.write_card_section(root, dataset_id, results.CERT_SECTION,
+                                   results.render_certificate_section(
+                                       rec, protocol=rec.get("protocol", "")))
     info = {i: {"env": e.env, "variant": e.variant, "fitness": e.fitness}
             for i, e in table.items()}
     results.record_certificate(root, rec, all_ids=table.keys(), entry_info=info)

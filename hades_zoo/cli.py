@@ -79,13 +79,20 @@ def cli() -> None:
 @click.option("--no-resume", is_flag=True, help="Ignore an existing checkpoint in --out.")
 @click.option("--generations", type=click.IntRange(min=1), default=None,
               help="Stop after this many generations in total (resume later).")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Image recipes: folder with the real IDX .gz files.")
+@click.option("--split", "image_split", default=None,
+              type=click.Choice(["train", "test", "train5k"]),
+              help="Image recipes: real split the fitness uses (default: the recipe's).")
 @_fail_cleanly
-def distill(recipe: str, out_dir: str, no_resume: bool, generations: int | None) -> None:
+def distill(recipe: str, out_dir: str, no_resume: bool, generations: int | None,
+            data_dir: str | None, image_split: str | None) -> None:
     """Run a RECIPE (YAML): evolve a synthetic dataset with HaDES.
 
     \b
-    Example:
+    Examples:
       hades-zoo distill recipes/cartpole-R-2.yaml --out runs/cartpole
+      hades-zoo distill recipes/fashionmnist-R-10.yaml --out runs/fm --data-dir DIR
     """
     from hades_zoo.distill import distill as run_distill
     from hades_zoo.normalization import load_stats
@@ -99,6 +106,12 @@ def distill(recipe: str, out_dir: str, no_resume: bool, generations: int | None)
     start = time.time()
 
     def progress(gen: int, m: dict) -> None:
+        if "mean_loss" in m:
+            click.echo(
+                f"gen {gen:5d}/{rec.es.generations}  loss mean {m['mean_loss']:.5f}  "
+                f"min {m['min_loss']:.5f}  accuracy {m['accuracy']:.4f}  "
+                f"[{time.time() - start:6.1f}s]")
+            return
         click.echo(
             f"gen {gen:5d}/{rec.es.generations}  return mean {m['mean_return']:9.2f}  "
             f"max {m['max_return']:9.2f}  bc_loss {m['bc_loss']:.4f}  "
@@ -106,7 +119,8 @@ def distill(recipe: str, out_dir: str, no_resume: bool, generations: int | None)
         )
 
     result = run_distill(rec, out_dir=out_dir, progress_fn=progress, resume=not no_resume,
-                         obs_mean=mean, obs_var=var, max_generations=generations)
+                         obs_mean=mean, obs_var=var, max_generations=generations,
+                         data_dir=data_dir, image_split=image_split)
     out = Path(out_dir)
     if result.dataset is not None:
         path = out / f"{rec.name}.safetensors"
@@ -135,17 +149,27 @@ def distill(recipe: str, out_dir: str, no_resume: bool, generations: int | None)
               help="How episodes are stepped together: vmap (fast to run, slow to "
                    "compile), map (half the compile, slower per episode), auto (map on "
                    "CPU for <= 32 episodes).")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Image datasets: folder with the real IDX .gz files (default: "
+                   "$HADES_ZOO_DATA/<mnist|fashion-mnist>, then the cache's data/).")
+@click.option("--split", type=click.Choice(["test", "train", "train5k"]), default="test",
+              show_default=True, help="Image datasets: real split to score on.")
+@click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Image datasets: classifiers trained (each pools num_inits inits).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @_fail_cleanly
 def eval_cmd(source: str, episodes: int, seed: int, greedy: bool | None, batching: str,
-             as_json: bool) -> None:
+             data_dir: str | None, split: str, seeds: int, as_json: bool) -> None:
     """Train a policy on SOURCE with its stored protocol and evaluate it.
 
     SOURCE is a .safetensors path, file:<path>, a zoo id or hf:<org>/<name>[@rev].
+    For an image dataset (mnist-R-10, ...) the protocol's CNN is trained on the
+    synthetic images and scored (loss, accuracy) on real images.
 
     \b
-    Example:
+    Examples:
       hades-zoo eval runs/cartpole/cartpole-R-2.safetensors --episodes 10 --json
+      hades-zoo eval mnist-R-10 --data-dir ~/data/mnist --json
     """
     t_start = time.time()
     import hades_zoo.api as api
@@ -154,6 +178,10 @@ def eval_cmd(source: str, episodes: int, seed: int, greedy: bool | None, batchin
     t0 = time.time()
     ds = api.load(_resolve_source(source))
     t_load = time.time()
+    if ds.recipe.image is not None:
+        _eval_image(ds, split=split, seeds=seeds, seed=seed, data_dir=data_dir,
+                    as_json=as_json, times=(t_start, t0, t_load))
+        return
     policy, res = api.train_and_evaluate(ds, seed=seed, episodes=episodes, greedy=greedy,
                                          batching=batching)
     t_eval = time.time()
@@ -175,6 +203,40 @@ def eval_cmd(source: str, episodes: int, seed: int, greedy: bool | None, batchin
         click.echo(f"{ds.dataset_id}: mean return {res.mean_return:.2f} ± "
                    f"{res.std_return:.2f} over {res.episodes} episodes "
                    f"(recorded fitness {ds.info.fitness})")
+
+
+def _eval_image(ds, *, split, seeds, seed, data_dir, as_json, times) -> None:
+    """The image branch of ``eval``: train the CNN, score it on real images."""
+    from hades_zoo.image_eval import evaluate_image_dataset
+
+    t_start, t0, t_load = times
+    res = evaluate_image_dataset(ds, split=split, seeds=seeds, seed=seed,
+                                 data_dir=data_dir)
+    out = {
+        "dataset_id": ds.dataset_id,
+        "env": ds.recipe.env.name,
+        "backend": ds.recipe.env.backend,
+        "split": res["split"],
+        "examples": res["examples"],
+        "seeds": seeds,
+        "loss": res["loss"],
+        "cross_entropy": res["cross_entropy"],
+        "accuracy": res["accuracy"],
+        "per_seed": res["per_seed"],
+        "recorded_fitness": ds.info.fitness,
+        "recorded_fitness_kind": ds.info.fitness_kind,
+        "recorded_train_accuracy": ds.info.provenance.get("final_mean_train_accuracy"),
+        "data_dir": res["data_dir"],
+        "seconds": {"import": round(t0 - t_start, 3), "load": round(t_load - t0, 3),
+                    "train_and_evaluate": round(time.time() - t_load, 3)},
+    }
+    if as_json:
+        click.echo(json.dumps(out))
+    else:
+        click.echo(f"{ds.dataset_id}: {res['split']} accuracy {res['accuracy']:.4f}, loss "
+                   f"{res['loss']:.4f} (cross-entropy {res['cross_entropy']:.3f}) on "
+                   f"{res['examples']} real images, {seeds} seed(s) (recorded train loss "
+                   f"{ds.info.fitness:.4f})")
 
 
 @cli.command()
@@ -521,9 +583,11 @@ def train(source, width, depth, activation, lr, steps, seed, episodes, out, as_j
 @click.option("--no-write", is_flag=True, help="Measure only; do not touch results/ or cards/.")
 @click.option("--repo", type=click.Path(file_okay=False), default=None,
               help="Source checkout holding cards/ and results/ (default: this one).")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Image datasets: folder with the real IDX .gz files.")
 @click.option("--json", "as_json", is_flag=True, help="Print the certificate as JSON.")
 @_fail_cleanly
-def certify(source, seeds, no_write, repo, as_json):
+def certify(source, seeds, no_write, repo, data_dir, as_json):
     """Retrain SOURCE on its own protocol with SEEDS BC seeds; record a certificate.
 
     Writes results/certificates.json, results/CERTIFICATES.md and the card's
@@ -543,6 +607,9 @@ def certify(source, seeds, no_write, repo, as_json):
     _jit_cache()
     root = None if no_write else repo_root(repo)  # fail before measuring
     ds = api.load(_resolve_source(source))
+    if ds.recipe.image is not None:
+        _certify_image(ds, seeds=seeds, root=root, data_dir=data_dir, as_json=as_json)
+        return
     cert = run_certify(ds, seeds=seeds)
     rec = cert.to_dict()
     if not no_write:
@@ -554,6 +621,28 @@ def certify(source, seeds, no_write, repo, as_json):
     click.echo(f"{ds.dataset_id}: reproduced {rec['mean']:.2f} ± {rec['std']:.2f} "
                f"({seeds} seeds) vs recorded {rec['recorded']}; ratio {ratio}; "
                f">=95%: {rec['reproduced_95']}; {rec['seconds']} s")
+    if rec.get("note"):
+        click.echo(f"  note: {rec['note']}")
+
+
+def _certify_image(ds, *, seeds, root, data_dir, as_json) -> None:
+    """The image branch of ``certify`` (see ``hades_zoo.image_eval``)."""
+    from hades_zoo.image_eval import certify_image_dataset
+
+    rec = certify_image_dataset(ds, seeds=seeds, data_dir=data_dir)
+    if root is not None:
+        from hades_zoo.certify import record_image_certificate_in_repo
+
+        rec = record_image_certificate_in_repo(rec, root)
+    if as_json:
+        click.echo(json.dumps(rec))
+        return
+    acc = rec["recorded_train_accuracy"]
+    click.echo(f"{ds.dataset_id}: loss {rec['mean']:.4f} ± {rec['std']:.4f} on "
+               f"{rec['measured_split']} ({seeds} seeds) vs recorded {rec['recorded']:.4f}; "
+               f"ratio recorded/mean {rec['ratio']:.3f}; accuracy {rec['accuracy']:.4f} "
+               f"vs recorded train accuracy {acc if acc is None else round(acc, 4)}; "
+               f"{rec['seconds']} s")
     if rec.get("note"):
         click.echo(f"  note: {rec['note']}")
 

@@ -12,6 +12,11 @@ Variants (Lupu et al., "Behaviour Distillation", ICLR 2024):
 - ``F`` (HaDES-F): every candidate is trained from one fixed init;
 - ``R`` (HaDES-R): ``num_inits`` fresh inits per generation;
 - ``ES``: direct neuroevolution of the policy parameters (baseline).
+
+Image recipes (``env.backend: image``) evolve ``states`` (the flattened images) with
+fixed labels; their fitness is the CNN's loss on real training images
+(``hades_zoo.tasks.image``), already a quantity to minimise, so it reaches evosax
+unchanged and the metrics report losses (``mean_loss`` ...) and accuracy.
 """
 
 from __future__ import annotations
@@ -75,6 +80,8 @@ def make_strategy(recipe: Recipe, solution: Any):
     from evosax.algorithms import SNES, Open_ES
 
     es_cfg = recipe.es
+    lrate = (es_cfg.lrate_init if es_cfg.lrate_decay == 1.0
+             else optax.exponential_decay(es_cfg.lrate_init, 1, es_cfg.lrate_decay))
     if es_cfg.strategy == "OpenES":
         if es_cfg.sigma_decay == 1.0:
             std_schedule = optax.constant_schedule(es_cfg.sigma_init)
@@ -83,7 +90,7 @@ def make_strategy(recipe: Recipe, solution: Any):
                 es_cfg.sigma_init, 1, es_cfg.sigma_decay,
                 end_value=es_cfg.sigma_limit or None)
         es = Open_ES(es_cfg.popsize, solution, use_antithetic_sampling=True,
-                     optimizer=optax.adam(es_cfg.lrate_init), std_schedule=std_schedule)
+                     optimizer=optax.adam(lrate), std_schedule=std_schedule)
         return es, es.default_params
     es = SNES(es_cfg.popsize, solution)
     params = es.default_params.replace(std_init=jnp.asarray(es_cfg.sigma_init))
@@ -121,10 +128,24 @@ def make_generation_fn(recipe: Recipe, es, es_params, fitness_fn: Callable,
             returns, aux = jax.vmap(fitness_fn, in_axes=(None, 0))(key, population)
         return jax.lax.with_sharding_constraint((returns, aux), replicated)
 
+    image = recipe.image is not None
+
     def generation(state: DistillState, _):
         key, k_ask, k_eval, k_tell = jax.random.split(state.key, 4)
         population, es_state = es.ask(k_ask, state.es_state, es_params)
         returns, aux = evaluate_population(k_eval, population)
+        if image:  # a loss: evosax minimises it as it is
+            es_state, _ = es.tell(k_tell, population, returns, es_state, es_params)
+            return DistillState(es_state, key), {
+                "mean_loss": jnp.mean(returns),
+                "min_loss": jnp.min(returns),
+                "max_loss": jnp.max(returns),
+                "std_loss": jnp.std(returns),
+                "best_loss_so_far": es_state.best_fitness,
+                "accuracy": jnp.mean(aux["accuracy"]),
+                "bc_loss": jnp.mean(aux["bc_loss"]),
+                "sigma": jnp.mean(es_state.std),
+            }
         es_state, _ = es.tell(k_tell, population, to_es_fitness(returns), es_state, es_params)
         metrics = {
             "mean_return": jnp.mean(returns),
@@ -142,6 +163,8 @@ def make_generation_fn(recipe: Recipe, es, es_params, fitness_fn: Callable,
 
 
 def _initial_solution(recipe: Recipe, task: ControlTask, key: jax.Array) -> Any:
+    if recipe.image is not None:
+        return {"states": jnp.asarray(task.initial_states)}
     if recipe.variant == "ES":
         return task.init_params(key)
     sol = task.solution_template()
@@ -161,6 +184,9 @@ def distill(
     obs_mean: np.ndarray | None = None,
     obs_var: np.ndarray | None = None,
     max_generations: int | None = None,
+    data_dir: str | Path | None = None,
+    image_split: str | None = None,
+    image_limit: int | None = None,
 ) -> DistillResult:
     """Run a recipe: evolve a dataset (or policy, for ``ES``) and return it.
 
@@ -172,6 +198,10 @@ def distill(
         obs_mean, obs_var: constant normalisation statistics (``obs_norm: const``).
         max_generations: stop after this many generations in total (for tests and for
             splitting a long run); the checkpoint allows resuming later.
+        data_dir, image_split, image_limit: image recipes only: where the real
+            images are (``hades_zoo.image_data``), the split the fitness is measured
+            on (default ``image.fitness_split``; e.g. ``train5k`` for MNIST offline)
+            and how many of its images to use (default all).
 
     Returns:
         DistillResult with the dataset (ES mean), per-generation metrics and count.
@@ -184,8 +214,12 @@ def distill(
             "normalisation statistics (hades_zoo.normalization.load_stats(env))."
         )
     mesh = Mesh(np.array(devices), ("pop",))
-    task = ControlTask(recipe)
-    fitness_fn = task.make_fitness_fn(obs_mean, obs_var)
+    if recipe.image is not None:
+        task = _image_task(recipe, data_dir, image_split, image_limit)
+        fitness_fn = task.make_fitness_fn(task.real_pixels, task.real_labels)
+    else:
+        task = ControlTask(recipe)
+        fitness_fn = task.make_fitness_fn(obs_mean, obs_var)
     recipe_json = recipe_to_json(recipe)
 
     key = jax.random.key(recipe.seed)
@@ -239,6 +273,25 @@ def distill(
     return DistillResult(ds, None, metrics_rows, gen)
 
 
+def _image_task(recipe: Recipe, data_dir, split: str | None, limit: int | None):
+    """An ImageTask with the real fitness images and the ES start attached."""
+    from hades_zoo.image_data import load_split
+    from hades_zoo.tasks.image import ImageTask, class_mean_images
+
+    task = ImageTask(recipe)
+    img = recipe.image
+    data = load_split(recipe.env.name, split or img.fitness_split, data_dir=data_dir,
+                      limit=limit)
+    task.real_pixels = data.pixels(img.normalize)
+    task.real_labels = data.labels
+    d = recipe.dataset.size
+    task.initial_states = (
+        class_mean_images(task.real_pixels, data.labels, d, img.num_classes)
+        if img.init_mode == "mean" else np.zeros((d, img.num_pixels), np.float32))
+    task.data_name = data.name
+    return task
+
+
 def solution_to_dataset(recipe: Recipe, task: ControlTask, solution: dict[str, Any],
                         obs_mean, obs_var, last_metrics: dict[str, float],
                         generations: int) -> SyntheticDataset:
@@ -246,7 +299,10 @@ def solution_to_dataset(recipe: Recipe, task: ControlTask, solution: dict[str, A
     from importlib import metadata
 
     arrays = {k: np.asarray(v, np.float32) for k, v in solution.items()}
-    arrays.update(task.static_arrays())
+    if recipe.image is not None:
+        arrays["labels"] = task.labels
+    else:
+        arrays.update(task.static_arrays())
     if recipe.env.obs_norm == "const":
         arrays["obs_mean"] = np.asarray(obs_mean, np.float32)
         arrays["obs_var"] = np.asarray(obs_var, np.float32)
@@ -256,10 +312,14 @@ def solution_to_dataset(recipe: Recipe, task: ControlTask, solution: dict[str, A
         "hades_zoo_version": metadata.version("hades_zoo"),
         "last_generation": last_metrics,
     }
+    image = recipe.image is not None
+    if image:
+        provenance["fitness_images"] = task.data_name
     info = DatasetInfo(
         dataset_id=recipe.name,
-        fitness=last_metrics.get("mean_return"),
-        fitness_kind="final_population_mean_return",
+        fitness=last_metrics.get("mean_loss" if image else "mean_return"),
+        fitness_kind="final_population_mean_loss" if image
+        else "final_population_mean_return",
         provenance_json=json.dumps(provenance, sort_keys=True),
     )
     return SyntheticDataset(**arrays, recipe=recipe, info=info).validate()

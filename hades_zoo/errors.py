@@ -16,6 +16,7 @@ __all__ = [
     "UnknownDatasetError",
     "HubError",
     "HubSourceError",
+    "DataNotFoundError",
     "close_matches",
 ]
 
@@ -49,6 +50,10 @@ class HubError(HadesZooError, RuntimeError):
 
 class HubSourceError(HubError, ValueError):
     """A Hub repo id, revision or file name is malformed; raised before any request."""
+
+
+class DataNotFoundError(HadesZooError, FileNotFoundError):
+    """Real image data (MNIST / Fashion-MNIST IDX files) is not where it was looked for."""
 
 
 def close_matches(word: str, options: Iterable[str], n: int = 3) -> str:

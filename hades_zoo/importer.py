@@ -27,6 +27,15 @@ Protocol mapping (reference config key -> recipe field):
   OpenES), ``popsize``, ``n_generations``, ``sigma_init``, ``sigma_decay``,
   ``sigma_limit``, ``lrate_init``, ``temperature``.
 
+- Images (``DATASET`` MNIST / FashionMNIST, ``NET == "CNN"``): backend ``image``,
+  ``ImageConfig`` (28x28x1, 10 classes, ``NORMALIZE`` -> pixels / 255,
+  ``init_mode``), CNN dense width ``WIDTH``; BC is full-batch SGD (``LR``,
+  ``MOMENTUM``, ``UPDATE_EPOCHS`` steps, no clipping); ES adds ``lrate_decay``. The
+  ``(10, 28, 28)`` images become ``states (10, 784)`` with ``labels`` 0..9. The
+  recorded fitness is the final population's mean loss on the real training images
+  (``final_population_mean_loss``, minimised); ``final_mean_train_accuracy`` is kept
+  in the provenance.
+
 The dataset is the ES mean (``states`` / ``actions``; never ``best_member_*``), stored
 in the space the policy sees. The recorded fitness is the mean fitness of the last
 generation's population (a training-time number, ``final_population_mean_return``).
@@ -60,6 +69,7 @@ from hades_zoo.recipes import (
     EnvConfig,
     ESConfig,
     EvalConfig,
+    ImageConfig,
     PolicyConfig,
     Recipe,
 )
@@ -79,6 +89,8 @@ REFERENCE_REPO = "https://github.com/FLAIROx/behaviour-distillation"
 REFERENCE_COMMIT = "a600a5ab24674f5a5552699b835ddef34531c10f"
 PAPER = "Lupu, Lu, Liesen, Lange, Foerster. Behaviour Distillation. ICLR 2024."
 FITNESS_KIND = "final_population_mean_return"
+IMAGE_FITNESS_KIND = "final_population_mean_loss"
+_IMAGE_CONFIG_KEYS = ("DATASET", "NET", "WIDTH", "LR", "UPDATE_EPOCHS", "NORMALIZE", "SEED")
 # Envs whose installed version changed since the published data was evolved.
 REFERENCE_COMPAT = {"inverted_double_pendulum": "brax-0.9",
                     "SpaceInvaders-MinAtar": "gymnax-0.0.6"}
@@ -174,10 +186,9 @@ def read_reference(path: str | Path) -> ReferenceFile:
     es_config = _json(path, arrays, "es_config_json")
     source = str(arrays["source"]) if "source" in arrays else f"file:{path.name}"
     ref = ReferenceFile(path, arrays, config, es_config, source)
-    if ref.family == "images":
-        return ref
+    config_keys = _IMAGE_CONFIG_KEYS if ref.family == "images" else _CONFIG_KEYS
     for what, cfg, keys in (
-        ("config_json", config, _CONFIG_KEYS),
+        ("config_json", config, config_keys),
         ("es_config_json", es_config, _ES_KEYS),
     ):
         lost = [k for k in keys if k not in cfg]
@@ -223,8 +234,10 @@ def reference_dataset_id(ref: ReferenceFile) -> str:
             env=env_slug(env),
             variant="F" if cfg.get("OVERFIT") else "R",
             size=size,
+            # Image runs have one protocol (WIDTH 128, 1000 generations): no tags.
             width=None if ref.family == "images" or width == DEFAULT_WIDTH else width,
-            generations=None if gens == DEFAULT_GENERATIONS else gens,
+            generations=None if ref.family == "images" or gens == DEFAULT_GENERATIONS
+            else gens,
             greedy=bool(cfg.get("GREEDY_ACT", False)),
             seed=int(cfg.get("SEED", 0)),
         )
@@ -239,19 +252,14 @@ def reference_recipe(ref: ReferenceFile, dataset_id: str) -> Recipe:
             config that does not make a valid recipe.
     """
     cfg, es = ref.config, ref.es_config
-    if ref.family == "images":
-        raise _fail(
-            ref.path,
-            f"{cfg.get('DATASET', 'image')} is an image-classification "
-            "dataset; image datasets are not supported yet (hades_zoo "
-            "handles control datasets: brax and gymnax envs).",
-        )
     if es.get("learn_labels"):
         raise _fail(
             ref.path,
             "the run evolved its labels (learn_labels=true) but the "
             "export stores no label logits; it cannot be imported.",
         )
+    if ref.family == "images":
+        return _image_recipe(ref, dataset_id)
     brax = ref.family == "brax"
     if cfg.get("CONST_NORMALIZE_OBS"):
         obs_norm = "const"
@@ -313,8 +321,74 @@ def reference_recipe(ref: ReferenceFile, dataset_id: str) -> Recipe:
         ) from err
 
 
+def _image_recipe(ref: ReferenceFile, dataset_id: str) -> Recipe:
+    """The protocol of a reference MNIST / FashionMNIST run (see module doc)."""
+    cfg, es = ref.config, ref.es_config
+    if str(cfg["NET"]).lower() != "cnn":
+        raise _fail(ref.path, f"NET={cfg['NET']!r}: only the reference CNN image "
+                    "protocol is supported.")
+    if cfg.get("ANNEAL_LR") or float(cfg.get("DATA_NOISE", 0.0)):
+        raise _fail(ref.path, "ANNEAL_LR / DATA_NOISE runs are not supported (the "
+                    "published image runs used neither).")
+    overfit = bool(cfg.get("OVERFIT", False))
+    try:
+        recipe = Recipe(
+            name=dataset_id,
+            variant="F" if overfit else "R",
+            env=EnvConfig(name=cfg["DATASET"], backend="image", obs_norm="none"),
+            dataset=DatasetConfig(size=int(es["dataset_size"]), learn_labels=False),
+            policy=PolicyConfig(
+                width=int(cfg["WIDTH"]), depth=1,
+                activation=cfg.get("ACTIVATION", "relu"),
+                init_seed=int(cfg["OVERFIT_SEED"]) if overfit else None,
+                legacy_threefry=False, init="lecun",
+            ),
+            bc=BCConfig(lr=float(cfg["LR"]), steps=int(cfg["UPDATE_EPOCHS"]),
+                        max_grad_norm=None, loss="softmax_ce", optimizer="sgd",
+                        momentum=float(cfg.get("MOMENTUM", 0.0))),
+            es=ESConfig(
+                strategy="OpenES",
+                popsize=int(es["popsize"]),
+                generations=int(es["n_generations"]),
+                sigma_init=float(es["sigma_init"]),
+                sigma_decay=float(es.get("sigma_decay", 1.0)),
+                sigma_limit=float(es.get("sigma_limit", 0.0)),
+                lrate_init=float(es["lrate_init"]),
+                lrate_decay=float(es.get("lrate_decay", 1.0)),
+            ),
+            num_inits=int(es["rollouts_per_candidate"]),
+            seed=int(cfg["SEED"]),
+            image=ImageConfig(normalize=bool(cfg["NORMALIZE"]),
+                              init_mode=es.get("init_mode", "mean")),
+        )
+        return recipe.validate()
+    except (RecipeError, TypeError, ValueError) as err:
+        raise _fail(ref.path, f"its config does not make a valid recipe: {err}") from err
+
+
+def _image_arrays(ref: ReferenceFile, recipe: Recipe) -> dict[str, np.ndarray]:
+    """``states (D, H*W*C)`` from the ``images`` array, and the fixed ``labels``."""
+    from hades_zoo.tasks.image import fixed_image_labels
+
+    _require(ref, "images", "labels")
+    img = recipe.image
+    d = recipe.dataset.size
+    images = np.asarray(ref.arrays["images"], np.float32)
+    if images.shape[0] != d or images.size != d * img.num_pixels:
+        raise _fail(ref.path, f"'images' has shape {images.shape}; expected ({d}, "
+                    f"{img.height}, {img.width}) for dataset_size={d}.")
+    labels = np.asarray(ref.arrays["labels"]).astype(np.int32)
+    want = fixed_image_labels(d, img.num_classes)
+    if not np.array_equal(labels, want):
+        raise _fail(ref.path, f"'labels' {labels.tolist()} are not the fixed labels "
+                    f"{want.tolist()} the protocol trains on.")
+    return {"states": images.reshape(d, img.num_pixels), "labels": labels}
+
+
 def _arrays(ref: ReferenceFile, recipe: Recipe) -> dict[str, np.ndarray]:
     """The dataset arrays (ES mean), checked against the recipe."""
+    if ref.family == "images":
+        return _image_arrays(ref, recipe)
     d = recipe.dataset.size
     out: dict[str, np.ndarray] = {}
     _require(ref, "states")
@@ -363,6 +437,8 @@ def _fitness_summary(ref: ReferenceFile) -> dict[str, float | int]:
         "es_generation": int(ref.arrays["es_generation"]),
         "popsize": int(pop.size),
     }
+    if "final_mean_train_accuracy" in ref.arrays:
+        out["final_mean_train_accuracy"] = float(ref.arrays["final_mean_train_accuracy"])
     curve = ref.arrays.get("max_fitness_per_generation")
     if curve is not None:
         out["max_fitness_ever_zero"] = bool(np.all(np.asarray(curve) == 0))
@@ -373,6 +449,16 @@ def _notes(recipe: Recipe, summary: dict[str, Any], mask: np.ndarray | None) -> 
     """Caveats derived from the file: collapse, all-zero fitness, masks, spaces."""
     notes = []
     mean, best = summary["final_population_mean_fitness"], summary["es_best_fitness"]
+    if recipe.image is not None:
+        acc = summary.get("final_mean_train_accuracy")
+        return (
+            f"Image-classification dataset ({recipe.env.name}): the fitness is the loss "
+            "-mean(log_softmax(logits) * onehot) = cross-entropy / 10 on the 60k real "
+            "training images (lower is better), averaged over the final perturbed ES "
+            f"population: {mean:.4f} (cross-entropy {10 * mean:.3f} nats)"
+            + (f"; that population's mean training accuracy was {acc:.3f}" if acc else "")
+            + ". Evaluating needs the real images: see `hades-zoo eval --data-dir`."
+        )
     if summary.get("max_fitness_ever_zero") and best == 0:
         notes.append(
             "Every recorded fitness is exactly 0: no evaluation episode ever "
@@ -431,13 +517,11 @@ def import_reference(
         source.
 
     Raises:
-        DatasetFormatError: missing keys, unsupported content (image datasets,
-            learned labels), or arrays that do not fit the env.
+        DatasetFormatError: missing keys, unsupported content (learned labels,
+            non-CNN image runs), or arrays that do not fit the env.
         UnknownDatasetError: ``dataset_id`` is not a valid id.
     """
     ref = read_reference(path)
-    if ref.family == "images":
-        reference_recipe(ref, "unused")  # raises the clear "not supported" error
     dataset_id = (
         reference_dataset_id(ref)
         if dataset_id is None
@@ -465,7 +549,7 @@ def import_reference(
         info=DatasetInfo(
             dataset_id=dataset_id,
             fitness=summary["final_population_mean_fitness"],
-            fitness_kind=FITNESS_KIND,
+            fitness_kind=IMAGE_FITNESS_KIND if ref.family == "images" else FITNESS_KIND,
             provenance_json=json.dumps(provenance, sort_keys=True),
             notes=_notes(recipe, summary, arrays.get("mask")),
         ),

@@ -131,6 +131,39 @@ def _frames(plt, ds: SyntheticDataset, shape: tuple[int, int, int]):
     return fig
 
 
+_CLASS_NAMES = {
+    "FashionMNIST": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+                     "Shirt", "Sneaker", "Bag", "Ankle boot"),
+}
+
+
+def _images(plt, ds: SyntheticDataset):
+    """Grid of grayscale images (image datasets), titled with their labels."""
+    img = ds.recipe.image
+    images = np.asarray(ds.states, np.float32).reshape(ds.size, img.height, img.width,
+                                                        img.channels)
+    names = _CLASS_NAMES.get(ds.recipe.env.name)
+    lo, hi = float(images.min()), float(images.max())
+    cols = min(ds.size, 5)
+    rows = math.ceil(ds.size / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.9 * cols, 2.2 * rows + 0.6),
+                             squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if i >= ds.size:
+            ax.axis("off")
+            continue
+        x = images[i, ..., 0] if img.channels == 1 else np.clip(images[i], 0, 1)
+        ax.imshow(x, cmap="gray", vmin=lo, vmax=hi, interpolation="nearest")
+        label = int(np.asarray(ds.labels)[i])
+        ax.set_title(f"{label}" + (f": {names[label]}" if names else ""), fontsize=9)
+    fig.suptitle(f"{ds.dataset_id} ({ds.recipe.env.name}, D={ds.size}); pixel/255 "
+                 f"scale, shown over [{lo:.2f}, {hi:.2f}]", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    return fig
+
+
 def plot_dataset(ds: SyntheticDataset, path: str | Path | None = None):
     """Draw ``ds`` (see module doc) and optionally save it.
 
@@ -147,7 +180,9 @@ def plot_dataset(ds: SyntheticDataset, path: str | Path | None = None):
     """
     plt = _pyplot()
     title = f"{ds.dataset_id}" + (f" ({ds.recipe.env.name})" if ds.recipe else "")
-    if not ds.discrete:
+    if ds.recipe is not None and ds.recipe.image is not None:
+        fig = _images(plt, ds)
+    elif not ds.discrete:
         states = display_states(ds)
         actions = np.asarray(ds.actions)
         fig, (ax_s, ax_a) = plt.subplots(

@@ -30,6 +30,7 @@ __all__ = [
     "BCConfig",
     "EvalConfig",
     "ESConfig",
+    "ImageConfig",
     "Recipe",
     "load_recipe",
     "recipe_from_dict",
@@ -41,6 +42,8 @@ __all__ = [
 RECIPE_VERSION = 1
 
 BRAX_BACKENDS = ("positional", "spring", "generalized", "mjx")
+# Image-classification "envs" (no simulator: real images and labels).
+IMAGE_BACKEND = "image"
 # Env-version shims (hades_zoo/envs/compat.py): '' = the installed library's env.
 COMPAT_SHIMS = ("", "brax-0.9", "gymnax-0.0.6")
 ObsNorm = Literal["none", "const", "running"]
@@ -58,7 +61,9 @@ class EnvConfig:
         name: env id: a gymnax id (``CartPole-v1``, ``Breakout-MinAtar``) or a brax
             env name (``hopper``, ``walker2d``...).
         backend: ``gymnax`` for gymnax envs; for brax one of positional / spring /
-            generalized / mjx. A dataset is tied to the backend it was evolved on.
+            generalized / mjx; ``image`` for image classification (``MNIST``,
+            ``FashionMNIST``; see ``ImageConfig``). A dataset is tied to the backend
+            it was evolved on.
         episode_length: brax episode truncation (``EpisodeWrapper``); ignored by
             gymnax, whose envs carry their own ``max_steps_in_episode``.
         obs_norm: ``none``; ``const`` (x - mean) / sqrt(var + 1e-8) with the dataset's
@@ -78,10 +83,12 @@ class EnvConfig:
     compat: str = ""
 
     def validate(self, path: str = "env") -> None:
-        if self.backend != "gymnax" and self.backend not in BRAX_BACKENDS:
+        known = ("gymnax", IMAGE_BACKEND) + BRAX_BACKENDS
+        if self.backend not in known:
             raise RecipeError(
-                f"{path}.backend: unknown backend {self.backend!r}; use 'gymnax' or one "
-                f"of {', '.join(BRAX_BACKENDS)}.{close_matches(self.backend, BRAX_BACKENDS + ('gymnax',))}"
+                f"{path}.backend: unknown backend {self.backend!r}; use 'gymnax', "
+                f"'{IMAGE_BACKEND}' or one of {', '.join(BRAX_BACKENDS)}."
+                f"{close_matches(self.backend, known)}"
             )
         _check_positive(self.episode_length, f"{path}.episode_length")
         if self.compat not in COMPAT_SHIMS:
@@ -128,7 +135,10 @@ class PolicyConfig:
             PRNGKey(init_seed))``. ``None`` for a fresh init per BC run (HaDES-R).
         legacy_threefry: build the fixed init with ``jax_threefry_partitionable=False``
             (jax < 0.5 default), which the published HaDES-F datasets were fit to.
-        init: init scheme; ``orthogonal`` is the reference's (see above).
+        init: init scheme; ``orthogonal`` is the reference MLP's (see above);
+            ``lecun`` is the reference image CNN's: flax defaults (lecun-normal
+            kernels) with U[0, 0.05) biases on the conv and hidden Dense layers and a
+            zero output bias.
     """
 
     width: int = 512
@@ -136,7 +146,7 @@ class PolicyConfig:
     activation: Literal["tanh", "relu"] = "tanh"
     init_seed: int | None = None
     legacy_threefry: bool = True
-    init: Literal["orthogonal"] = "orthogonal"
+    init: Literal["orthogonal", "lecun"] = "orthogonal"
 
     def validate(self, path: str = "policy") -> None:
         _check_positive(self.width, f"{path}.width")
@@ -147,7 +157,7 @@ class PolicyConfig:
 
 @_frozen
 class BCConfig:
-    """Behaviour cloning: full-batch Adam on the synthetic pairs.
+    """Behaviour cloning: full-batch Adam (or SGD) on the synthetic pairs.
 
     Loss: Gaussian negative log-likelihood (mean over pairs) for continuous actions;
     ``-mean(log_softmax(logits) * onehot)`` (cross-entropy / A, as the reference) for
@@ -161,7 +171,9 @@ class BCConfig:
             reference did not clip, the Brax one clipped at 0.5).
         loss: ``auto`` (by action kind), ``gaussian_nll`` (continuous) or
             ``softmax_ce`` (discrete; cross-entropy / number of actions).
-        optimizer: ``adam`` (full batch; the reference's).
+        optimizer: ``adam`` (full batch; the reference control protocol's) or
+            ``sgd`` (full batch; the reference image protocol's).
+        momentum: SGD momentum (0 = plain SGD); ignored by Adam.
     """
 
     lr: float = 5e-3
@@ -169,9 +181,12 @@ class BCConfig:
     eps: float = 1e-5
     max_grad_norm: float | None = 0.5
     loss: Literal["auto", "gaussian_nll", "softmax_ce"] = "auto"
-    optimizer: Literal["adam"] = "adam"
+    optimizer: Literal["adam", "sgd"] = "adam"
+    momentum: float = 0.0
 
     def validate(self, path: str = "bc") -> None:
+        if not (0 <= self.momentum < 1):
+            raise RecipeError(f"{path}.momentum must be in [0, 1), got {self.momentum}.")
         if not (0 < self.lr < 10):
             raise RecipeError(f"{path}.lr must be in (0, 10), got {self.lr}.")
         _check_positive(self.steps, f"{path}.steps")
@@ -216,6 +231,8 @@ class ESConfig:
         sigma_decay: multiplicative std decay per generation (OpenES).
         sigma_limit: lower bound for the decayed std (OpenES).
         lrate_init: OpenES Adam learning rate (SNES uses its natural-gradient step 1).
+        lrate_decay: multiplicative decay of the OpenES learning rate per generation
+            (1 = constant; the reference image runs used 0.999).
         temperature: SNES fitness-shaping temperature: > 0 uses evosax 0.1's
             softmax rank weights (the published MinAtar runs used 20); 0 uses
             evosax's default SNES utilities.
@@ -232,6 +249,7 @@ class ESConfig:
     sigma_decay: float = 1.0
     sigma_limit: float = 0.0
     lrate_init: float = 0.05
+    lrate_decay: float = 1.0
     temperature: float = 0.0
     log_every: int = 10
     eval_chunk: int = 0
@@ -251,6 +269,8 @@ class ESConfig:
             raise RecipeError(f"{path}.sigma_decay must be in (0, 1], got {self.sigma_decay}.")
         if self.lrate_init <= 0:
             raise RecipeError(f"{path}.lrate_init must be > 0, got {self.lrate_init}.")
+        if not (0 < self.lrate_decay <= 1):
+            raise RecipeError(f"{path}.lrate_decay must be in (0, 1], got {self.lrate_decay}.")
         if self.temperature < 0:
             raise RecipeError(f"{path}.temperature must be >= 0, got {self.temperature}.")
         if self.eval_chunk < 0:
@@ -267,6 +287,55 @@ class ESConfig:
 
 
 @_frozen
+class ImageConfig:
+    """Image-classification protocol (``env.backend: image``).
+
+    The dataset's ``states`` are ``(D, height * width * channels)`` flattened
+    row-major images (pixel scale set by ``normalize``) with fixed ``labels``. A
+    policy is the reference CNN: Conv(``conv_features``, ``kernel_size`` x
+    ``kernel_size``, SAME, stride 1) -> relu -> flatten -> Dense(``policy.width``) ->
+    relu -> Dense(``num_classes``), trained by full-batch ``bc`` on the D images. The
+    fitness is ``-mean(log_softmax(logits) * onehot)`` (cross-entropy / num_classes,
+    the reference's loss) on the real ``fitness_split`` images, minimised.
+
+    Attributes:
+        height, width, channels: image shape.
+        num_classes: number of classes; labels are ``repeat(arange(C), D // C)``.
+        normalize: real pixels are divided by 255 (the reference ``NORMALIZE``).
+        init_mode: ES start: ``mean`` (per-class mean of the real training images,
+            the reference's) or ``zero``.
+        conv_features: conv channels.
+        kernel_size: conv kernel side.
+        fitness_split: real split the fitness is measured on (``train``).
+    """
+
+    height: int = 28
+    width: int = 28
+    channels: int = 1
+    num_classes: int = 10
+    normalize: bool = True
+    init_mode: Literal["mean", "zero"] = "mean"
+    conv_features: int = 16
+    kernel_size: int = 3
+    fitness_split: Literal["train", "test"] = "train"
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self.height, self.width, self.channels)
+
+    @property
+    def num_pixels(self) -> int:
+        return self.height * self.width * self.channels
+
+    def validate(self, path: str = "image") -> None:
+        for name in ("height", "width", "channels", "num_classes", "conv_features",
+                     "kernel_size"):
+            _check_positive(getattr(self, name), f"{path}.{name}")
+        if self.num_classes < 2:
+            raise RecipeError(f"{path}.num_classes must be >= 2, got {self.num_classes}.")
+
+
+@_frozen
 class Recipe:
     """One distillation run.
 
@@ -277,6 +346,8 @@ class Recipe:
             ``ES`` (direct neuroevolution of the policy weights: the baseline).
         num_inits: BC initialisations (rollouts) per candidate; >= 2 for HaDES-R.
         seed: master seed of the run.
+        image: the image-classification protocol; set exactly when
+            ``env.backend == "image"`` (``None`` for control recipes).
     """
 
     name: str
@@ -290,6 +361,7 @@ class Recipe:
     num_inits: int = 2
     seed: int = 0
     recipe_version: int = RECIPE_VERSION
+    image: ImageConfig | None = None
 
     def validate(self, num_devices: int = 1) -> Recipe:
         """Check every field and the cross-field rules; return self."""
@@ -307,6 +379,23 @@ class Recipe:
             raise RecipeError("num_inits must be >= 2 for HaDES-R (variant 'R').")
         if self.variant == "F" and self.policy.init_seed is None:
             raise RecipeError("variant 'F' needs policy.init_seed (the fixed initialisation).")
+        is_image = self.env.backend == IMAGE_BACKEND
+        if is_image != (self.image is not None):
+            raise RecipeError(
+                "an image recipe needs both env.backend: image and an image: section; "
+                f"got backend {self.env.backend!r} and "
+                f"{'an' if self.image is not None else 'no'} image section."
+            )
+        if self.image is not None:
+            self.image.validate("image")
+            if self.variant == "ES":
+                raise RecipeError("variant 'ES' is not defined for image recipes; use 'R' or 'F'.")
+            if self.dataset.size < self.image.num_classes:
+                raise RecipeError(
+                    f"dataset.size={self.dataset.size} is smaller than "
+                    f"image.num_classes={self.image.num_classes}; give each class at "
+                    "least one image."
+                )
         if self.es.popsize % num_devices:
             raise RecipeError(
                 f"es.popsize={self.es.popsize} must be divisible by the {num_devices} "
@@ -403,9 +492,27 @@ def recipe_from_dict(data: Mapping[str, Any], *, validate: bool = True) -> Recip
     return recipe.validate() if validate else recipe
 
 
+# Fields added after the first zoo release: written only when they differ from their
+# default, so every recipe that does not use them (and every existing dataset file's
+# recipe JSON, hence its bytes and sha256) stays exactly as it was.
+_OMIT_WHEN_DEFAULT: dict[tuple[str, ...], Any] = {
+    ("image",): None,
+    ("bc", "momentum"): 0.0,
+    ("es", "lrate_decay"): 1.0,
+}
+
+
 def recipe_to_dict(recipe: Recipe) -> dict[str, Any]:
     """Plain-data form of a recipe (inverse of ``recipe_from_dict``)."""
-    return dataclasses.asdict(recipe)
+    data = dataclasses.asdict(recipe)
+    for path, default in _OMIT_WHEN_DEFAULT.items():
+        *parents, leaf = path
+        node = data
+        for p in parents:
+            node = node[p]
+        if leaf in node and node[leaf] == default:
+            del node[leaf]
+    return data
 
 
 def recipe_to_json(recipe: Recipe) -> str:

@@ -9,7 +9,9 @@ Measurements about zoo entries live in two places in the source checkout:
   between markers ``<!-- <name>:start -->`` / ``<!-- <name>:end -->`` so that
   ``scripts/build_zoo.py`` can rebuild a card and keep them.
 
-The ratio column is ``mean / recorded``. For published datasets the recorded number is
+The ratio column is ``mean / recorded`` for returns; for image datasets, whose
+fitness is a loss (``"metric": "loss"`` records), it is ``recorded / mean``, so that
+for both a ratio >= 1 means "at least as good as recorded". For published datasets the recorded number is
 the mean fitness of the ES's *final perturbed population* (a training-time figure, see
 each card's Provenance), so it is not an upper bound for the dataset itself.
 """
@@ -233,6 +235,9 @@ def render_table(table: Mapping[str, Mapping[str, Any]], *, all_ids: Iterable[st
         "|---|---|---|---:|---:|---:|---:|:-:|---:|---|---|---|",
     ]
     for i, r in sorted(table.items()):
+        if r.get("metric") == "loss":
+            lines.append(_loss_row(i, r))
+            continue
         ok = r.get("reproduced_95")
         if r.get("recorded") is not None and abs(r["recorded"]) < 1.0:
             ok = None  # collapsed run: nothing meaningful to compare with
@@ -253,8 +258,54 @@ def render_table(table: Mapping[str, Mapping[str, Any]], *, all_ids: Iterable[st
     return "\n".join(lines)
 
 
+def _loss_row(i: str, r: Mapping[str, Any]) -> str:
+    """A table row for a loss certificate (image datasets): 4 decimals, accuracy."""
+    ok = r.get("reproduced_95")
+    note = "; ".join(n for n in (
+        f"loss on {r.get('measured_split')}; accuracy {r.get('accuracy', 0):.4f} vs "
+        f"recorded train accuracy {_fmt(r.get('recorded_train_accuracy'), 4)}",
+        r.get("note", "")) if n)
+    return (f"| {i} | {r.get('env', '')} | {r.get('variant', '')} | "
+            f"{_fmt(r.get('recorded'), 4)} | {r['mean']:.4f} ± {r['std']:.4f} | "
+            f"{len(r['returns'])} | {_fmt(r.get('ratio'), 3)} | "
+            f"{'yes' if ok else ('n/a' if ok is None else 'NO')} | {r.get('seconds', '')} "
+            f"| {r.get('date', '')} | {r.get('machine', '')} | {note} |")
+
+
+def _render_loss_section(record: Mapping[str, Any], protocol: str) -> str:
+    ok = record.get("reproduced_95")
+    status = {True: "reproduced (loss <= recorded / 0.95)",
+              False: "loss above recorded / 0.95", None: "no recorded loss"}[ok]
+    lines = [
+        f"**Status: {status}.** Retrained from scratch with {len(record['returns'])} "
+        f"seeds on the stored protocol{(' (' + protocol + ')') if protocol else ''}. "
+        "Loss = cross-entropy / 10 (lower is better); ratio = recorded / measured.",
+        "",
+        "| real split | images | loss (mean ± std) | accuracy (mean ± std) |",
+        "|---|---:|---:|---:|",
+    ]
+    for split, m in record.get("splits", {}).items():
+        lines.append(f"| {split} | {m['examples']} | {m['loss']:.4f} ± {m['loss_std']:.4f} "
+                     f"| {m['accuracy']:.4f} ± {m['accuracy_std']:.4f} |")
+    lines += ["", f"Recorded: loss {_fmt(record.get('recorded'), 4)} and accuracy "
+              f"{_fmt(record.get('recorded_train_accuracy'), 4)} on the 60k real training "
+              f"images (final ES population means); ratio {_fmt(record.get('ratio'), 3)}.",
+              ""]
+    if record.get("note"):
+        lines += [f"Note: {record['note']}", ""]
+    versions = ", ".join(f"{k} {v}" for k, v in sorted(record.get("versions", {}).items()))
+    lines.append(
+        f"Measured {record.get('date', '')} on {record.get('machine', '')} in "
+        f"{record.get('seconds', '')} s (compile included); {versions}. "
+        "Reproduce: `hades-zoo certify " + record["dataset_id"] + " --data-dir DIR`."
+    )
+    return "\n".join(lines)
+
+
 def render_certificate_section(record: Mapping[str, Any], *, protocol: str = "") -> str:
     """The card's certificate section for one record."""
+    if record.get("metric") == "loss":
+        return _render_loss_section(record, protocol)
     ok = record.get("reproduced_95")
     if record.get("recorded") is not None and abs(record["recorded"]) < 1.0:
         ok = None

@@ -7,9 +7,9 @@ For every published dataset in ``--npz-dir`` this writes
 - ``cards/<id>.md``                   Hugging Face dataset card;
 - ``recipes/<id>.yaml``               the exact config the dataset was evolved with.
 
-Freeway (fitness always 0: episodes are longer than the eval window) and the image
-datasets (MNIST / FashionMNIST: not supported yet) are recorded under ``excluded``
-in the index, with the reason, instead of being packaged. Existing certificate
+Freeway (fitness always 0: episodes are longer than the eval window) is recorded
+under ``excluded`` in the index, with the reason, instead of being packaged. The
+image datasets (MNIST / FashionMNIST) are packaged with image-classification cards. Existing certificate
 sections of cards are preserved. Usage::
 
     PYTHONPATH=$PWD python scripts/build_zoo.py \
@@ -53,14 +53,8 @@ FREEWAY_REASON = (
     "completed, the ES had no signal and the stored states are pure drift. Import the "
     "raw file with `hades-zoo import-reference` if you need it anyway."
 )
-IMAGES_REASON = (
-    "MNIST/FashionMNIST datasets are image-classification datasets; image datasets are "
-    "not supported yet (hades_zoo packages control datasets for brax and gymnax envs)."
-)
 EXCLUDED_PATTERNS = [
     {"pattern": "freeway-minatar-*", "reason": FREEWAY_REASON},
-    {"pattern": "mnist-*", "reason": IMAGES_REASON},
-    {"pattern": "fashionmnist-*", "reason": IMAGES_REASON},
 ]
 CERT_START = "<!-- reproduction-certificate:start -->"
 CERT_END = "<!-- reproduction-certificate:end -->"
@@ -81,8 +75,132 @@ def _size_category(n: int) -> str:
     return "n<1K"
 
 
+_CITATION = """## Citation
+
+```bibtex
+@inproceedings{lupu2024behaviour,
+  title={Behaviour Distillation},
+  author={Lupu, Andrei and Lu, Chris and Liesen, Jarek and
+            Lange, Robert Tjarko and Foerster, Jakob},
+  booktitle={The Twelfth International Conference on Learning Representations},
+  year={2024}
+}
+```
+"""
+_REAL_DATA = {
+    "MNIST": ("mnist", "MNIST (LeCun, Cortes, Burges; CC BY-SA 3.0)"),
+    "FashionMNIST": ("fashion_mnist", "Fashion-MNIST (Zalando SE; MIT)"),
+}
+
+
+def render_image_card(ds, entry: dict, certificate: str = CERT_DEFAULT) -> str:
+    """A Hugging Face dataset card for an image-classification zoo entry."""
+    r, img = ds.recipe, ds.recipe.image
+    prov = ds.info.provenance
+    hub_name, real = _REAL_DATA[r.env.name]
+    acc = prov.get("final_mean_train_accuracy")
+    front = [
+        "---",
+        "license: apache-2.0",
+        f"pretty_name: 'HaDES {ds.dataset_id}'",
+        "task_categories:",
+        "- image-classification",
+        "tags:",
+        *[f"- {t}" for t in ("behaviour-distillation", "hades", "synthetic-data",
+                             "dataset-distillation", "image-classification",
+                             entry["env"].lower())],
+        "size_categories:",
+        f"- {_size_category(ds.size)}",
+        "source_datasets:",
+        f"- {hub_name}",
+        "---",
+    ]
+    notes = f"\n## Caveats\n\n{ds.info.notes}\n" if ds.info.notes else ""
+    init = ("a fresh random init per training run "
+            f"({r.num_inits} per ES candidate)" if r.policy.init_seed is None
+            else f"fixed init `key({r.policy.init_seed})`")
+    body = f"""
+# {ds.dataset_id}
+
+A synthetic image dataset from **{PAPER}**: {ds.size} images of
+{img.height} x {img.width}, one per class of `{r.env.name}`, evolved with
+{r.es.strategy} so that a small CNN trained *from scratch* on these {ds.size} images
+alone classifies the real {r.env.name} images well (dataset distillation, the
+paper's supervised experiment).
+
+| | |
+|---|---|
+| task | `{r.env.name}` image classification ({img.num_classes} classes) |
+| variant | HaDES-R (fresh classifier initialisations) |
+| size D | {ds.size} images ({img.num_pixels} pixels each) |
+| seed | {r.seed} |
+| recorded fitness | {ds.info.fitness:.6g} ({ds.info.fitness_kind}; lower is better) |
+| recorded train accuracy | {"n/a" if acc is None else f"{acc:.3f}"} (mean over the final ES population) |
+
+## Contents
+
+One `{ds.dataset_id}.safetensors` file: `states` ({ds.size} x {img.num_pixels})
+float32, the images flattened row-major in pixel / 255 scale (reshape to
+({ds.size}, {img.height}, {img.width}); evolution leaves values in
+[{float(ds.states.min()):.2f}, {float(ds.states.max()):.2f}], not clipped to [0, 1]), and `labels` ({ds.size},) the fixed
+class labels 0..{img.num_classes - 1}. The metadata embeds the full protocol (recipe)
+as JSON, including the image shape.
+
+```python
+import hades_zoo as hz
+ds = hz.load("{ds.dataset_id}")
+images = ds.states.reshape(-1, {img.height}, {img.width})
+```
+
+Training and scoring a classifier needs the real test images (not shipped):
+`hades-zoo eval {ds.dataset_id} --data-dir DIR` with the standard IDX `.gz` files
+in `DIR` (or in `$HADES_ZOO_DATA/{"mnist" if r.env.name == "MNIST" else "fashion-mnist"}/`).
+
+## Protocol
+
+- Classifier: Conv({img.conv_features}, {img.kernel_size}x{img.kernel_size}, SAME)
+  -> relu -> flatten -> Dense({r.policy.width}) -> relu -> Dense({img.num_classes});
+  lecun-normal kernels, U[0, 0.05) hidden biases; {init}.
+- Training: {r.bc.steps} full-batch SGD steps on the {ds.size} images, lr
+  {r.bc.lr}, momentum {r.bc.momentum}; loss -mean(log_softmax(logits) * onehot)
+  (cross-entropy / {img.num_classes}).
+- Real pixels are divided by 255{"" if img.normalize else " (not: NORMALIZE=false)"}.
+- Fitness: that loss on the 60k real training images, averaged over the
+  {r.num_inits} trained classifiers (minimised).
+- ES: {r.es.strategy}, population {r.es.popsize}, {r.es.generations} generations,
+  sigma_init {r.es.sigma_init} (decay {r.es.sigma_decay}, floor {r.es.sigma_limit}),
+  Adam lr {r.es.lrate_init} (decay {r.es.lrate_decay}); started from the per-class
+  mean real training images (`init_mode: {img.init_mode}`).
+
+The full recipe is `recipes/{ds.dataset_id}.yaml`.
+{notes}
+## Provenance
+
+- Authors and data: Lupu, Lu, Liesen, Lange, Foerster, *Behaviour Distillation*,
+  ICLR 2024 ({REFERENCE_REPO}, Apache-2.0). The images were evolved from {real}.
+- Source: `{prov.get("source", "")}` (commit `{REFERENCE_COMMIT}`). The dataset is the
+  ES search-distribution mean at the end of the run (not the best member).
+- Recorded fitness: mean over the {prov.get("popsize", "?")} candidates of the final
+  generation ({prov.get("final_population_mean_fitness", float("nan")):.6g}; the
+  run's best single noisy candidate had {prov.get("es_best_fitness", float("nan")):.6g}).
+  A training-time number, not a paper evaluation number.
+- Converted to safetensors by `hades_zoo` (`hades-zoo import-reference`); no code from
+  the reference repository was copied.
+
+## Reproduction certificate
+
+{CERT_START}
+{certificate}
+{CERT_END}
+
+""" + _CITATION
+    return "\n".join(front) + "\n" + body
+
+
 def render_card(ds, entry: dict, certificate: str = CERT_DEFAULT) -> str:
     """A Hugging Face dataset card (YAML front matter + prose) for a zoo entry."""
+    if ds.recipe.image is not None:
+        return render_image_card(ds, entry, certificate)
     r = ds.recipe
     prov = ds.info.provenance
     fam = _family(r.env.name)

@@ -142,3 +142,30 @@ def olah_mirror(tmp_path_factory):
         yield mirror
     finally:
         mirror.stop()
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def write_image_fixture_dir(root: Path, sub: str = "mnist", *, train: bool = True) -> Path:
+    """IDX .gz files (test, and train when asked) from the 200-image fixture."""
+    from hades_zoo.image_data import SPLIT_FILES, write_idx
+
+    with np.load(FIXTURES / f"{sub}_test200.npz", allow_pickle=False) as z:
+        images, labels = z["images"], z["labels"]
+    out = root / sub
+    out.mkdir(parents=True, exist_ok=True)
+    for split in ("test", "train") if train else ("test",):
+        img_name, lab_name = SPLIT_FILES[split]
+        write_idx(out / img_name, images)
+        write_idx(out / lab_name, labels)
+    return out
+
+
+@pytest.fixture
+def image_data_dir(tmp_path) -> Path:
+    """A HADES_ZOO_DATA-style root with mnist/ and fashion-mnist/ (200 images each)."""
+    root = tmp_path / "data"
+    write_image_fixture_dir(root, "mnist")
+    write_image_fixture_dir(root, "fashion-mnist")
+    return root

@@ -222,24 +222,73 @@ def test_object_arrays_are_never_unpickled(tmp_path):
         import_reference(_write(tmp_path, raw))
 
 
-def test_image_datasets_are_refused_clearly(tmp_path):
-    cfg = {"DATASET": "MNIST", "SEED": 0, "OVERFIT": False, "WIDTH": 128}
-    es = {"dataset_size": 10, "n_generations": 1000}
-    arrays = {
-        "images": np.zeros((10, 28, 28), np.float32),
+IMAGE_NPZ = Path("/work/shared/reference-datasets/npz/mnist__MNIST__D10__seed1.npz")
+
+
+def _image_arrays(**cfg_changes):
+    cfg = {"DATASET": "MNIST", "SEED": 0, "OVERFIT": False, "WIDTH": 128, "NET": "CNN",
+           "LR": 0.1, "MOMENTUM": 0, "UPDATE_EPOCHS": 1000, "NORMALIZE": True,
+           "ACTIVATION": "relu", **cfg_changes}
+    es = {"dataset_size": 10, "n_generations": 1000, "popsize": 8, "sigma_init": 0.02,
+          "lrate_init": 0.01, "lrate_decay": 0.999, "rollouts_per_candidate": 2,
+          "init_mode": "mean"}
+    return {
+        "images": np.full((10, 28, 28), 0.5, np.float32),
         "labels": np.arange(10, dtype=np.int32),
+        "final_mean_train_accuracy": np.array(0.9, np.float32),
         "config_json": np.array(json.dumps(cfg)),
         "es_config_json": np.array(json.dumps(es)),
-        "final_population_fitness": np.zeros(4, np.float32),
-        "best_fitness": np.array(0.0, np.float32),
+        "final_population_fitness": np.full(8, 0.04, np.float32),
+        "best_fitness": np.array(0.03, np.float32),
         "es_generation": np.array(1000, np.int32),
     }
-    path = _write(tmp_path, arrays)
-    assert reference_dataset_id(read_reference(path)) == "mnist-R-10.g1000"
-    with pytest.raises(
-        DatasetFormatError, match="image datasets are not supported yet"
-    ):
-        import_reference(path)
+
+
+def test_image_dataset_imports_with_its_protocol(tmp_path):
+    path = _write(tmp_path, _image_arrays())
+    assert reference_dataset_id(read_reference(path)) == "mnist-R-10"
+    ds = import_reference(path)
+    r = ds.recipe
+    assert ds.states.shape == (10, 784) and ds.labels.tolist() == list(range(10))
+    assert (r.env.name, r.env.backend, r.variant, r.num_inits) == ("MNIST", "image", "R", 2)
+    assert (r.bc.optimizer, r.bc.lr, r.bc.momentum, r.bc.steps) == ("sgd", 0.1, 0.0, 1000)
+    assert (r.policy.width, r.policy.init, r.es.lrate_decay) == (128, "lecun", 0.999)
+    assert r.image.shape == (28, 28, 1) and r.image.normalize
+    assert ds.info.fitness == pytest.approx(0.04)
+    assert ds.info.fitness_kind == "final_population_mean_loss"
+    assert ds.info.provenance["final_mean_train_accuracy"] == pytest.approx(0.9)
+    assert "cross-entropy / 10" in ds.info.notes
+
+
+@pytest.mark.skipif(not IMAGE_NPZ.exists(), reason="shared reference data not mounted")
+def test_real_image_file_imports():
+    ds = import_reference(IMAGE_NPZ)
+    assert ds.dataset_id == "mnist-R-10.s1" and ds.recipe.seed == 1
+    # pixel/255 scale; evolution pushes some pixels outside [0, 1]
+    assert -1 < float(ds.states.min()) < 0 and 1 < float(ds.states.max()) < 2
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({"NET": "mlp"}, "only the reference CNN"),
+    ({"DATA_NOISE": 0.1}, "DATA_NOISE"),
+])
+def test_unsupported_image_runs_are_refused(tmp_path, changes, match):
+    with pytest.raises(DatasetFormatError, match=match):
+        import_reference(_write(tmp_path, _image_arrays(**changes)))
+
+
+def test_image_file_without_protocol_keys_is_refused(tmp_path):
+    arrays = _image_arrays()
+    arrays["config_json"] = np.array(json.dumps({"DATASET": "MNIST", "SEED": 0}))
+    with pytest.raises(DatasetFormatError, match="config_json lacks NET, WIDTH"):
+        import_reference(_write(tmp_path, arrays))
+
+
+def test_image_labels_must_be_the_fixed_ones(tmp_path):
+    arrays = _image_arrays()
+    arrays["labels"] = np.arange(10, dtype=np.int32)[::-1].copy()
+    with pytest.raises(DatasetFormatError, match="not the fixed labels"):
+        import_reference(_write(tmp_path, arrays))
 
 
 def test_all_zero_fitness_is_flagged(tmp_path):

@@ -24,10 +24,13 @@ CERTIFICATES = results.load_table(REPO)
 
 
 def test_zoo_is_populated_and_consistent():
-    assert len(IDS) == 129
+    assert len(IDS) == 135
     packaged = sorted(p.name for p in ZOO.iterdir() if p.name.endswith(".safetensors"))
     assert packaged == sorted(registry.entries()[i].file for i in IDS)
-    assert not any(i.startswith(("freeway-", "mnist-", "fashionmnist-")) for i in IDS)
+    assert not any(i.startswith("freeway-") for i in IDS)
+    images = [i for i in IDS if i.startswith(("mnist-", "fashionmnist-"))]
+    assert images == [f"{env}-R-10{tag}" for env in ("fashionmnist", "mnist")
+                      for tag in ("", ".s1", ".s2")]
 
 
 @pytest.mark.parametrize("dataset_id", IDS)
@@ -46,7 +49,9 @@ def test_every_entry_loads_and_matches(dataset_id):
     assert ds.recipe.seed == entry.seed
     card = (REPO / entry.card).read_text()
     assert card.startswith("---\nlicense: apache-2.0\n")
-    assert "reinforcement-learning" in card
+    category = ("image-classification" if ds.recipe.env.backend == "image"
+                else "reinforcement-learning")
+    assert f"task_categories:\n- {category}\n" in card
     cert = results.get_card_section(card, results.CERT_SECTION)
     record = CERTIFICATES.get(dataset_id)
     if record is None:
@@ -101,10 +106,17 @@ def test_freeway_is_explained(dataset_id):
         registry.info(dataset_id)
 
 
-def test_images_are_explained():
-    with pytest.raises(
-        UnknownDatasetError, match="image datasets are not supported yet"
-    ):
+def test_image_entries_are_listed_and_load():
+    assert registry.list_datasets("*mnist*") == [
+        "fashionmnist-R-10", "fashionmnist-R-10.s1", "fashionmnist-R-10.s2",
+        "mnist-R-10", "mnist-R-10.s1", "mnist-R-10.s2"]
+    ds = hz.load("mnist-R-10")
+    assert ds.states.shape == (10, 784) and ds.labels.tolist() == list(range(10))
+    assert ds.recipe.image.shape == (28, 28, 1) and ds.recipe.env.backend == "image"
+    entry = registry.info("fashionmnist-R-10.s2")
+    assert entry.fitness_kind == "final_population_mean_loss"
+    assert 0.05 < entry.fitness < 0.06
+    with pytest.raises(UnknownDatasetError, match="mnist-R-10"):
         registry.info("mnist-R-10.g1000")
 
 

@@ -20,9 +20,10 @@ from collections.abc import Callable
 from typing import Any
 
 from hades_zoo.errors import EnvError, close_matches
-from hades_zoo.recipes import BRAX_BACKENDS, EnvConfig
+from hades_zoo.recipes import BRAX_BACKENDS, IMAGE_BACKEND, EnvConfig
 
-__all__ = ["Env", "EnvSpec", "make_env", "env_spec", "check_dataset_fits_env", "known_envs"]
+__all__ = ["Env", "EnvSpec", "make_env", "env_spec", "check_dataset_fits_env", "known_envs",
+           "IMAGE_SPECS"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +61,14 @@ BRAX_SPECS: dict[str, tuple[int, int]] = {
 }
 
 
+# Image-classification datasets: (pixels per image, classes). No simulator: the
+# "observations" are flattened images and the "actions" class labels.
+IMAGE_SPECS: dict[str, tuple[int, int]] = {
+    "MNIST": (28 * 28, 10),
+    "FashionMNIST": (28 * 28, 10),
+}
+
+
 def _gymnax_ids() -> list[str]:
     import gymnax
 
@@ -68,11 +77,19 @@ def _gymnax_ids() -> list[str]:
 
 def known_envs() -> list[str]:
     """All env names ``make_env`` accepts."""
-    return sorted(BRAX_SPECS) + sorted(_gymnax_ids())
+    return sorted(BRAX_SPECS) + sorted(_gymnax_ids()) + sorted(IMAGE_SPECS)
 
 
 def _check_config(cfg: EnvConfig) -> str:
-    """Return 'brax' or 'gymnax', raising EnvError on unknown names/backends."""
+    """Return 'brax', 'gymnax' or 'image', raising EnvError on unknown names/backends."""
+    if cfg.name in IMAGE_SPECS or cfg.backend == IMAGE_BACKEND:
+        if cfg.name not in IMAGE_SPECS or cfg.backend != IMAGE_BACKEND:
+            raise EnvError(
+                f"image datasets use backend {IMAGE_BACKEND!r} with one of "
+                f"{', '.join(sorted(IMAGE_SPECS))}; got env {cfg.name!r} on backend "
+                f"{cfg.backend!r}.{close_matches(cfg.name, IMAGE_SPECS)}"
+            )
+        return "image"
     if cfg.name in BRAX_SPECS:
         if cfg.backend not in BRAX_BACKENDS:
             raise EnvError(
@@ -99,6 +116,9 @@ def env_spec(cfg: EnvConfig) -> EnvSpec:
     if family == "brax":
         obs, act = BRAX_SPECS[cfg.name]
         return EnvSpec(obs, act, False, cfg.episode_length)
+    if family == "image":
+        pixels, classes = IMAGE_SPECS[cfg.name]
+        return EnvSpec(pixels, classes, True, 0)
     return make_env(cfg).spec
 
 
@@ -112,6 +132,11 @@ def make_env(cfg: EnvConfig) -> Env:
     import jax
 
     family = _check_config(cfg)
+    if family == "image":
+        raise EnvError(
+            f"{cfg.name!r} is an image-classification dataset, not an environment: "
+            "train and evaluate it with hades_zoo.tasks.image (`hades-zoo eval`)."
+        )
     # Env constructors compute arrays (brax's system); when the first call happens
     # inside a jit trace they must still be concrete, or this cache would keep tracers.
     with jax.ensure_compile_time_eval():

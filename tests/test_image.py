@@ -1,0 +1,273 @@
+"""Image datasets: IDX loader, CNN inner loop, eval / certify / plot CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import json
+import shutil
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import hades_zoo as hz
+from hades_zoo.cli import cli
+from hades_zoo.errors import DataNotFoundError, DatasetFormatError, RecipeError
+from hades_zoo.image_data import available_splits, load_split, read_idx, write_idx
+from hades_zoo.recipes import recipe_from_dict, recipe_to_dict
+from hades_zoo.tasks.image import ImageTask, class_mean_images, fixed_image_labels
+
+from .conftest import REPO, write_image_fixture_dir
+
+
+@pytest.fixture
+def mnist_ds():
+    return hz.load("mnist-R-10")
+
+
+def _short(ds, steps=50):
+    r = ds.recipe
+    return ds.replace(recipe=r.replace(bc=dataclasses.replace(r.bc, steps=steps)))
+
+
+@pytest.fixture
+def short_mnist_file(mnist_ds, tmp_path):
+    """mnist-R-10 with a 20-step protocol (keeps CLI tests fast on CPU)."""
+    path = tmp_path / "mnist-R-10.safetensors"
+    _short(mnist_ds, 20).save(path)
+    return path
+
+
+# ----------------------------------------------------------------- loader
+def test_loader_reads_explicit_dir(image_data_dir):
+    split = load_split("MNIST", "test", data_dir=image_data_dir / "mnist")
+    assert split.images.shape == (200, 28, 28) and split.images.dtype == np.uint8
+    assert split.labels[:5].tolist() == [7, 2, 1, 0, 4]  # the canonical first digits
+    assert split.pixels().shape == (200, 28, 28, 1) and split.pixels().max() <= 1.0
+
+
+def test_loader_env_var_and_cache(image_data_dir, monkeypatch, tmp_path):
+    monkeypatch.setenv("HADES_ZOO_DATA", str(image_data_dir))
+    assert load_split("FashionMNIST", "train").size == 200
+    monkeypatch.delenv("HADES_ZOO_DATA")
+    from hades_zoo.cache import cache_dir
+
+    write_image_fixture_dir(cache_dir() / "data", "fashion-mnist", train=False)
+    assert load_split("FashionMNIST", "test").size == 200
+    assert available_splits("FashionMNIST") == ["test"]
+
+
+def test_missing_files_say_what_to_put_where(tmp_path):
+    with pytest.raises(DataNotFoundError,
+                       match=r"MNIST train data not found: need train-images-idx3-ubyte"
+                             r"\.gz, train-labels-idx1-ubyte\.gz in .*--data-dir.*"
+                             r"HADES_ZOO_DATA.*train5k"):
+        load_split("MNIST", "train", data_dir=tmp_path)
+
+
+def test_bad_idx_files_are_refused(tmp_path):
+    bad = tmp_path / "x.gz"
+    with gzip.open(bad, "wb") as fh:
+        fh.write((0x999).to_bytes(4, "big") + b"\0" * 8)
+    with pytest.raises(DatasetFormatError, match="magic 0x999"):
+        read_idx(bad)
+    write_idx(bad, np.zeros((3, 28, 28), np.uint8))
+    with gzip.open(bad, "rb") as fh:
+        data = fh.read()
+    with gzip.open(bad, "wb") as fh:
+        fh.write(data[:-10])
+    with pytest.raises(DatasetFormatError, match="truncated or corrupt"):
+        read_idx(bad)
+    (tmp_path / "plain.gz").write_bytes(b"not gzip")
+    with pytest.raises(DatasetFormatError, match="not a readable gzip"):
+        read_idx(tmp_path / "plain.gz")
+
+
+def test_images_and_labels_must_agree(image_data_dir):
+    d = image_data_dir / "mnist"
+    write_idx(d / "t10k-labels-idx1-ubyte.gz", np.zeros(10, np.uint8))
+    with pytest.raises(DatasetFormatError, match=r"images \(200, 28, 28\) and labels \(10,\)"):
+        load_split("MNIST", "test", data_dir=d)
+
+
+# ----------------------------------------------------------------- recipes / format
+def test_control_recipes_serialise_without_image_fields(cartpole_recipe, mnist_ds):
+    d = recipe_to_dict(cartpole_recipe)
+    assert "image" not in d and "momentum" not in d["bc"] and "lrate_decay" not in d["es"]
+    img = recipe_to_dict(mnist_ds.recipe)
+    assert img["image"]["height"] == 28 and img["es"]["lrate_decay"] == 0.999
+    assert recipe_from_dict(img) == mnist_ds.recipe
+
+
+def test_image_recipe_needs_both_backend_and_section(mnist_ds):
+    with pytest.raises(RecipeError, match="needs both env.backend: image and an image"):
+        mnist_ds.recipe.replace(image=None).validate()
+    bad = dataclasses.replace(mnist_ds.recipe.image, num_classes=0)
+    with pytest.raises(RecipeError, match="image.num_classes must be a positive"):
+        mnist_ds.recipe.replace(image=bad).validate()
+
+
+def test_image_dataset_round_trips(mnist_ds, tmp_path):
+    mnist_ds.save(tmp_path / "m.safetensors")
+    back = hz.load(f"file:{tmp_path / 'm.safetensors'}")
+    np.testing.assert_array_equal(back.states, mnist_ds.states)
+    assert back.recipe == mnist_ds.recipe and back.info == mnist_ds.info
+
+
+# ----------------------------------------------------------------- inner loop
+def test_training_fits_the_synthetic_images_and_jit_agrees(mnist_ds):
+    task = ImageTask(_short(mnist_ds, 30).recipe)
+    states = jnp.asarray(mnist_ds.states)
+    params, losses = jax.jit(task.train)(jax.random.key(0), states)
+    assert losses.shape == (30,) and float(losses[-1]) < 0.7 * float(losses[0])
+    assert bool(jnp.all(jnp.diff(losses) < 0))  # full-batch SGD: monotone here
+    with jax.disable_jit():
+        _, eager = ImageTask(_short(mnist_ds, 3).recipe).train(jax.random.key(0), states)
+    np.testing.assert_allclose(eager, losses[:3], rtol=1e-4, atol=1e-6)
+    keys = jax.random.split(jax.random.key(1), 2)
+    _, many = jax.jit(jax.vmap(task.train, in_axes=(0, None)))(keys, states)
+    assert many.shape == (2, 30) and not np.allclose(many[0], many[1])
+
+
+def test_batched_scoring_equals_one_batch(mnist_ds, image_data_dir):
+    task = ImageTask(_short(mnist_ds, 20).recipe)
+    split = load_split("MNIST", "test", data_dir=image_data_dir / "mnist")
+    params, _ = task.train(jax.random.key(0), jnp.asarray(mnist_ds.states))
+    whole = task.make_score(split.pixels(), split.labels, batch_size=200)(params)
+    chunked = jax.jit(task.make_score(split.pixels(), split.labels, batch_size=64))(params)
+    np.testing.assert_allclose(np.array(whole), np.array(chunked), rtol=1e-5)
+    assert float(whole.loss) == pytest.approx(float(whole.cross_entropy) / 10)
+
+
+def test_the_published_images_beat_the_mean_init(mnist_ds, image_data_dir):
+    """Real data check: the evolved images train a far better classifier than the
+    ES's starting point, the class-mean images of the 200 fixture images."""
+    split = load_split("MNIST", "test", data_dir=image_data_dir / "mnist")
+    task = ImageTask(_short(mnist_ds, 200).recipe)
+    score = task.make_score(split.pixels(), split.labels)
+    mean_init = class_mean_images(split.pixels(), split.labels, 10, 10)
+
+    @jax.jit
+    def acc(states):
+        return score(task.train(jax.random.key(0), states)[0]).accuracy
+
+    evolved, start = float(acc(jnp.asarray(mnist_ds.states))), float(acc(mean_init))
+    assert evolved > 0.8 and evolved > start
+
+
+def test_fixed_labels_need_whole_classes():
+    assert fixed_image_labels(20, 10).tolist() == sorted(list(range(10)) * 2)
+    with pytest.raises(RecipeError, match="not a multiple of num_classes"):
+        fixed_image_labels(15, 10)
+
+
+# ----------------------------------------------------------------- CLI
+def test_cli_eval_image_json(image_data_dir, short_mnist_file):
+    res = CliRunner().invoke(cli, ["eval", str(short_mnist_file), "--data-dir",
+                                   str(image_data_dir / "mnist"), "--seeds", "2", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["dataset_id"] == "mnist-R-10" and out["backend"] == "image"
+    assert out["split"] == "test" and out["examples"] == 200 and out["seeds"] == 2
+    assert 0 <= out["accuracy"] <= 1 and len(out["per_seed"]["accuracy"]) == 2
+    assert out["loss"] == pytest.approx(out["cross_entropy"] / 10)
+    assert out["recorded_train_accuracy"] == pytest.approx(0.896, abs=1e-3)
+    assert set(out["seconds"]) == {"import", "load", "train_and_evaluate"}
+
+
+def test_cli_eval_image_without_data_fails_cleanly(tmp_path):
+    res = CliRunner().invoke(cli, ["eval", "fashionmnist-R-10", "--data-dir", str(tmp_path)])
+    assert res.exit_code == 1
+    assert "DataNotFoundError: FashionMNIST test data not found" in res.output
+    assert "Traceback" not in res.output and len(res.output.strip().splitlines()) == 1
+
+
+def test_cli_plot_image(tmp_path):
+    pytest.importorskip("matplotlib")
+    res = CliRunner().invoke(cli, ["plot", "fashionmnist-R-10.s1", "--out",
+                                   str(tmp_path / "f.png")])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "f.png").stat().st_size > 10_000
+
+
+def test_cli_certify_image_into_a_repo_copy(tmp_path, image_data_dir, short_mnist_file):
+    """Writes a loss certificate into a temporary copy of results/ and the card."""
+    repo = tmp_path / "repo"
+    (repo / "cards").mkdir(parents=True)
+    shutil.copy(REPO / "cards" / "mnist-R-10.md", repo / "cards")
+    res = CliRunner().invoke(cli, ["certify", str(short_mnist_file), "--seeds", "2", "--repo",
+                                   str(repo), "--data-dir", str(image_data_dir / "mnist"),
+                                   "--json"])
+    assert res.exit_code == 0, res.output
+    rec = json.loads(res.output)
+    assert rec["metric"] == "loss" and rec["measured_split"] == "train"
+    assert set(rec["splits"]) == {"train", "test"} and len(rec["returns"]) == 2
+    assert rec["ratio"] == pytest.approx(rec["recorded"] / rec["mean"])
+    table = json.loads((repo / "results" / "certificates.json").read_text())
+    assert "mnist-R-10" in table["certificates"]
+    card = (repo / "cards" / "mnist-R-10.md").read_text()
+    assert "| train | 200 |" in card and "ratio = recorded / measured" in card
+    assert "| mnist-R-10 | MNIST | R | 0.0352 |" in (
+        repo / "results" / "CERTIFICATES.md").read_text()
+
+
+# ----------------------------------------------------------------- distill
+def test_distill_image_end_to_end(mnist_ds, image_data_dir, tmp_path):
+    """A real (tiny) image distillation: 100 real images, pop 16, 3 generations.
+
+    HaDES-F (one fixed init) makes the fitness a deterministic function of the
+    images, so 3 OpenES steps measurably lower the loss; the run is bitwise
+    reproducible on CPU, so the assertion is not flaky.
+    """
+    from hades_zoo.distill import _image_task, distill
+
+    r = mnist_ds.recipe
+    r = r.replace(name="tiny-mnist-F-10", variant="F", num_inits=1,
+                  policy=dataclasses.replace(r.policy, init_seed=0),
+                  bc=dataclasses.replace(r.bc, steps=20),
+                  es=dataclasses.replace(r.es, popsize=16, generations=3, log_every=1,
+                                         sigma_init=0.05, sigma_decay=1.0,
+                                         lrate_init=0.01, lrate_decay=1.0))
+    data = image_data_dir / "mnist"
+    out = distill(r, data_dir=data, image_limit=100, out_dir=tmp_path / "run")
+    losses = [m["mean_loss"] for m in out.metrics]
+    assert len(losses) == 3 and losses[-1] < losses[0]
+    ds = out.dataset
+    assert ds.states.shape == (10, 784) and ds.labels.tolist() == list(range(10))
+    assert ds.info.fitness_kind == "final_population_mean_loss"
+    assert ds.info.provenance["fitness_images"] == "MNIST/train"
+    task = _image_task(r, data, None, 100)
+    fitness = jax.jit(task.make_fitness_fn(task.real_pixels, task.real_labels))
+    key = jax.random.key(5)
+    start = float(fitness(key, {"states": jnp.asarray(task.initial_states)})[0])
+    end = float(fitness(key, {"states": jnp.asarray(ds.states)})[0])
+    assert end < start
+
+
+def test_cli_distill_image_without_data_fails_cleanly(tmp_path):
+    res = CliRunner().invoke(cli, ["distill", str(REPO / "recipes" / "mnist-R-10.yaml"),
+                                   "--out", str(tmp_path / "o"), "--data-dir",
+                                   str(tmp_path)])
+    assert res.exit_code == 1
+    assert "DataNotFoundError: MNIST train data not found" in res.output
+    assert "train5k" in res.output
+
+
+def test_public_api_and_hub_card(mnist_ds):
+    from hades_zoo.cards import render_card, validate_card
+
+    assert hz.info("mnist-R-10").env == "MNIST"
+    assert hz.list_datasets("*mnist*")[-1] == "mnist-R-10.s2"
+    card = render_card(mnist_ds)
+    assert "image-classification" in str(card)
+    assert validate_card(card)["file"] == "mnist-R-10.safetensors"
+
+
+def test_image_file_with_wrong_shape_is_refused(mnist_ds, tmp_path):
+    bad = mnist_ds.replace(states=np.zeros((10, 100), np.float32))
+    bad.save(tmp_path / "bad.safetensors")
+    with pytest.raises(hz.EnvError, match="states of size 100 but env 'MNIST'.*784"):
+        hz.load(f"file:{tmp_path / 'bad.safetensors'}")
