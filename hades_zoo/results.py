@@ -149,6 +149,8 @@ def explain(record: Mapping[str, Any], notes: str = "", es_best: float | None = 
     mean, rec = record["mean"], record.get("recorded")
     if rec is None:
         return ""
+    if record.get("metric") == "loss":
+        return _explain_loss(record)
     if abs(rec) < 1.0:
         return (f"recorded pop-mean {rec:.3g} is ~0 (collapsed ES population), so the "
                 f"ratio is meaningless; measured {mean:.1f}"
@@ -187,6 +189,28 @@ def explain(record: Mapping[str, Any], notes: str = "", es_best: float | None = 
                         else "cause not identified yet"))
     if es_best is not None:
         parts.append(f"final-population best {es_best:.1f}")
+    return "; ".join(parts)
+
+
+def _explain_loss(record: Mapping[str, Any]) -> str:
+    """``explain`` for a minimised loss (image datasets): lower is better."""
+    mean, std, rec = record["mean"], record.get("std", 0.0), record["recorded"]
+    parts = []
+    split, fit_split = record.get("measured_split"), record.get("fitness_split", "train")
+    if split and split != fit_split:
+        n = (record.get("splits") or {}).get(split, {}).get("examples")
+        parts.append(f"the recorded loss was measured on the real {fit_split} images, "
+                     f"which are not available here; mean ± std are on '{split}'"
+                     + (f" ({n} images)" if n else "")
+                     + " instead, so the ratio compares different image sets")
+    if not record.get("reproduced_95"):
+        mark = rec / 0.95
+        rets = list(record.get("returns") or [mean])
+        parts.append(f"measured loss {mean:.4f} ± {std:.4f} vs the 95% mark {mark:.4f} "
+                     f"({sum(r <= mark for r in rets)}/{len(rets)} seeds reach it)")
+    acc, rec_acc = record.get("accuracy"), record.get("recorded_train_accuracy")
+    if acc is not None and rec_acc is not None:
+        parts.append(f"accuracy {acc:.3f} vs recorded train accuracy {rec_acc:.3f}")
     return "; ".join(parts)
 
 

@@ -266,3 +266,18 @@ def test_transfer_result_dict_round_trip(tiny_cartpole):
     assert (back.widths, back.lrs, back.steps, back.recorded) == (
         res.widths, res.lrs, res.steps, res.recorded)
     assert back.score == pytest.approx(res.score)
+
+
+def test_explain_loss_records_lower_is_better():
+    rec = {"dataset_id": "mnist-R-10", "metric": "loss", "mean": 0.0384, "std": 0.0024,
+           "returns": [0.0384, 0.0364, 0.0361, 0.0430, 0.0382], "recorded": 0.0352,
+           "reproduced_95": False, "fitness_split": "train", "measured_split": "train5k",
+           "splits": {"train5k": {"examples": 5000}}, "accuracy": 0.897,
+           "recorded_train_accuracy": 0.896}
+    note = results.explain(rec)
+    assert "collapsed" not in note and "~0" not in note
+    assert "on 'train5k' (5000 images)" in note
+    assert "95% mark 0.0371 (2/5 seeds reach it)" in note
+    assert "accuracy 0.897 vs recorded train accuracy 0.896" in note
+    ok = {**rec, "measured_split": "train", "reproduced_95": True}
+    assert results.explain(ok) == "accuracy 0.897 vs recorded train accuracy 0.896"
