@@ -2,7 +2,8 @@
 to 1000 steps), cold and warm, with the split import / load / trace / compile / run.
 
 For each env batching (``vmap``: one batched env step; ``map``: ``lax.map`` of the
-unbatched step, the CPU default for <= 32 episodes), side by side in one run, each
+unbatched step, the CPU default for <= 32 episodes, compiled with the quick-compile
+XLA options ``rollout.FAST_COMPILE_OPTIONS``), side by side in one run, each
 cold (empty JAX compilation cache) then warm (the cache the cold run filled):
 
 1. ``cli``: the real command in a fresh Python process, end to end (what a user waits
@@ -34,7 +35,7 @@ t0 = time.perf_counter()
 import jax
 import hades_zoo.api as api
 from hades_zoo.cache import enable_compilation_cache
-from hades_zoo.rollout import make_episode_evaluate
+from hades_zoo.rollout import compile_fast, make_episode_evaluate
 enable_compilation_cache()
 t_import = time.perf_counter()
 ds = api.load(sys.argv[1])
@@ -49,7 +50,7 @@ t_build = time.perf_counter()
 train_l = jax.jit(task.train).lower(key, states, targets, weights)
 eval_l = jax.jit(run).lower(key, train_l.out_info[0], mean, var)
 t_trace = time.perf_counter()
-train_c, eval_c = train_l.compile(), eval_l.compile()
+train_c, eval_c = train_l.compile(), compile_fast(eval_l, sys.argv[2], 4)
 t_compile = time.perf_counter()
 params, losses = train_c(key, states, targets, weights)
 jax.block_until_ready(params)

@@ -20,7 +20,7 @@ from hades_zoo.errors import RecipeError, UnknownDatasetError
 from hades_zoo.io import load_dataset_file
 from hades_zoo.policy import MLPPolicy
 from hades_zoo.recipes import Recipe
-from hades_zoo.rollout import make_episode_evaluate
+from hades_zoo.rollout import compile_fast, make_episode_evaluate
 from hades_zoo.tasks.control import ControlTask
 
 __all__ = ["load", "train_policy", "evaluate", "train_and_evaluate", "protocol_returns",
@@ -183,7 +183,8 @@ def evaluate(policy: TrainedPolicy, *, episodes: int = 10, greedy: bool | None =
                                 batching=batching)
     mean, var = task.norm_arrays(policy.obs_mean, policy.obs_var)
     key = jax.random.key(seed + 1_000_003) if key is None else key
-    returns = jax.jit(run)(key, policy.params, mean, var)
+    lowered = jax.jit(run).lower(key, policy.params, mean, var)
+    returns = compile_fast(lowered, batching, episodes)(key, policy.params, mean, var)
     return EpisodeReturns(np.asarray(returns))
 
 
@@ -215,7 +216,7 @@ def train_and_evaluate(ds: SyntheticDataset, *, seed: int = 0, episodes: int = 1
     params_shape = jax.eval_shape(task.init_params, k_train)  # cheap: no BC trace
     eval_l = jax.jit(run).lower(k_eval, params_shape, mean, var)
     with ThreadPoolExecutor(1) as pool:
-        eval_c = pool.submit(eval_l.compile)
+        eval_c = pool.submit(compile_fast, eval_l, batching, episodes)
         params, losses = jax.jit(task.train)(k_train, states, targets, weights)
         returns = eval_c.result()(k_eval, params, mean, var)
     policy = TrainedPolicy(params=params, bc_losses=losses, obs_mean=ds.obs_mean,

@@ -157,6 +157,25 @@ def make_evaluate(env: Env, module: MLPPolicy, cfg: EvalConfig, obs_norm: str
 MAP_MAX_EPISODES = 32
 
 
+# The quick-compile tier ("map" on CPU) also compiles with XLA's older fusion codegen:
+# ~45% less compile time for the episode evaluation, the same run time, returns that
+# agree in distribution (8 episodes x 3 BC seeds, hopper-R-64: 1777.7 vs 1779.8).
+FAST_COMPILE_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
+
+
+def compile_fast(lowered: Any, batching: str, num_episodes: int) -> Any:
+    """Compile an episode evaluation; the quick-compile tier on CPU (see above).
+
+    Falls back to the default compile if this XLA build rejects the option.
+    """
+    if _env_batching(batching, num_episodes) == "map" and jax.default_backend() == "cpu":
+        try:
+            return lowered.compile(FAST_COMPILE_OPTIONS)
+        except Exception:  # noqa: BLE001 - an XLA without the option: default codegen
+            pass
+    return lowered.compile()
+
+
 def _env_batching(batching: str, num_episodes: int) -> str:
     if batching not in ("auto", "vmap", "map"):
         raise ValueError(f"batching must be 'auto', 'vmap' or 'map', got {batching!r}.")

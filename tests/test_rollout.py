@@ -79,3 +79,16 @@ def test_episode_evaluate_auto_batching_and_bad_value():
     with pytest.raises(ValueError, match="batching must be"):
         make_episode_evaluate(env, module, num_episodes=2, greedy=True, obs_norm="none",
                               batching="pmap")
+
+
+def test_compile_fast_runs_the_same_protocol():
+    from hades_zoo.rollout import compile_fast
+
+    env, module, params = _cartpole()
+    ev = make_episode_evaluate(env, module, num_episodes=4, greedy=True, obs_norm="none")
+    args = (jax.random.key(5), params, jnp.zeros(4), jnp.ones(4))
+    lowered = jax.jit(ev).lower(*args)
+    fast = np.asarray(compile_fast(lowered, "map", 4)(*args))
+    ref = np.asarray(jax.jit(ev)(*args))
+    # greedy CartPole with a fixed policy: integer returns, float codegen cannot move them
+    np.testing.assert_array_equal(fast, ref)
