@@ -57,7 +57,8 @@ def test_every_entry_loads_and_matches(dataset_id):
     if record is None:
         assert "not yet certified" in cert
     else:  # the card shows what results/certificates.json records
-        assert f"{record['mean']:.1f} ± {record['std']:.1f}" in cert
+        fmt = ".4f" if record.get("metric") == "loss" else ".1f"
+        assert f"{record['mean']:{fmt}} ± {record['std']:{fmt}}" in cert
     assert "FLAIROx/behaviour-distillation" in card
     assert load_recipe(REPO / entry.recipe) == ds.recipe
 
