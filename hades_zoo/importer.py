@@ -301,16 +301,7 @@ def reference_recipe(ref: ReferenceFile, dataset_id: str) -> Recipe:
                 num_steps=int(cfg["NUM_STEPS"]),
                 greedy=bool(cfg["GREEDY_ACT"]),
             ),
-            es=ESConfig(
-                strategy=es.get("strategy", "OpenES"),
-                popsize=int(es["popsize"]),
-                generations=int(es["n_generations"]),
-                sigma_init=float(es["sigma_init"]),
-                sigma_decay=float(es.get("sigma_decay", 1.0)),
-                sigma_limit=float(es.get("sigma_limit", 0.0)),
-                lrate_init=float(es["lrate_init"]),
-                temperature=float(es.get("temperature", 0.0)),
-            ),
+            es=_es_config(es, temperature=float(es.get("temperature", 0.0))),
             num_inits=int(es["rollouts_per_candidate"]),
             seed=int(cfg["SEED"]),
         )
@@ -319,6 +310,20 @@ def reference_recipe(ref: ReferenceFile, dataset_id: str) -> Recipe:
         raise _fail(
             ref.path, f"its config does not make a valid recipe: {err}"
         ) from err
+
+
+def _es_config(es: Mapping[str, Any], **extra: Any) -> ESConfig:
+    """The ES fields every reference run stores, plus family-specific ``extra``."""
+    return ESConfig(
+        strategy=es.get("strategy", "OpenES"),
+        popsize=int(es["popsize"]),
+        generations=int(es["n_generations"]),
+        sigma_init=float(es["sigma_init"]),
+        sigma_decay=float(es.get("sigma_decay", 1.0)),
+        sigma_limit=float(es.get("sigma_limit", 0.0)),
+        lrate_init=float(es["lrate_init"]),
+        **extra,
+    )
 
 
 def _image_recipe(ref: ReferenceFile, dataset_id: str) -> Recipe:
@@ -346,16 +351,7 @@ def _image_recipe(ref: ReferenceFile, dataset_id: str) -> Recipe:
             bc=BCConfig(lr=float(cfg["LR"]), steps=int(cfg["UPDATE_EPOCHS"]),
                         max_grad_norm=None, loss="softmax_ce", optimizer="sgd",
                         momentum=float(cfg.get("MOMENTUM", 0.0))),
-            es=ESConfig(
-                strategy="OpenES",
-                popsize=int(es["popsize"]),
-                generations=int(es["n_generations"]),
-                sigma_init=float(es["sigma_init"]),
-                sigma_decay=float(es.get("sigma_decay", 1.0)),
-                sigma_limit=float(es.get("sigma_limit", 0.0)),
-                lrate_init=float(es["lrate_init"]),
-                lrate_decay=float(es.get("lrate_decay", 1.0)),
-            ),
+            es=_es_config(es, lrate_decay=float(es.get("lrate_decay", 1.0))),
             num_inits=int(es["rollouts_per_candidate"]),
             seed=int(cfg["SEED"]),
             image=ImageConfig(normalize=bool(cfg["NORMALIZE"]),

@@ -95,21 +95,10 @@ def _frames(plt, ds: SyntheticDataset, shape: tuple[int, int, int]):
     h, w, c = shape
     cmap = plt.get_cmap("tab10" if c <= 10 else "tab20")
     colours = np.array([cmap(k % cmap.N)[:3] for k in range(c)])  # (C, 3)
-    cols = min(ds.size, 8)
-    rows = math.ceil(ds.size / cols)
     cell = 1.9  # inches per frame (height); width follows the frame's aspect
-    fig, axes = plt.subplots(
-        rows,
-        cols,
-        figsize=(cell * cols * w / h + 0.4, (cell + 0.45) * rows + 0.9),
-        squeeze=False,
-    )
-    for i, ax in enumerate(axes.flat):
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if i >= ds.size:
-            ax.axis("off")
-            continue
+    fig, axes = _panel_grid(plt, ds.size, 8, lambda rows, cols: (
+        cell * cols * w / h + 0.4, (cell + 0.45) * rows + 0.9))
+    for i, ax in enumerate(axes):
         layers = np.clip(states[i], 0.0, 1.0)  # (h, w, C): channel presence
         rgb = np.clip(layers @ colours, 0.0, 1.0)  # additive colour layers
         ax.imshow(rgb, interpolation="nearest")
@@ -131,6 +120,22 @@ def _frames(plt, ds: SyntheticDataset, shape: tuple[int, int, int]):
     return fig
 
 
+def _panel_grid(plt, n: int, max_cols: int, figsize):
+    """A figure of ``n`` tick-less panels, ``max_cols`` per row (spare panels hidden).
+
+    ``figsize(rows, cols)`` gives the figure size. Returns ``(fig, the n axes)``.
+    """
+    cols = min(n, max_cols)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=figsize(rows, cols), squeeze=False)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    return fig, list(axes.flat[:n])
+
+
 _CLASS_NAMES = {
     "FashionMNIST": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
                      "Shirt", "Sneaker", "Bag", "Ankle boot"),
@@ -144,16 +149,9 @@ def _images(plt, ds: SyntheticDataset):
                                                         img.channels)
     names = _CLASS_NAMES.get(ds.recipe.env.name)
     lo, hi = float(images.min()), float(images.max())
-    cols = min(ds.size, 5)
-    rows = math.ceil(ds.size / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.9 * cols, 2.2 * rows + 0.6),
-                             squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if i >= ds.size:
-            ax.axis("off")
-            continue
+    fig, axes = _panel_grid(plt, ds.size, 5,
+                            lambda rows, cols: (1.9 * cols, 2.2 * rows + 0.6))
+    for i, ax in enumerate(axes):
         x = images[i, ..., 0] if img.channels == 1 else np.clip(images[i], 0, 1)
         ax.imshow(x, cmap="gray", vmin=lo, vmax=hi, interpolation="nearest")
         label = int(np.asarray(ds.labels)[i])

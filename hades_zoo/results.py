@@ -317,13 +317,16 @@ def _render_loss_section(record: Mapping[str, Any], protocol: str) -> str:
               ""]
     if record.get("note"):
         lines += [f"Note: {record['note']}", ""]
-    versions = ", ".join(f"{k} {v}" for k, v in sorted(record.get("versions", {}).items()))
-    lines.append(
-        f"Measured {record.get('date', '')} on {record.get('machine', '')} in "
-        f"{record.get('seconds', '')} s (compile included); {versions}. "
-        "Reproduce: `hades-zoo certify " + record["dataset_id"] + " --data-dir DIR`."
-    )
+    lines.append(_measured_line(record, " --data-dir DIR"))
     return "\n".join(lines)
+
+
+def _measured_line(record: Mapping[str, Any], certify_args: str = "") -> str:
+    """The closing line of a card's certificate section: when, where, how to redo it."""
+    versions = ", ".join(f"{k} {v}" for k, v in sorted(record.get("versions", {}).items()))
+    return (f"Measured {record.get('date', '')} on {record.get('machine', '')} in "
+            f"{record.get('seconds', '')} s (compile included); {versions}. "
+            f"Reproduce: `hades-zoo certify {record['dataset_id']}{certify_args}`.")
 
 
 def render_certificate_section(record: Mapping[str, Any], *, protocol: str = "") -> str:
@@ -349,10 +352,5 @@ def render_certificate_section(record: Mapping[str, Any], *, protocol: str = "")
     ]
     if record.get("note"):
         lines += [f"Note: {record['note']}", ""]
-    versions = ", ".join(f"{k} {v}" for k, v in sorted(record.get("versions", {}).items()))
-    lines.append(
-        f"Measured {record.get('date', '')} on {record.get('machine', '')} in "
-        f"{record.get('seconds', '')} s (compile included); {versions}. "
-        "Reproduce: `hades-zoo certify " + record["dataset_id"] + "`."
-    )
+    lines.append(_measured_line(record))
     return "\n".join(lines)
