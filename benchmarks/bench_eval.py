@@ -33,9 +33,9 @@ SPLIT = r"""
 import json, sys, time
 t0 = time.perf_counter()
 import jax
-import hades_zoo.api as api
-from hades_zoo.cache import enable_compilation_cache
-from hades_zoo.rollout import compile_fast, make_episode_evaluate
+import hades_zoo.engine.evaluation as api
+from hades_zoo.data.cache import enable_compilation_cache
+from hades_zoo.engine.rollout import compile_fast, make_episode_evaluate
 enable_compilation_cache()
 t_import = time.perf_counter()
 ds = api.load(sys.argv[1])

@@ -26,19 +26,26 @@ import time
 
 
 def _child(args: argparse.Namespace) -> dict:
-    import dataclasses
     import resource
     import statistics
 
     import jax
     import jax.numpy as jnp
     import numpy as np
+    from jax.sharding import Mesh, NamedSharding
+    from jax.sharding import PartitionSpec as P
 
-    from hades_zoo.distill import DistillState, make_generation_fn, make_strategy
-    from hades_zoo.recipes import (BCConfig, DatasetConfig, EnvConfig, ESConfig,
-                                   EvalConfig, PolicyConfig, Recipe)
-    from hades_zoo.tasks.control import ControlTask
-    from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+    from hades_zoo.data.recipe import (
+        BCConfig,
+        DatasetConfig,
+        EnvConfig,
+        ESConfig,
+        EvalConfig,
+        PolicyConfig,
+        Recipe,
+    )
+    from hades_zoo.engine.distill import DistillState, make_generation_fn, make_strategy
+    from hades_zoo.engine.tasks.control import ControlTask
 
     recipe = Recipe(
         name="bench-hopper-R-64", variant="R", num_inits=2,

@@ -1,21 +1,40 @@
 """hades_zoo: the dataset zoo and hub for behaviour distillation (HaDES).
 
 Lupu et al., "Behaviour Distillation", ICLR 2024.
+
+Layers (docs/ARCHITECTURE.md), imports pointing down only:
+``cli -> zoo -> hub -> engine -> data -> errors``. This module re-exports the public
+API and nothing else.
 """
 
 from importlib import metadata as _metadata
 
-from hades_zoo.api import (
+from hades_zoo import _moved
+
+_moved.install()
+
+from hades_zoo.data.dataset import DatasetInfo, SyntheticDataset, save_dataset
+from hades_zoo.data.recipe import (
+    BCConfig,
+    DatasetConfig,
+    EnvConfig,
+    ESConfig,
+    EvalConfig,
+    ImageConfig,
+    PolicyConfig,
+    Recipe,
+)
+from hades_zoo.data.recipe_io import load_recipe
+from hades_zoo.engine.distill import DistillResult, distill
+from hades_zoo.engine.evaluation import (
     EpisodeReturns,
     TrainedPolicy,
     evaluate,
-    load,
     protocol_returns,
     train_and_evaluate,
     train_policy,
 )
-from hades_zoo.dataset import DatasetInfo, SyntheticDataset
-from hades_zoo.distill import DistillResult, distill
+from hades_zoo.engine.image_data import load_split
 from hades_zoo.errors import (
     DataNotFoundError,
     DatasetFormatError,
@@ -33,22 +52,10 @@ from hades_zoo.hub import (
     push_to_hub,
     save_pretrained,
 )
-from hades_zoo.io import load_dataset_file, save_dataset
-from hades_zoo.multitask import MultiTaskDataset, merge
-from hades_zoo.registry import info, list_datasets
-from hades_zoo.image_eval import certify_image_dataset, evaluate_image_dataset
-from hades_zoo.image_data import load_split
-from hades_zoo.recipes import (
-    BCConfig,
-    DatasetConfig,
-    EnvConfig,
-    ESConfig,
-    EvalConfig,
-    ImageConfig,
-    PolicyConfig,
-    Recipe,
-    load_recipe,
-)
+from hades_zoo.zoo.image_eval import certify_image_dataset, evaluate_image_dataset
+from hades_zoo.zoo.loading import load, load_dataset_file
+from hades_zoo.zoo.multitask import MultiTaskDataset, merge
+from hades_zoo.zoo.registry import info, list_datasets
 
 __version__ = _metadata.version("hades_zoo")
 

@@ -17,7 +17,7 @@ import numpy as np
 
 def main(ids: list[str]) -> int:
     import hades_zoo as hz
-    from hades_zoo.transfer import transfer_grid
+    from hades_zoo.zoo.transfer import transfer_grid
 
     eps = (-1e-3, -1e-4, -1e-5, 0.0, 1e-5, 1e-4, 1e-3)
     for i in ids:

@@ -2,10 +2,10 @@
 
 For every published dataset in ``--npz-dir`` this writes
 
-- ``hades_zoo/zoo/<id>.safetensors``  the dataset with its full protocol;
-- ``hades_zoo/zoo/index.json``        id -> file, sha256, env, variant, fitness, source;
-- ``cards/<id>.md``                   Hugging Face dataset card;
-- ``recipes/<id>.yaml``               the exact config the dataset was evolved with.
+- ``hades_zoo/zoo/entries/<id>.safetensors``  the dataset with its full protocol;
+- ``hades_zoo/zoo/entries/index.json``        id -> file, sha256, env, variant, fitness, source;
+- ``cards/<id>.md``                           Hugging Face dataset card;
+- ``recipes/<id>.yaml``                       the exact config the dataset was evolved with.
 
 Freeway (fitness always 0: episodes are longer than the eval window) is recorded
 under ``excluded`` in the index, with the reason, instead of being packaged. The
@@ -30,19 +30,20 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from hades_zoo.data.cache import atomic_write_bytes  # noqa: E402
+from hades_zoo.data.dataset import dataset_to_bytes  # noqa: E402
+from hades_zoo.data.ids import parse_dataset_id  # noqa: E402
+from hades_zoo.data.recipe_io import dump_recipe  # noqa: E402
 from hades_zoo.errors import DatasetFormatError  # noqa: E402
-from hades_zoo.ids import parse_dataset_id  # noqa: E402
-from hades_zoo.importer import (  # noqa: E402
+from hades_zoo.zoo.importer import import_reference  # noqa: E402
+from hades_zoo.zoo.reference import (  # noqa: E402
     PAPER,
     REFERENCE_COMMIT,
     REFERENCE_REPO,
-    import_reference,
     read_reference,
     reference_dataset_id,
 )
-from hades_zoo.io import atomic_write_bytes, dataset_to_bytes  # noqa: E402
-from hades_zoo.recipes import dump_recipe  # noqa: E402
-from hades_zoo.registry import INDEX_VERSION  # noqa: E402
+from hades_zoo.zoo.registry import INDEX_VERSION  # noqa: E402
 
 log = logging.getLogger("build_zoo")
 
@@ -352,7 +353,7 @@ def _write_text(path: Path, text: str) -> None:
 
 
 def build(npz_dir: Path, repo: Path = REPO) -> dict:
-    zoo, cards, recipes = repo / "hades_zoo" / "zoo", repo / "cards", repo / "recipes"
+    zoo, cards, recipes = repo / "hades_zoo" / "zoo" / "entries", repo / "cards", repo / "recipes"
     datasets, excluded = {}, {}
     for npz in sorted(npz_dir.glob("*.npz")):
         ref = read_reference(npz)
@@ -400,7 +401,11 @@ def build(npz_dir: Path, repo: Path = REPO) -> dict:
         card_path = cards / f"{dataset_id}.md"
         text = render_card(ds, entry, _existing_certificate(card_path))
         if card_path.exists():  # keep measured sections added after the build
-            from hades_zoo.results import TRANSFER_SECTION, get_card_section, set_card_section
+            from hades_zoo.zoo.results import (
+                TRANSFER_SECTION,
+                get_card_section,
+                set_card_section,
+            )
 
             kept = get_card_section(card_path.read_text(), TRANSFER_SECTION)
             if kept is not None:

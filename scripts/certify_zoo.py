@@ -42,8 +42,8 @@ def main() -> int:
                         help="re-derive notes, rewrite table + card sections; no runs")
     args = parser.parse_args()
 
-    from hades_zoo import results
-    from hades_zoo.registry import entries
+    from hades_zoo.zoo import results
+    from hades_zoo.zoo.registry import entries
 
     ids = sorted(entries())
     order: list[str] = []
@@ -61,8 +61,8 @@ def main() -> int:
         return 0
 
     import hades_zoo as hz
-    from hades_zoo.cache import enable_compilation_cache
-    from hades_zoo.certify import certify, record_certificate_in_repo
+    from hades_zoo.data.cache import enable_compilation_cache
+    from hades_zoo.zoo.certify import certify, record_certificate_in_repo
 
     # Entries of one protocol (seeds .s1/.s2) compile to the same program: reuse it.
     enable_compilation_cache()
@@ -88,8 +88,8 @@ def main() -> int:
 def _rerender(root: Path) -> int:
     """Recompute each stored record's note and rewrite the table and card sections."""
     import hades_zoo as hz
-    from hades_zoo import results
-    from hades_zoo.registry import entries
+    from hades_zoo.zoo import results
+    from hades_zoo.zoo.registry import entries
 
     table, zoo = results.load_table(root), entries()
     info = {i: {"env": e.env, "variant": e.variant, "fitness": e.fitness}

@@ -1,7 +1,7 @@
 """Fidelity harness: rebuild published HaDES datasets' protocols, compare returns.
 
 Reads the authors' reference exports (``npz`` + ``index.csv``), converts each file
-with ``hades_zoo.importer`` (protocol from the file's own stored config), retrains
+with ``hades_zoo.zoo.importer`` (protocol from the file's own stored config), retrains
 ``--seeds`` BC seeds on that protocol and prints recorded vs reproduced return.
 
     python scripts/fidelity.py                      # the issue's 4 + inverted_double_pendulum
@@ -45,8 +45,8 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
-    from hades_zoo.certify import certify
-    from hades_zoo.importer import import_reference
+    from hades_zoo.zoo.certify import certify
+    from hades_zoo.zoo.importer import import_reference
 
     index = list(csv.DictReader((args.reference / "index.csv").open()))
     names = [Path(r["npz"]).stem for r in index]

@@ -28,11 +28,11 @@ def main() -> int:
     p.add_argument("--out", type=Path, default=None, help="JSON file to update")
     args = p.parse_args()
 
-    from hades_zoo.cache import enable_compilation_cache
+    from hades_zoo.data.cache import enable_compilation_cache
 
     enable_compilation_cache()
     import hades_zoo as hz
-    from hades_zoo.api import protocol_returns
+    from hades_zoo.engine.evaluation import protocol_returns
 
     out = json.loads(args.out.read_text()) if args.out and args.out.exists() else {}
     for i in args.ids:

@@ -28,7 +28,7 @@ def main() -> int:
     args = p.parse_args()
 
     import hades_zoo as hz
-    from hades_zoo.api import protocol_returns
+    from hades_zoo.engine.evaluation import protocol_returns
 
     out = {}
     for i in args.ids:

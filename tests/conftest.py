@@ -23,8 +23,9 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from hades_zoo.dataset import DatasetInfo, SyntheticDataset  # noqa: E402
-from hades_zoo.recipes import Recipe, load_recipe  # noqa: E402
+from hades_zoo.data.dataset import DatasetInfo, SyntheticDataset  # noqa: E402
+from hades_zoo.data.recipe import Recipe  # noqa: E402
+from hades_zoo.data.recipe_io import load_recipe  # noqa: E402
 
 REPO = ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,8 +70,13 @@ def cartpole_dataset(cartpole_recipe) -> SyntheticDataset:
 @pytest.fixture
 def hopper_dataset() -> SyntheticDataset:
     """A small continuous (brax hopper) dataset; arrays are arbitrary but valid."""
-    from hades_zoo.recipes import (BCConfig, DatasetConfig, EnvConfig, EvalConfig,
-                                   PolicyConfig)
+    from hades_zoo.data.recipe import (
+        BCConfig,
+        DatasetConfig,
+        EnvConfig,
+        EvalConfig,
+        PolicyConfig,
+    )
 
     rng = np.random.default_rng(0)
     recipe = Recipe(name="hopper-R-4", variant="R",
@@ -102,8 +108,8 @@ def make_dataset(dataset_id: str = "cartpole-R-2", *, provenance: dict | None = 
     """A tiny valid CartPole dataset (2 pairs) with the real cartpole recipe."""
     import json
 
-    from hades_zoo.dataset import DatasetInfo, SyntheticDataset
-    from hades_zoo.recipes import load_recipe
+    from hades_zoo.data.dataset import DatasetInfo, SyntheticDataset
+    from hades_zoo.data.recipe_io import load_recipe
 
     recipe = load_recipe(ROOT / "recipes" / "cartpole-R-2.yaml")
     return SyntheticDataset(
@@ -149,7 +155,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 def write_image_fixture_dir(root: Path, sub: str = "mnist", *, train: bool = True) -> Path:
     """IDX .gz files (test, and train when asked) from the 200-image fixture."""
-    from hades_zoo.image_data import SPLIT_FILES, write_idx
+    from hades_zoo.engine.image_data import SPLIT_FILES, write_idx
 
     with np.load(FIXTURES / f"{sub}_test200.npz", allow_pickle=False) as z:
         images, labels = z["images"], z["labels"]

@@ -1,4 +1,4 @@
-"""Tests for hades_zoo.cache: cache root, sha256 and atomic writes."""
+"""Tests for hades_zoo.data.cache: cache root, sha256 and atomic writes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hades_zoo.cache import (
+from hades_zoo.data.cache import (
     atomic_copy,
     atomic_write_bytes,
     cache_dir,

@@ -1,4 +1,4 @@
-"""Tests for hades_zoo.cards: rendering and validating dataset cards."""
+"""Tests for hades_zoo.hub.cards: rendering and validating dataset cards."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from huggingface_hub import DatasetCard
 
-from hades_zoo.cache import sha256_bytes
-from hades_zoo.cards import PARQUET_GLOB, render_card, size_category, validate_card
-from hades_zoo.dataset import SyntheticDataset
+from hades_zoo.data.cache import sha256_bytes
+from hades_zoo.data.dataset import SyntheticDataset, dataset_to_bytes
+from hades_zoo.data.format import FORMAT_VERSION
+from hades_zoo.data.recipe import EnvConfig
 from hades_zoo.errors import DatasetFormatError
-from hades_zoo.io import FORMAT_VERSION, dataset_to_bytes
-from hades_zoo.recipes import EnvConfig
+from hades_zoo.hub.cards import PARQUET_GLOB, render_card, size_category, validate_card
 from tests.conftest import make_dataset
 
 

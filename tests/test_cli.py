@@ -8,8 +8,8 @@ import yaml
 from click.testing import CliRunner
 
 from hades_zoo.cli import cli
-from hades_zoo.io import save_dataset
-from hades_zoo.recipes import recipe_to_dict
+from hades_zoo.data.dataset import save_dataset
+from hades_zoo.data.recipe_io import recipe_to_dict
 
 
 def test_distill_then_eval_json(tmp_path, tiny_recipe):

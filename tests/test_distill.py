@@ -84,7 +84,7 @@ def test_const_norm_needs_stats(tiny_recipe):
 
 
 def test_snes_temperature_weights_match_evosax01():
-    from hades_zoo.distill import snes_temperature_weights
+    from hades_zoo.engine.distill import snes_temperature_weights
 
     w = np.asarray(snes_temperature_weights(5, 20.0))
     ranks = np.arange(5) / 4 - 0.5

@@ -7,9 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from hades_zoo.envs import BRAX_SPECS, env_spec, make_env
+from hades_zoo.data.recipe import EnvConfig
+from hades_zoo.engine.envs import BRAX_SPECS, env_spec, make_env
 from hades_zoo.errors import EnvError
-from hades_zoo.recipes import EnvConfig
 
 
 def test_gymnax_six_value_step_adapted(key):
@@ -110,7 +110,7 @@ def test_env_first_built_inside_a_trace_leaks_no_tracer():
     property) must hold concrete arrays, or the next program hits a leaked tracer."""
     import jax
 
-    from hades_zoo.envs import make_env
+    from hades_zoo.engine.envs import make_env
 
     cfg = EnvConfig(name="hopper", backend="positional", episode_length=10)
     make_env.cache_clear()

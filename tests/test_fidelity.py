@@ -12,7 +12,7 @@ import dataclasses
 import pytest
 
 import hades_zoo as hz
-from hades_zoo.certify import certify
+from hades_zoo.zoo.certify import certify
 
 pytestmark = pytest.mark.slow
 

@@ -19,8 +19,8 @@ from click.testing import CliRunner
 from huggingface_hub import DatasetCard, snapshot_download
 
 import hades_zoo as hz
-from hades_zoo.cache import cache_dir, hf_cache_dir, sha256_file
 from hades_zoo.cli import cli
+from hades_zoo.data.cache import cache_dir, hf_cache_dir, sha256_file
 from hades_zoo.errors import DatasetFormatError, HubError, HubSourceError
 from hades_zoo.hub import (
     check_repo_filename,
@@ -279,7 +279,7 @@ def test_timeouts_and_unreachable_endpoint(hub_server, tiny_dataset, monkeypatch
     assert_same(load_from_hub("hf:org/cp"), tiny_dataset)  # client retried once
     import requests
 
-    from hades_zoo.hub import _hub_error
+    from hades_zoo.hub.client import _hub_error
 
     # persistent stalls / refused connections are retried by huggingface_hub for
     # ~25 s (see the slow test); their translation is checked directly here
@@ -440,7 +440,7 @@ def test_cli_push_pull_verify(hub_server, tiny_dataset, tmp_path, monkeypatch):
 def test_cli_verify_rejects_unknown_format_version(tmp_path, tiny_dataset):
     import json
 
-    from hades_zoo.io import dataset_to_bytes
+    from hades_zoo.data.dataset import dataset_to_bytes
 
     data = dataset_to_bytes(tiny_dataset)
     n = int.from_bytes(data[:8], "little")

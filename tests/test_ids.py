@@ -2,8 +2,7 @@
 
 import pytest
 
-from hades_zoo.errors import HadesZooError, UnknownDatasetError
-from hades_zoo.ids import (
+from hades_zoo.data.ids import (
     DatasetId,
     InvalidDatasetIdError,
     env_slug,
@@ -11,7 +10,8 @@ from hades_zoo.ids import (
     is_dataset_id,
     parse_dataset_id,
 )
-from hades_zoo.registry import list_datasets
+from hades_zoo.errors import HadesZooError, UnknownDatasetError
+from hades_zoo.zoo.registry import list_datasets
 
 HAND = [
     "hopper-R-64",

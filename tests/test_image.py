@@ -15,10 +15,19 @@ from click.testing import CliRunner
 
 import hades_zoo as hz
 from hades_zoo.cli import cli
+from hades_zoo.data.recipe_io import recipe_from_dict, recipe_to_dict
+from hades_zoo.engine.image_data import (
+    available_splits,
+    load_split,
+    read_idx,
+    write_idx,
+)
+from hades_zoo.engine.tasks.image import (
+    ImageTask,
+    class_mean_images,
+    fixed_image_labels,
+)
 from hades_zoo.errors import DataNotFoundError, DatasetFormatError, RecipeError
-from hades_zoo.image_data import available_splits, load_split, read_idx, write_idx
-from hades_zoo.recipes import recipe_from_dict, recipe_to_dict
-from hades_zoo.tasks.image import ImageTask, class_mean_images, fixed_image_labels
 
 from .conftest import REPO, write_image_fixture_dir
 
@@ -53,7 +62,7 @@ def test_loader_env_var_and_cache(image_data_dir, monkeypatch, tmp_path):
     monkeypatch.setenv("HADES_ZOO_DATA", str(image_data_dir))
     assert load_split("FashionMNIST", "train").size == 200
     monkeypatch.delenv("HADES_ZOO_DATA")
-    from hades_zoo.cache import cache_dir
+    from hades_zoo.data.cache import cache_dir
 
     write_image_fixture_dir(cache_dir() / "data", "fashion-mnist", train=False)
     assert load_split("FashionMNIST", "test").size == 200
@@ -222,7 +231,7 @@ def test_distill_image_end_to_end(mnist_ds, image_data_dir, tmp_path):
     images, so 3 OpenES steps measurably lower the loss; the run is bitwise
     reproducible on CPU, so the assertion is not flaky.
     """
-    from hades_zoo.distill import _image_task, distill
+    from hades_zoo.engine.distill import _image_task, distill
 
     r = mnist_ds.recipe
     r = r.replace(name="tiny-mnist-F-10", variant="F", num_inits=1,
@@ -257,7 +266,7 @@ def test_cli_distill_image_without_data_fails_cleanly(tmp_path):
 
 
 def test_public_api_and_hub_card(mnist_ds):
-    from hades_zoo.cards import render_card, validate_card
+    from hades_zoo.hub.cards import render_card, validate_card
 
     assert hz.info("mnist-R-10").env == "MNIST"
     assert hz.list_datasets("*mnist*")[-1] == "mnist-R-10.s2"

@@ -8,9 +8,11 @@ import pytest
 from click.testing import CliRunner
 
 from hades_zoo.cli import cli
+from hades_zoo.data.dataset import dataset_to_bytes, save_dataset
 from hades_zoo.errors import DatasetFormatError, UnknownDatasetError
-from hades_zoo.importer import import_reference, read_reference, reference_dataset_id
-from hades_zoo.io import dataset_to_bytes, load_dataset_file, save_dataset
+from hades_zoo.zoo.importer import import_reference
+from hades_zoo.zoo.loading import load_dataset_file
+from hades_zoo.zoo.reference import read_reference, reference_dataset_id
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HOPPER = FIXTURES / "brax__distill__hopper__D4__seed0.npz"

@@ -7,9 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from hades_zoo.dataset import SyntheticDataset
+from hades_zoo.data.dataset import SyntheticDataset, save_dataset
+from hades_zoo.data.format import read_metadata
 from hades_zoo.errors import DatasetFormatError, EnvError
-from hades_zoo.io import load_dataset_file, read_metadata, save_dataset
+from hades_zoo.zoo.loading import load_dataset_file
 
 
 def _assert_same(a: SyntheticDataset, b: SyntheticDataset):
@@ -79,7 +80,7 @@ def test_truncated_and_corrupt_files(tmp_path, cartpole_dataset):
 def test_unknown_or_missing_format_version(tmp_path, cartpole_dataset):
     from safetensors.numpy import save_file
 
-    from hades_zoo.io import dataset_metadata
+    from hades_zoo.data.dataset import dataset_metadata
 
     meta = dataset_metadata(cartpole_dataset)
     for version, match in (("99", r"format_version '99' is not supported.*upgrade"),
@@ -105,3 +106,58 @@ def test_obs_size_mismatch_with_env(tmp_path, cartpole_dataset):
 def test_wrong_suffix(tmp_path, cartpole_dataset):
     with pytest.raises(DatasetFormatError, match="end in '.safetensors'"):
         save_dataset(cartpole_dataset, tmp_path / "d.pkl")
+
+
+def _rewrite_metadata(data: bytes, **changes) -> bytes:
+    """Dataset bytes with metadata values replaced by arbitrary JSON values."""
+    import json
+
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + n])
+    header["__metadata__"].update(changes)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    return len(text).to_bytes(8, "little") + text + data[8 + n :]
+
+
+@pytest.mark.parametrize("key, value, kind", [
+    ("format_version", 1, "a JSON number"),
+    ("format_version", 1.0, "a JSON number"),
+    ("dataset_id", None, "JSON null"),
+    ("env", ["CartPole-v1"], "a JSON array"),
+    ("recipe", {"name": "x"}, "a JSON object"),
+    ("variant", True, "a JSON boolean"),
+])
+def test_metadata_values_of_the_wrong_type_name_the_key(tmp_path, cartpole_dataset, key,
+                                                        value, kind):
+    """A hand-edited header with a non-string value is a DatasetFormatError naming the
+    key (it was an AttributeError: 'int' object has no attribute 'isdigit')."""
+    from hades_zoo.data.dataset import dataset_to_bytes
+    from hades_zoo.data.format import read_metadata
+
+    p = tmp_path / "d.safetensors"
+    p.write_bytes(_rewrite_metadata(dataset_to_bytes(cartpole_dataset), **{key: value}))
+    match = rf"metadata key '{key}' holds {kind}.*values are strings"
+    with pytest.raises(DatasetFormatError, match=match):
+        load_dataset_file(p)
+    with pytest.raises(DatasetFormatError, match=match):
+        read_metadata(p)
+
+
+@pytest.mark.parametrize("key, text, match", [
+    ("recipe", "[1, 2]", "'recipe' must be a JSON object, got list"),
+    ("info", "not json", "'info' is not valid JSON"),
+    ("library", '"1.0"', "'library' must be a JSON object, got str"),
+])
+def test_json_metadata_values_must_be_objects(tmp_path, cartpole_dataset, key, text, match):
+    from hades_zoo.data.dataset import dataset_to_bytes
+
+    p = tmp_path / "d.safetensors"
+    p.write_bytes(_rewrite_metadata(dataset_to_bytes(cartpole_dataset), **{key: text}))
+    with pytest.raises(DatasetFormatError, match=match):
+        load_dataset_file(p)
+
+
+def test_a_valid_file_is_untouched_by_the_type_checks(tmp_path, cartpole_dataset):
+    p = save_dataset(cartpole_dataset, tmp_path / "d.safetensors")
+    assert load_dataset_file(p).arrays().keys() == cartpole_dataset.arrays().keys()

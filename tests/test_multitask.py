@@ -71,9 +71,9 @@ def test_padded_policy_places_obs_at_its_offset():
     import jax
     import jax.numpy as jnp
 
-    from hades_zoo.multitask import _PaddedPolicy
-    from hades_zoo.policy import init_policy_params, make_policy
-    from hades_zoo.recipes import PolicyConfig
+    from hades_zoo.data.recipe import PolicyConfig
+    from hades_zoo.engine.policy import init_policy_params, make_policy
+    from hades_zoo.zoo.multitask_train import _PaddedPolicy
 
     module = make_policy(PolicyConfig(width=8), 5, False)
     params = init_policy_params(module, jax.random.key(0), 9)

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 import hades_zoo as hz
 from hades_zoo.cli import cli
-from hades_zoo.plotting import observation_shape, plot_dataset
+from hades_zoo.zoo.plotting import observation_shape, plot_dataset
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -6,9 +6,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hades_zoo.bc import make_bc_loss, make_bc_train
-from hades_zoo.policy import fixed_init_params, init_policy_params, make_policy
-from hades_zoo.recipes import BCConfig, PolicyConfig
+from hades_zoo.data.recipe import BCConfig, PolicyConfig
+from hades_zoo.engine.bc import make_bc_loss, make_bc_train
+from hades_zoo.engine.policy import fixed_init_params, init_policy_params, make_policy
 
 
 def test_param_names_match_reference():

@@ -7,8 +7,13 @@ import dataclasses
 import pytest
 import yaml
 
+from hades_zoo.data.recipe_io import (
+    dump_recipe,
+    load_recipe,
+    recipe_from_dict,
+    recipe_to_dict,
+)
 from hades_zoo.errors import RecipeError
-from hades_zoo.recipes import dump_recipe, load_recipe, recipe_from_dict, recipe_to_dict
 
 
 def _write(tmp_path, data) -> str:

@@ -11,14 +11,14 @@ import yaml
 from click.testing import CliRunner
 
 import hades_zoo as hz
-from hades_zoo import registry, results
 from hades_zoo.cli import cli
+from hades_zoo.data.ids import InvalidDatasetIdError
+from hades_zoo.data.recipe_io import load_recipe
 from hades_zoo.errors import DatasetFormatError, UnknownDatasetError
-from hades_zoo.ids import InvalidDatasetIdError
-from hades_zoo.recipes import load_recipe
+from hades_zoo.zoo import registry, results
 
 REPO = Path(__file__).resolve().parents[1]
-ZOO = resources.files("hades_zoo") / "zoo"
+ZOO = resources.files("hades_zoo") / "zoo" / "entries"
 IDS = registry.list_datasets()
 CERTIFICATES = results.load_table(REPO)
 
@@ -96,6 +96,31 @@ def test_unknown_id_suggests_close_matches():
         registry.info("hoper-R-64")
     with pytest.raises(UnknownDatasetError, match="hades-zoo list"):
         hz.load("hopper-R-999")
+
+
+@pytest.mark.parametrize("slip, meant", [
+    ("Hopper-R-64", "hopper-R-64"),
+    ("hopper-r-64", "hopper-R-64"),
+    ("hopper_R_64", "hopper-R-64"),
+    ("HOPPER R 64", "hopper-R-64"),
+    ("hopper-R-64.S1", "hopper-R-64.s1"),
+    ("Inverted-Double-Pendulum-r-64", "inverted_double_pendulum-R-64"),
+    ("Breakout-MinAtar-F-16", "breakout-minatar-F-16"),
+])
+def test_case_and_separator_slips_get_the_zoo_id(slip, meant):
+    """A slip of case or separator names the zoo id it meant, via the API and the CLI."""
+    with pytest.raises(UnknownDatasetError, match=f"did you mean '{meant}'"):
+        hz.load(slip)
+    res = CliRunner().invoke(cli, ["eval", slip])
+    assert res.exit_code == 1 and f"did you mean '{meant}'" in res.output
+
+
+def test_slip_matches_prefers_the_exact_slip_over_close_ids():
+    assert registry.slip_matches("Hopper-r-4", registry.list_datasets()) == ["hopper-R-4"]
+    assert registry.slip_matches("hopper-R-5", registry.list_datasets()) == []
+    # no slip: a well-formed unknown id still gets the close ids
+    with pytest.raises(UnknownDatasetError, match="Did you mean: hopper-R-64"):
+        registry.info("hopper-R-65")
 
 
 @pytest.mark.parametrize(

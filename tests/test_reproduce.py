@@ -11,15 +11,15 @@ import pytest
 from click.testing import CliRunner
 
 import hades_zoo as hz
-from hades_zoo import results
-from hades_zoo.certify import certify, record_certificate_in_repo
-from hades_zoo.dataset import DatasetInfo, SyntheticDataset
 from hades_zoo.cli import cli
+from hades_zoo.data.dataset import DatasetInfo, SyntheticDataset, save_dataset
+from hades_zoo.data.recipe_io import load_recipe
 from hades_zoo.errors import DatasetFormatError, RecipeError
-from hades_zoo.io import save_dataset
-from hades_zoo.recipes import load_recipe
-from hades_zoo.multitask import merge, run_multitask
-from hades_zoo.transfer import transfer_grid
+from hades_zoo.zoo import results
+from hades_zoo.zoo.certify import certify, record_certificate_in_repo
+from hades_zoo.zoo.multitask import merge
+from hades_zoo.zoo.multitask_train import run_multitask
+from hades_zoo.zoo.transfer import transfer_grid
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -80,7 +80,7 @@ def test_card_sections_replace_and_insert():
 
 def test_certificate_written_to_card_and_table(tiny_cartpole, repo, monkeypatch):
     # certify == protocol_returns (tested through the transfer/multitask tests below)
-    monkeypatch.setattr("hades_zoo.certify.protocol_returns",
+    monkeypatch.setattr("hades_zoo.zoo.certify.protocol_returns",
                         lambda ds, seeds, seed: np.array([480.0, 500.0])[:seeds])
     cert = certify(tiny_cartpole, seeds=2)
     assert cert.returns == (480.0, 500.0) and cert.recorded == 500.0
@@ -240,7 +240,7 @@ def test_certificate_note_defers_to_a_measured_analysis(tmp_path):
 
 
 def test_compilation_cache_switch(tmp_path, monkeypatch):
-    from hades_zoo.cache import cache_dir, enable_compilation_cache
+    from hades_zoo.data.cache import cache_dir, enable_compilation_cache
 
     assert enable_compilation_cache() is None  # conftest sets HADES_ZOO_JIT_CACHE=0
     monkeypatch.setenv("HADES_ZOO_CACHE", str(tmp_path / "c"))
@@ -256,7 +256,7 @@ def test_train_and_evaluate_equals_separate_calls(tiny_cartpole):
 
 
 def test_transfer_result_dict_round_trip(tiny_cartpole):
-    from hades_zoo.transfer import TransferResult
+    from hades_zoo.zoo.transfer import TransferResult
 
     rng = np.random.default_rng(0)
     res = TransferResult("cartpole-R-2", (8, 16), (1e-3, 1e-2), (5, 10),

@@ -7,10 +7,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from hades_zoo.envs import make_env
-from hades_zoo.policy import init_policy_params, make_policy
-from hades_zoo.recipes import EnvConfig, EvalConfig, PolicyConfig
-from hades_zoo.rollout import RunningNorm, make_episode_evaluate, make_evaluate
+from hades_zoo.data.recipe import EnvConfig, EvalConfig, PolicyConfig
+from hades_zoo.engine.envs import make_env
+from hades_zoo.engine.policy import init_policy_params, make_policy
+from hades_zoo.engine.rollout import RunningNorm, make_episode_evaluate, make_evaluate
 
 
 def test_running_norm_matches_numpy():
@@ -71,7 +71,7 @@ def test_episode_evaluate_map_and_vmap_agree():
 
 
 def test_episode_evaluate_auto_batching_and_bad_value():
-    from hades_zoo.rollout import MAP_MAX_EPISODES, _env_batching
+    from hades_zoo.engine.rollout import MAP_MAX_EPISODES, _env_batching
 
     assert _env_batching("auto", 4) == ("map" if jax.default_backend() == "cpu" else "vmap")
     assert _env_batching("auto", MAP_MAX_EPISODES + 1) == "vmap"
@@ -82,7 +82,7 @@ def test_episode_evaluate_auto_batching_and_bad_value():
 
 
 def test_compile_fast_runs_the_same_protocol():
-    from hades_zoo.rollout import compile_fast
+    from hades_zoo.engine.rollout import compile_fast
 
     env, module, params = _cartpole()
     ev = make_episode_evaluate(env, module, num_episodes=4, greedy=True, obs_norm="none")

@@ -1,0 +1,28 @@
+"""cli/: the ``hades-zoo`` command line (click). The only layer that writes to the terminal.
+
+One module per kind of user task:
+
+- ``inspect``: ``list``, ``info``, ``plot``, ``verify`` (look at datasets);
+- ``use``: ``eval``, ``train``, ``certify``, ``transfer``, ``merge`` (train on them);
+- ``make``: ``distill``, ``import-reference`` (create them);
+- ``share``: ``push``, ``pull`` (the Hugging Face Hub);
+- ``base``: the group, one-line errors (exit status 1), quiet third-party output.
+
+May import every layer below it: ``zoo``, ``hub``, ``engine``, ``data``, ``errors``.
+Heavy imports (jax, brax) happen inside the commands, so ``--help`` stays fast.
+"""
+
+import os as _os
+
+# Use every CPU core as its own XLA device so the ES population is sharded across
+# them (read when jax first initialises its backend). HADES_ZOO_CPU_DEVICES overrides.
+if "xla_force_host_platform_device_count" not in _os.environ.get("XLA_FLAGS", ""):
+    _n = _os.environ.get("HADES_ZOO_CPU_DEVICES") or str(min(_os.cpu_count() or 1, 8))
+    _os.environ["XLA_FLAGS"] = (
+        _os.environ.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={_n}"
+    ).strip()
+
+from hades_zoo.cli import inspect, make, share, use  # noqa: E402,F401  (registers commands)
+from hades_zoo.cli.base import cli, main  # noqa: E402
+
+__all__ = ["cli", "main"]

@@ -1,0 +1,106 @@
+"""Make datasets: ``distill`` (evolve one from a recipe) and ``import-reference``
+(convert a published ``.npz``).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from hades_zoo.cli.base import _fail_cleanly, _jit_cache, cli
+
+__all__ = ["distill", "import_reference_cmd"]
+
+
+@cli.command()
+@click.argument("recipe", type=click.Path(dir_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Output folder: <id>.safetensors, metrics.jsonl, checkpoints.")
+@click.option("--no-resume", is_flag=True, help="Ignore an existing checkpoint in --out.")
+@click.option("--generations", type=click.IntRange(min=1), default=None,
+              help="Stop after this many generations in total (resume later).")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Image recipes: folder with the real IDX .gz files.")
+@click.option("--split", "image_split", default=None,
+              type=click.Choice(["train", "test", "train5k"]),
+              help="Image recipes: real split the fitness uses (default: the recipe's).")
+@_fail_cleanly
+def distill(recipe: str, out_dir: str, no_resume: bool, generations: int | None,
+            data_dir: str | None, image_split: str | None) -> None:
+    """Run a RECIPE (YAML): evolve a synthetic dataset with HaDES.
+
+    \b
+    Examples:
+      hades-zoo distill recipes/cartpole-R-2.yaml --out runs/cartpole
+      hades-zoo distill recipes/fashionmnist-R-10.yaml --out runs/fm --data-dir DIR
+    """
+    from hades_zoo.data.normalization import load_stats
+    from hades_zoo.data.recipe_io import load_recipe
+    from hades_zoo.engine.distill import distill as run_distill
+
+    _jit_cache()
+    rec = load_recipe(recipe)
+    mean = var = None
+    if rec.env.obs_norm == "const":
+        mean, var = load_stats(rec.env.name)
+    start = time.time()
+
+    def progress(gen: int, m: dict) -> None:
+        if "mean_loss" in m:
+            click.echo(
+                f"gen {gen:5d}/{rec.es.generations}  loss mean {m['mean_loss']:.5f}  "
+                f"min {m['min_loss']:.5f}  accuracy {m['accuracy']:.4f}  "
+                f"[{time.time() - start:6.1f}s]")
+            return
+        click.echo(
+            f"gen {gen:5d}/{rec.es.generations}  return mean {m['mean_return']:9.2f}  "
+            f"max {m['max_return']:9.2f}  bc_loss {m['bc_loss']:.4f}  "
+            f"[{time.time() - start:6.1f}s]"
+        )
+
+    result = run_distill(rec, out_dir=out_dir, progress_fn=progress, resume=not no_resume,
+                         obs_mean=mean, obs_var=var, max_generations=generations,
+                         data_dir=data_dir, image_split=image_split)
+    out = Path(out_dir)
+    if result.dataset is not None:
+        path = out / f"{rec.name}.safetensors"
+        result.dataset.save(path)
+        click.echo(f"wrote {path} ({result.generations} generations, "
+                   f"{time.time() - start:.1f}s)")
+    else:
+        import jax
+        import numpy as np
+        from safetensors.numpy import save_file
+
+        flat = {jax.tree_util.keystr(p): np.asarray(v) for p, v in
+                jax.tree_util.tree_leaves_with_path(result.policy_params)}
+        save_file(flat, str(out / "policy.safetensors"))
+        click.echo(f"wrote {out / 'policy.safetensors'} (ES baseline policy)")
+
+
+@cli.command(name="import-reference")
+@click.argument("npz_file", type=click.Path(dir_okay=False))
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
+              help="Output .safetensors file.")
+@click.option("--id", "dataset_id", default=None,
+              help="Dataset id (default: derived from the file's own config).")
+@_fail_cleanly
+def import_reference_cmd(npz_file: str, out: str, dataset_id: str | None) -> None:
+    """Convert a reference HaDES .npz export (FLAIROx/behaviour-distillation) into a
+    hades_zoo .safetensors dataset with its complete protocol.
+
+    \b
+    Example:
+      hades-zoo import-reference brax__distill__hopper__D4__seed0.npz --out hopper.safetensors
+    """
+    from hades_zoo.data.dataset import save_dataset
+    from hades_zoo.zoo.importer import import_reference
+
+    ds = import_reference(npz_file, dataset_id=dataset_id)
+    path = save_dataset(ds, out)
+    click.echo(f"wrote {path}: {ds!r}, recorded fitness {ds.info.fitness:.4g} "
+               f"({ds.info.fitness_kind})")
+    if ds.info.notes:
+        click.echo(f"  notes: {ds.info.notes}")

@@ -1,0 +1,67 @@
+"""Share datasets through the Hugging Face Hub: ``push``, ``pull``.
+"""
+
+from __future__ import annotations
+
+import click
+
+from hades_zoo.cli.base import _fail_cleanly, _human, _load_any, cli
+
+__all__ = ["push", "pull"]
+
+
+@cli.command()
+@click.argument("source", metavar="PATH_OR_ID")
+@click.option("--repo-id", required=True, help="Target dataset repo, ORG/NAME.")
+@click.option("--tag", default=None, help="Tag the new commit (e.g. v1).")
+@click.option("--revision", default=None, help="Target branch (created if missing).")
+@click.option("--private", is_flag=True, help="Create the repo private.")
+@click.option("--dry-run", is_flag=True, help="List what would be uploaded; upload nothing.")
+@click.option("--overwrite-card", is_flag=True, help="Replace an existing README.md card.")
+@_fail_cleanly
+def push(source: str, repo_id: str, tag: str | None, revision: str | None, private: bool,
+         dry_run: bool, overwrite_card: bool) -> None:
+    """Upload a dataset (file, folder or id) to a Hub dataset repo in one commit.
+
+    Uses HF_TOKEN (or `huggingface-cli login`) and HF_ENDPOINT.
+
+    \b
+    Example:
+      hades-zoo push runs/cartpole/cartpole-R-2.safetensors --repo-id me/cartpole --tag v1
+    """
+    from hades_zoo.hub import push_to_hub
+
+    ds, _ = _load_any(source)
+    res = push_to_hub(ds, repo_id, revision=revision, tag=tag, private=private,
+                      dry_run=dry_run, overwrite_card=overwrite_card)
+    verb = "would upload" if res.dry_run else "uploaded"
+    for f in res.files:
+        click.echo(f"{verb} {f.path}  {_human(f.size)}  sha256 {f.sha256}")
+    if res.card_kept:
+        click.echo("kept the existing README.md (pass --overwrite-card to replace it)")
+    if res.dry_run:
+        click.echo(f"dry run: nothing uploaded to {repo_id}")
+    else:
+        click.echo(f"commit {res.commit} {res.commit_url}" + (f" tag {tag}" if tag else ""))
+
+
+@cli.command()
+@click.argument("source", metavar="hf:ORG/NAME[@REV]")
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
+              help="Folder for the files (default: the hades_zoo cache).")
+@_fail_cleanly
+def pull(source: str, out_dir: str | None) -> None:
+    """Download a Hub dataset repo, check its sha256 and copy its files.
+
+    \b
+    Example:
+      hades-zoo pull hf:me/cartpole@v1 --out data/cartpole
+    """
+    from hades_zoo.errors import HubSourceError
+    from hades_zoo.hub import pull_from_hub
+
+    if not source.startswith("hf:"):
+        raise HubSourceError(f"{source!r}: pull takes hf:ORG/NAME[@REV], e.g. hf:me/cartpole@v1.")
+    res = pull_from_hub(source, out=out_dir)
+    click.echo(f"{res.source} -> {res.directory}")
+    click.echo(f"  {res.dataset_file.name}  sha256 {res.sha256} (verified)")

@@ -1,0 +1,12 @@
+"""data/: what a dataset IS.
+
+Owns: ``SyntheticDataset`` and ``DatasetInfo`` (``dataset``), the safetensors file
+format and its metadata schema (``format``), dataset ids (``ids``), recipes: the frozen
+config tree that is also a dataset's protocol (``recipe``, strict YAML/JSON in
+``recipe_io``), normalisation statistics (``normalization``), and where files live
+(``cache``: cache root, sha256, atomic writes).
+
+May import: ``hades_zoo.errors`` only (plus numpy, safetensors, flax.struct, yaml).
+Nothing here simulates an env or trains a network; checking that a dataset fits its
+env is ``hades_zoo.engine.envs.check_dataset_fits_env``.
+"""

@@ -1,0 +1,401 @@
+"""Recipes: the frozen config tree that fully determines a distillation run.
+
+A recipe is also the *protocol* of the dataset it produces: the env (and its physics
+backend), observation normalisation, the policy network, behaviour cloning and the
+evaluation. ``SyntheticDataset`` embeds its recipe, so loading a dataset is enough to
+train and evaluate a policy exactly as during distillation.
+
+Loading and writing recipes (strict YAML, canonical JSON) is ``recipe_io``. This module
+is over 400 lines because it is one config tree: every field documented in one place
+(STYLE.md section 4).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Literal
+
+from hades_zoo.errors import RecipeError, close_matches
+
+__all__ = ["EnvConfig", "DatasetConfig", "PolicyConfig", "BCConfig", "EvalConfig", "ESConfig",
+           "ImageConfig", "Recipe", "RECIPE_VERSION"]
+
+
+RECIPE_VERSION = 1
+
+
+BRAX_BACKENDS = ("positional", "spring", "generalized", "mjx")
+
+
+# Image-classification "envs" (no simulator: real images and labels).
+IMAGE_BACKEND = "image"
+
+
+# Env-version shims (hades_zoo/envs/compat.py): '' = the installed library's env.
+COMPAT_SHIMS = ("", "brax-0.9", "gymnax-0.0.6")
+
+
+ObsNorm = Literal["none", "const", "running"]
+
+
+def _frozen(cls):
+    return dataclasses.dataclass(frozen=True, kw_only=True)(cls)
+
+
+@_frozen
+class EnvConfig:
+    """Environment and physics protocol.
+
+    Attributes:
+        name: env id: a gymnax id (``CartPole-v1``, ``Breakout-MinAtar``) or a brax
+            env name (``hopper``, ``walker2d``...).
+        backend: ``gymnax`` for gymnax envs; for brax one of positional / spring /
+            generalized / mjx; ``image`` for image classification (``MNIST``,
+            ``FashionMNIST``; see ``ImageConfig``). A dataset is tied to the backend
+            it was evolved on.
+        episode_length: brax episode truncation (``EpisodeWrapper``); ignored by
+            gymnax, whose envs carry their own ``max_steps_in_episode``.
+        obs_norm: ``none``; ``const`` (x - mean) / sqrt(var + 1e-8) with the dataset's
+            ``obs_mean`` / ``obs_var``; or ``running``: mean/var re-estimated online
+            over the parallel eval envs from the first reset, as purejaxrl's
+            ``NormalizeVecObservation``.
+        compat: named env-version shim: ``brax-0.9`` restores the
+            inverted_double_pendulum of brax 0.9, ``gymnax-0.0.6`` the
+            SpaceInvaders-MinAtar of gymnax 0.0.6, which the published datasets were
+            evolved on (see ``hades_zoo/envs/compat.py``).
+    """
+
+    name: str
+    backend: str = "gymnax"
+    episode_length: int = 1000
+    obs_norm: ObsNorm = "none"
+    compat: str = ""
+
+    def validate(self, path: str = "env") -> None:
+        known = ("gymnax", IMAGE_BACKEND) + BRAX_BACKENDS
+        if self.backend not in known:
+            raise RecipeError(
+                f"{path}.backend: unknown backend {self.backend!r}; use 'gymnax', "
+                f"'{IMAGE_BACKEND}' or one of {', '.join(BRAX_BACKENDS)}."
+                f"{close_matches(self.backend, known)}"
+            )
+        _check_positive(self.episode_length, f"{path}.episode_length")
+        if self.compat not in COMPAT_SHIMS:
+            raise RecipeError(
+                f"{path}.compat: unknown shim {self.compat!r}; use one of "
+                f"{', '.join(map(repr, COMPAT_SHIMS))}.")
+
+
+@_frozen
+class DatasetConfig:
+    """The synthetic dataset being evolved.
+
+    Attributes:
+        size: number of state-action pairs D.
+        learn_labels: discrete envs only: evolve label logits as well as states. When
+            False the labels are fixed one-hots ``repeat(arange(A), D // A)`` and only
+            the first ``A * (D // A)`` states are used (the rest are masked out).
+        init_std: std of the Gaussian the initial states (and actions) are drawn from
+            (0 = zeros, as the reference).
+    """
+
+    size: int
+    learn_labels: bool = False
+    init_std: float = 0.0
+
+    def validate(self, path: str = "dataset") -> None:
+        _check_positive(self.size, f"{path}.size")
+        if self.init_std < 0:
+            raise RecipeError(f"{path}.init_std must be >= 0, got {self.init_std}.")
+
+
+@_frozen
+class PolicyConfig:
+    """MLP policy: ``depth`` hidden layers of ``width`` units.
+
+    Hidden layers use orthogonal(sqrt 2) kernels, the output orthogonal(0.01), zero
+    biases; continuous heads add a state-independent ``log_std`` (init 0).
+
+    Attributes:
+        width: hidden units per layer.
+        depth: number of hidden layers.
+        activation: ``tanh`` or ``relu``.
+        init_seed: HaDES-F fixed initialisation: params are ``module.init(
+            PRNGKey(init_seed))``. ``None`` for a fresh init per BC run (HaDES-R).
+        legacy_threefry: build the fixed init with ``jax_threefry_partitionable=False``
+            (jax < 0.5 default), which the published HaDES-F datasets were fit to.
+        init: init scheme; ``orthogonal`` is the reference MLP's (see above);
+            ``lecun`` is the reference image CNN's: flax defaults (lecun-normal
+            kernels) with U[0, 0.05) biases on the conv and hidden Dense layers and a
+            zero output bias.
+    """
+
+    width: int = 512
+    depth: int = 2
+    activation: Literal["tanh", "relu"] = "tanh"
+    init_seed: int | None = None
+    legacy_threefry: bool = True
+    init: Literal["orthogonal", "lecun"] = "orthogonal"
+
+    def validate(self, path: str = "policy") -> None:
+        _check_positive(self.width, f"{path}.width")
+        _check_positive(self.depth, f"{path}.depth")
+        if self.activation not in ("tanh", "relu"):
+            raise RecipeError(f"{path}.activation must be 'tanh' or 'relu', got {self.activation!r}.")
+
+
+@_frozen
+class BCConfig:
+    """Behaviour cloning: full-batch Adam (or SGD) on the synthetic pairs.
+
+    Loss: Gaussian negative log-likelihood (mean over pairs) for continuous actions;
+    ``-mean(log_softmax(logits) * onehot)`` (cross-entropy / A, as the reference) for
+    discrete labels.
+
+    Attributes:
+        lr: Adam learning rate.
+        steps: number of full-batch gradient steps.
+        eps: Adam epsilon.
+        max_grad_norm: global-norm clip before Adam; ``None`` disables it (the MinAtar
+            reference did not clip, the Brax one clipped at 0.5).
+        loss: ``auto`` (by action kind), ``gaussian_nll`` (continuous) or
+            ``softmax_ce`` (discrete; cross-entropy / number of actions).
+        optimizer: ``adam`` (full batch; the reference control protocol's) or
+            ``sgd`` (full batch; the reference image protocol's).
+        momentum: SGD momentum (0 = plain SGD); ignored by Adam.
+    """
+
+    lr: float = 5e-3
+    steps: int = 200
+    eps: float = 1e-5
+    max_grad_norm: float | None = 0.5
+    loss: Literal["auto", "gaussian_nll", "softmax_ce"] = "auto"
+    optimizer: Literal["adam", "sgd"] = "adam"
+    momentum: float = 0.0
+
+    def validate(self, path: str = "bc") -> None:
+        if not (0 <= self.momentum < 1):
+            raise RecipeError(f"{path}.momentum must be in [0, 1), got {self.momentum}.")
+        if not (0 < self.lr < 10):
+            raise RecipeError(f"{path}.lr must be in (0, 10), got {self.lr}.")
+        _check_positive(self.steps, f"{path}.steps")
+        if self.eps <= 0:
+            raise RecipeError(f"{path}.eps must be > 0, got {self.eps}.")
+        if self.max_grad_norm is not None and self.max_grad_norm <= 0:
+            raise RecipeError(f"{path}.max_grad_norm must be > 0 or null, got {self.max_grad_norm}.")
+
+
+@_frozen
+class EvalConfig:
+    """Fitness evaluation: ``num_envs`` parallel envs run for ``num_steps`` steps.
+
+    Envs auto-reset; the return is the mean over all episodes *completed* within the
+    window (the reference's accounting). If none completed, the mean partial return
+    is used and ``episodes`` reports 0.
+
+    Attributes:
+        num_envs: parallel eval envs per trained policy.
+        num_steps: env steps per env.
+        greedy: act with the mode (argmax / Gaussian mean) instead of sampling.
+    """
+
+    num_envs: int = 4
+    num_steps: int = 1024
+    greedy: bool = False
+
+    def validate(self, path: str = "eval") -> None:
+        _check_positive(self.num_envs, f"{path}.num_envs")
+        _check_positive(self.num_steps, f"{path}.num_steps")
+
+
+@_frozen
+class ESConfig:
+    """Outer-loop evolution strategy (evosax 0.3).
+
+    Attributes:
+        strategy: ``OpenES`` (antithetic, Adam on the mean, centred ranks) or ``SNES``.
+        popsize: candidates per generation.
+        generations: number of generations.
+        sigma_init: initial search std.
+        sigma_decay: multiplicative std decay per generation (OpenES).
+        sigma_limit: lower bound for the decayed std (OpenES).
+        lrate_init: OpenES Adam learning rate (SNES uses its natural-gradient step 1).
+        lrate_decay: multiplicative decay of the OpenES learning rate per generation
+            (1 = constant; the reference image runs used 0.999).
+        temperature: SNES fitness-shaping temperature: > 0 uses evosax 0.1's
+            softmax rank weights (the published MinAtar runs used 20); 0 uses
+            evosax's default SNES utilities.
+        log_every: generations per jitted ``lax.scan`` chunk (one progress line,
+            one metrics row per generation, one checkpoint per chunk).
+        eval_chunk: evaluate the population with ``lax.map(batch_size=eval_chunk)``
+            instead of one vmap, to bound memory; 0 = plain vmap.
+    """
+
+    strategy: Literal["OpenES", "SNES"] = "OpenES"
+    popsize: int = 64
+    generations: int = 100
+    sigma_init: float = 0.03
+    sigma_decay: float = 1.0
+    sigma_limit: float = 0.0
+    lrate_init: float = 0.05
+    lrate_decay: float = 1.0
+    temperature: float = 0.0
+    log_every: int = 10
+    eval_chunk: int = 0
+
+    def validate(self, path: str = "es") -> None:
+        if self.strategy not in ("OpenES", "SNES"):
+            raise RecipeError(
+                f"{path}.strategy must be 'OpenES' or 'SNES', got {self.strategy!r}."
+                + close_matches(self.strategy, ("OpenES", "SNES"))
+            )
+        _check_positive(self.popsize, f"{path}.popsize")
+        _check_positive(self.generations, f"{path}.generations")
+        _check_positive(self.log_every, f"{path}.log_every")
+        if self.sigma_init <= 0:
+            raise RecipeError(f"{path}.sigma_init must be > 0, got {self.sigma_init}.")
+        if not (0 < self.sigma_decay <= 1):
+            raise RecipeError(f"{path}.sigma_decay must be in (0, 1], got {self.sigma_decay}.")
+        if self.lrate_init <= 0:
+            raise RecipeError(f"{path}.lrate_init must be > 0, got {self.lrate_init}.")
+        if not (0 < self.lrate_decay <= 1):
+            raise RecipeError(f"{path}.lrate_decay must be in (0, 1], got {self.lrate_decay}.")
+        if self.temperature < 0:
+            raise RecipeError(f"{path}.temperature must be >= 0, got {self.temperature}.")
+        if self.eval_chunk < 0:
+            raise RecipeError(f"{path}.eval_chunk must be >= 0, got {self.eval_chunk}.")
+        if self.strategy == "OpenES" and self.popsize % 2:
+            raise RecipeError(
+                f"{path}.popsize={self.popsize}: OpenES samples antithetic pairs, so the "
+                "population size must be even."
+            )
+        if self.eval_chunk and self.popsize % self.eval_chunk:
+            raise RecipeError(
+                f"{path}.eval_chunk={self.eval_chunk} must divide popsize={self.popsize}."
+            )
+
+
+@_frozen
+class ImageConfig:
+    """Image-classification protocol (``env.backend: image``).
+
+    The dataset's ``states`` are ``(D, height * width * channels)`` flattened
+    row-major images (pixel scale set by ``normalize``) with fixed ``labels``. A
+    policy is the reference CNN: Conv(``conv_features``, ``kernel_size`` x
+    ``kernel_size``, SAME, stride 1) -> relu -> flatten -> Dense(``policy.width``) ->
+    relu -> Dense(``num_classes``), trained by full-batch ``bc`` on the D images. The
+    fitness is ``-mean(log_softmax(logits) * onehot)`` (cross-entropy / num_classes,
+    the reference's loss) on the real ``fitness_split`` images, minimised.
+
+    Attributes:
+        height, width, channels: image shape.
+        num_classes: number of classes; labels are ``repeat(arange(C), D // C)``.
+        normalize: real pixels are divided by 255 (the reference ``NORMALIZE``).
+        init_mode: ES start: ``mean`` (per-class mean of the real training images,
+            the reference's) or ``zero``.
+        conv_features: conv channels.
+        kernel_size: conv kernel side.
+        fitness_split: real split the fitness is measured on (``train``).
+    """
+
+    height: int = 28
+    width: int = 28
+    channels: int = 1
+    num_classes: int = 10
+    normalize: bool = True
+    init_mode: Literal["mean", "zero"] = "mean"
+    conv_features: int = 16
+    kernel_size: int = 3
+    fitness_split: Literal["train", "test"] = "train"
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self.height, self.width, self.channels)
+
+    @property
+    def num_pixels(self) -> int:
+        return self.height * self.width * self.channels
+
+    def validate(self, path: str = "image") -> None:
+        for name in ("height", "width", "channels", "num_classes", "conv_features",
+                     "kernel_size"):
+            _check_positive(getattr(self, name), f"{path}.{name}")
+        if self.num_classes < 2:
+            raise RecipeError(f"{path}.num_classes must be >= 2, got {self.num_classes}.")
+
+
+@_frozen
+class Recipe:
+    """One distillation run.
+
+    Attributes:
+        name: dataset id this recipe produces (``cartpole-R-2``).
+        variant: ``F`` HaDES-F (one fixed init, ``policy.init_seed``), ``R`` HaDES-R
+            (``num_inits`` fresh inits per generation, shared by the population), or
+            ``ES`` (direct neuroevolution of the policy weights: the baseline).
+        num_inits: BC initialisations (rollouts) per candidate; >= 2 for HaDES-R.
+        seed: master seed of the run.
+        image: the image-classification protocol; set exactly when
+            ``env.backend == "image"`` (``None`` for control recipes).
+    """
+
+    name: str
+    variant: Literal["F", "R", "ES"]
+    env: EnvConfig
+    dataset: DatasetConfig
+    policy: PolicyConfig = dataclasses.field(default_factory=PolicyConfig)
+    bc: BCConfig = dataclasses.field(default_factory=BCConfig)
+    eval: EvalConfig = dataclasses.field(default_factory=EvalConfig)
+    es: ESConfig = dataclasses.field(default_factory=ESConfig)
+    num_inits: int = 2
+    seed: int = 0
+    recipe_version: int = RECIPE_VERSION
+    image: ImageConfig | None = None
+
+    def validate(self, num_devices: int = 1) -> Recipe:
+        """Check every field and the cross-field rules; return self."""
+        if self.recipe_version != RECIPE_VERSION:
+            raise RecipeError(
+                f"recipe_version={self.recipe_version} is not supported by this hades_zoo "
+                f"(reads version {RECIPE_VERSION}); upgrade hades_zoo."
+            )
+        if self.variant not in ("F", "R", "ES"):
+            raise RecipeError(f"variant must be 'F', 'R' or 'ES', got {self.variant!r}.")
+        for sub in ("env", "dataset", "policy", "bc", "eval", "es"):
+            getattr(self, sub).validate(sub)
+        _check_positive(self.num_inits, "num_inits")
+        if self.variant == "R" and self.num_inits < 2:
+            raise RecipeError("num_inits must be >= 2 for HaDES-R (variant 'R').")
+        if self.variant == "F" and self.policy.init_seed is None:
+            raise RecipeError("variant 'F' needs policy.init_seed (the fixed initialisation).")
+        is_image = self.env.backend == IMAGE_BACKEND
+        if is_image != (self.image is not None):
+            raise RecipeError(
+                "an image recipe needs both env.backend: image and an image: section; "
+                f"got backend {self.env.backend!r} and "
+                f"{'an' if self.image is not None else 'no'} image section."
+            )
+        if self.image is not None:
+            self.image.validate("image")
+            if self.variant == "ES":
+                raise RecipeError("variant 'ES' is not defined for image recipes; use 'R' or 'F'.")
+            if self.dataset.size < self.image.num_classes:
+                raise RecipeError(
+                    f"dataset.size={self.dataset.size} is smaller than "
+                    f"image.num_classes={self.image.num_classes}; give each class at "
+                    "least one image."
+                )
+        if self.es.popsize % num_devices:
+            raise RecipeError(
+                f"es.popsize={self.es.popsize} must be divisible by the {num_devices} "
+                "devices the population is sharded over."
+            )
+        return self
+
+    def replace(self, **changes: Any) -> Recipe:
+        return dataclasses.replace(self, **changes)
+
+
+def _check_positive(value: int, path: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise RecipeError(f"{path} must be a positive integer, got {value!r}.")

@@ -1,0 +1,155 @@
+"""Recipes as plain data, JSON and YAML: strict loading (unknown keys, wrong types and
+out-of-range values raise ``RecipeError`` naming the YAML path and the closest valid
+key) and canonical writing (the recipe JSON stored in every dataset file).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from hades_zoo.data.recipe import Recipe
+from hades_zoo.errors import RecipeError, close_matches
+
+__all__ = ["recipe_from_dict", "recipe_to_dict", "recipe_to_json", "load_recipe", "dump_recipe"]
+
+
+def _convert(value: Any, annotation: Any, path: str) -> Any:
+    """Convert a YAML value to ``annotation``, raising RecipeError on mismatch."""
+    origin = typing.get_origin(annotation)
+    if dataclasses.is_dataclass(annotation):
+        if not isinstance(value, Mapping):
+            raise RecipeError(f"{path}: expected a mapping, got {type(value).__name__}.")
+        return _build(annotation, value, path)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(annotation)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _convert(value, arg, path)
+            except RecipeError as err:
+                errors.append(str(err))
+        raise RecipeError(errors[0] if errors else f"{path}: bad value {value!r}.")
+    if origin is Literal:
+        allowed = typing.get_args(annotation)
+        if value not in allowed:
+            raise RecipeError(
+                f"{path}: {value!r} is not one of {', '.join(map(repr, allowed))}."
+                + close_matches(str(value), map(str, allowed))
+            )
+        return value
+    if annotation is bool:
+        if not isinstance(value, bool):
+            raise RecipeError(f"{path}: expected true/false, got {value!r}.")
+        return value
+    if annotation is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise RecipeError(f"{path}: expected an integer, got {value!r}.")
+        return value
+    if annotation is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise RecipeError(f"{path}: expected a number, got {value!r}.")
+        return float(value)
+    if annotation is str:
+        if not isinstance(value, str):
+            raise RecipeError(f"{path}: expected a string, got {value!r}.")
+        return value
+    raise RecipeError(f"{path}: unsupported field type {annotation!r}.")  # pragma: no cover
+
+
+def _build(cls: type, data: Mapping[str, Any], path: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in data.items():
+        if key not in fields:
+            where = f"{path}.{key}" if path else key
+            raise RecipeError(
+                f"{where}: unknown key." + (close_matches(str(key), fields) or
+                f" Valid keys: {', '.join(fields)}.")
+            )
+        kwargs[key] = _convert(value, hints[key], f"{path}.{key}" if path else key)
+    missing = [
+        n for n, f in fields.items()
+        if n not in kwargs and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise RecipeError(f"{path or 'recipe'}: missing required key(s) {', '.join(missing)}.")
+    return cls(**kwargs)
+
+
+def recipe_from_dict(data: Mapping[str, Any], *, validate: bool = True) -> Recipe:
+    """Build a ``Recipe`` from plain data (parsed YAML or JSON), strictly."""
+    if not isinstance(data, Mapping):
+        raise RecipeError(f"a recipe must be a mapping, got {type(data).__name__}.")
+    recipe = _build(Recipe, data, "")
+    return recipe.validate() if validate else recipe
+
+
+# Fields added after the first zoo release: written only when they differ from their
+# default, so every recipe that does not use them (and every existing dataset file's
+# recipe JSON, hence its bytes and sha256) stays exactly as it was.
+_OMIT_WHEN_DEFAULT: dict[tuple[str, ...], Any] = {
+    ("image",): None,
+    ("bc", "momentum"): 0.0,
+    ("es", "lrate_decay"): 1.0,
+}
+
+
+def recipe_to_dict(recipe: Recipe) -> dict[str, Any]:
+    """Plain-data form of a recipe (inverse of ``recipe_from_dict``)."""
+    data = dataclasses.asdict(recipe)
+    for path, default in _OMIT_WHEN_DEFAULT.items():
+        *parents, leaf = path
+        node = data
+        for p in parents:
+            node = node[p]
+        if leaf in node and node[leaf] == default:
+            del node[leaf]
+    return data
+
+
+def recipe_to_json(recipe: Recipe) -> str:
+    """Canonical JSON (sorted keys) used in dataset metadata."""
+    return json.dumps(recipe_to_dict(recipe), sort_keys=True, separators=(",", ":"))
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    """Load and validate a recipe YAML file.
+
+    Raises:
+        RecipeError: unreadable file, invalid YAML, unknown keys, wrong types or values.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise RecipeError(f"cannot read recipe {path}: {err.strerror}; check the path.") from err
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise RecipeError(f"{path} is not valid YAML: {err}") from err
+    try:
+        return recipe_from_dict(data)
+    except RecipeError as err:
+        raise RecipeError(f"{path}: {err}") from None
+
+
+def dump_recipe(recipe: Recipe, path: str | Path | None = None) -> str:
+    """Render a recipe as YAML (written to ``path`` when given)."""
+    text = yaml.safe_dump(recipe_to_dict(recipe), sort_keys=False)
+    if path is not None:
+        Path(path).write_text(text)
+    return text

@@ -1,0 +1,13 @@
+"""engine/: how datasets are MADE and USED.
+
+Owns: env adapters behind one functional API (``envs/``: gymnax, brax, compat shims),
+the policy network (``policy``), behaviour cloning (``bc``), rollouts and episode
+returns (``rollout``), fitness of a candidate dataset (``tasks/``: control return,
+image loss), the ES loop (``distill``) and its checkpoints (``checkpoint``), the
+offline image loader (``image_data``), and training + evaluating a policy on a
+dataset (``evaluation``).
+
+May import: ``hades_zoo.data``, ``hades_zoo.errors`` (never ``hub``, ``zoo``, ``cli``).
+Everything per candidate, per BC step or per env step is a pure jittable function;
+backend libraries (brax, gymnax) are imported inside ``envs/`` only.
+"""

@@ -1,0 +1,108 @@
+"""Distillation checkpoints: the ES state as safetensors plus a JSON sidecar.
+
+``checkpoint.safetensors`` holds every leaf of the ``DistillState`` pytree under its
+key path (``es_state.mean``, ``key`` as raw uint32 key data, ...). The sidecar
+``checkpoint.json`` holds the generation, the recipe and the leaf names, so a resume
+refuses a checkpoint written by another recipe. Both are written atomically; the JSON
+goes last and names the tensors' sha256, so a crash between the two is detected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+
+from hades_zoo.data.cache import atomic_write_bytes
+from hades_zoo.errors import DatasetFormatError
+
+__all__ = ["save_checkpoint", "load_checkpoint", "CKPT_TENSORS", "CKPT_JSON"]
+
+CKPT_TENSORS = "checkpoint.safetensors"
+CKPT_JSON = "checkpoint.json"
+
+
+def _leaves(tree: Any) -> dict[str, np.ndarray]:
+    out = {}
+    for path, leaf in jax.tree_util.tree_leaves_with_path(tree):
+        name = jax.tree_util.keystr(path)
+        if jax.dtypes.issubdtype(getattr(leaf, "dtype", None), jax.dtypes.prng_key):
+            leaf = jax.random.key_data(leaf)
+        out[name] = np.asarray(leaf)
+    return out
+
+
+def save_checkpoint(directory: str | Path, state: Any, *, generation: int,
+                    recipe_json: str) -> None:
+    """Write ``state`` (a pytree) and its sidecar into ``directory``."""
+    from safetensors.numpy import save
+
+    directory = Path(directory)
+    data = save({k: np.ascontiguousarray(v) for k, v in _leaves(state).items()})
+    atomic_write_bytes(directory / CKPT_TENSORS, data)
+    sidecar = {
+        "generation": generation,
+        "recipe": json.loads(recipe_json),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+    atomic_write_bytes(directory / CKPT_JSON, json.dumps(sidecar, indent=1).encode())
+
+
+def load_checkpoint(directory: str | Path, template: Any, *, recipe_json: str
+                    ) -> tuple[Any, int] | None:
+    """Restore a checkpoint into the structure of ``template``.
+
+    Returns:
+        ``(state, generation)``, or None when ``directory`` holds no checkpoint.
+
+    Raises:
+        DatasetFormatError: the checkpoint is corrupt or was written by another recipe.
+    """
+    from safetensors.numpy import load
+
+    directory = Path(directory)
+    side, tens = directory / CKPT_JSON, directory / CKPT_TENSORS
+    if not side.exists():
+        return None
+    try:
+        sidecar = json.loads(side.read_text())
+        data = tens.read_bytes()
+    except (OSError, json.JSONDecodeError) as err:
+        raise DatasetFormatError(
+            f"unreadable checkpoint in {directory} ({err}); delete {CKPT_JSON} and "
+            f"{CKPT_TENSORS} to start over."
+        ) from err
+    if sidecar.get("recipe") != json.loads(recipe_json):
+        raise DatasetFormatError(
+            f"the checkpoint in {directory} was written by another recipe; use a new --out "
+            "directory, or delete the checkpoint files to start over."
+        )
+    if hashlib.sha256(data).hexdigest() != sidecar.get("sha256"):
+        raise DatasetFormatError(
+            f"{tens} does not match the sha256 in {CKPT_JSON} (interrupted write?); "
+            "delete both files to start over."
+        )
+    arrays = load(data)
+    paths_leaves = jax.tree_util.tree_leaves_with_path(template)
+    leaves = []
+    for path, leaf in paths_leaves:
+        name = jax.tree_util.keystr(path)
+        if name not in arrays:
+            raise DatasetFormatError(f"checkpoint lacks {name}; it was written by another version.")
+        value = arrays[name]
+        if value.size != np.size(leaf) and not jax.dtypes.issubdtype(
+                getattr(leaf, "dtype", None), jax.dtypes.prng_key):
+            raise DatasetFormatError(
+                f"checkpoint leaf {name} has {value.size} values, expected {np.size(leaf)}.")
+        if jax.dtypes.issubdtype(getattr(leaf, "dtype", None), jax.dtypes.prng_key):
+            value = jax.random.wrap_key_data(value)
+        else:
+            # safetensors stores 0-d arrays as shape (1,): restore the template's shape.
+            value = jax.numpy.asarray(value, dtype=leaf.dtype).reshape(np.shape(leaf))
+        leaves.append(value)
+    treedef = jax.tree_util.tree_structure(template)
+    return jax.tree_util.tree_unflatten(treedef, leaves), int(sidecar["generation"])

@@ -1,0 +1,284 @@
+"""Image fitness: train the reference CNN on the synthetic images, score it on real ones.
+
+The supervised inner loop of HaDES's dataset-distillation experiments (Lupu et al.,
+"Behaviour Distillation", ICLR 2024, Sec. 5.3): a freshly initialised CNN is trained
+by full-batch SGD on the D synthetic images with fixed labels, then its loss on the
+real training images is the candidate's fitness (minimised).
+
+Protocol facts, as run for the published MNIST / FashionMNIST datasets (config
+``NET=CNN, WIDTH=128, LR=0.1, MOMENTUM=0, UPDATE_EPOCHS=1000, NORMALIZE=true``):
+
+- network: Conv(16, 3x3, SAME, stride 1) -> relu -> flatten -> Dense(WIDTH) -> relu
+  -> Dense(10); flax default lecun-normal kernels, U[0, 0.05) biases on the conv and
+  hidden layers, zero output bias;
+- training: ``UPDATE_EPOCHS`` full-batch SGD steps (lr ``LR``, momentum ``MOMENTUM``)
+  on ``-mean(log_softmax(logits) * onehot)``, i.e. cross-entropy / num_classes;
+- pixels: real images divided by 255 (``NORMALIZE``); the synthetic images live in
+  that scale;
+- fitness: the same loss on all real training images, averaged over ``num_inits``
+  fresh initialisations (HaDES-R) or from one fixed init (HaDES-F).
+
+Everything here is a pure function over arrays (jit / vmap / scan); real data is
+scored in fixed-size batches with ``lax.map`` so memory does not grow with N.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from hades_zoo.data.recipe import BCConfig, ImageConfig, Recipe
+from hades_zoo.errors import RecipeError
+
+__all__ = ["ImageCNN", "ImageTask", "ImageScores", "fixed_image_labels", "class_mean_images",
+           "image_protocol_scores",
+           "EVAL_BATCH"]
+
+EVAL_BATCH = 1000
+
+
+class ImageCNN(nn.Module):
+    """The reference image classifier (see module doc); returns logits (N, classes)."""
+
+    num_classes: int
+    width: int = 128
+    conv_features: int = 16
+    kernel_size: int = 3
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:  # (N, H, W, C)
+        bias = nn.initializers.uniform(0.05)
+        k = self.kernel_size
+        x = nn.Conv(self.conv_features, (k, k), strides=1, padding="SAME", bias_init=bias)(x)
+        x = nn.relu(x)
+        x = x.reshape((x.shape[0], -1))
+        x = nn.relu(nn.Dense(self.width, bias_init=bias)(x))
+        return nn.Dense(self.num_classes)(x)
+
+
+class ImageScores(NamedTuple):
+    """Scores of a classifier on real images (scalars, or stacked over seeds).
+
+    Attributes:
+        loss: ``-mean(log_softmax * onehot)`` = cross-entropy / num_classes (the
+            reference fitness, minimised).
+        cross_entropy: mean cross-entropy in nats.
+        accuracy: fraction classified correctly.
+    """
+
+    loss: jax.Array
+    cross_entropy: jax.Array
+    accuracy: jax.Array
+
+
+def fixed_image_labels(size: int, num_classes: int) -> np.ndarray:
+    """The reference's fixed labels ``repeat(arange(C), D // C)``; D must be k * C."""
+    if size % num_classes:
+        raise RecipeError(
+            f"dataset.size={size} is not a multiple of num_classes={num_classes}; image "
+            "datasets hold the same number of images per class.")
+    return np.repeat(np.arange(num_classes, dtype=np.int32), size // num_classes)
+
+
+def class_mean_images(pixels: np.ndarray, labels: np.ndarray, size: int,
+                      num_classes: int) -> np.ndarray:
+    """The reference ``init_mode: mean`` start: each class's mean real image.
+
+    Args:
+        pixels: (N, H, W, C) float real images (already in the protocol's scale).
+        labels: (N,) int.
+
+    Returns:
+        (size, H*W*C) float32, class c repeated ``size // num_classes`` times.
+    """
+    k = size // num_classes
+    rows = []
+    for c in range(num_classes):
+        sel = pixels[np.asarray(labels) == c]
+        if len(sel) == 0:
+            raise RecipeError(f"no real image of class {c}: cannot build the mean init.")
+        rows += [sel.reshape(len(sel), -1).mean(0)] * k
+    return np.stack(rows).astype(np.float32)
+
+
+def _optimizer(bc: BCConfig) -> optax.GradientTransformation:
+    if bc.optimizer == "sgd":
+        return optax.sgd(bc.lr, momentum=bc.momentum or None)
+    return optax.adam(bc.lr, eps=bc.eps)
+
+
+def _loss_terms(logits: jax.Array, onehot: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Per-example (cross-entropy, correct) for (N, C) logits and targets."""
+    logp = jax.nn.log_softmax(logits, axis=-1)
+    ce = -jnp.sum(logp * onehot, axis=-1)
+    correct = (jnp.argmax(logits, -1) == jnp.argmax(onehot, -1)).astype(jnp.float32)
+    return ce, correct
+
+
+class ImageTask:
+    """The static image protocol of a recipe, as pure jittable functions."""
+
+    def __init__(self, recipe: Recipe):
+        if recipe.image is None:
+            raise RecipeError(
+                f"recipe {recipe.name!r} has no image section; ImageTask needs an "
+                "image-classification recipe (env.backend: image).")
+        self.recipe = recipe
+        self.image: ImageConfig = recipe.image
+        self.module = ImageCNN(num_classes=self.image.num_classes, width=recipe.policy.width,
+                               conv_features=self.image.conv_features,
+                               kernel_size=self.image.kernel_size)
+        self.tx = _optimizer(recipe.bc)
+        self.labels = fixed_image_labels(recipe.dataset.size, self.image.num_classes)
+        self.fixed_params: Any | None = None
+        if recipe.policy.init_seed is not None:
+            self.fixed_params = self.module.init(jax.random.key(recipe.policy.init_seed),
+                                                 self._dummy())
+
+    def _dummy(self) -> jax.Array:
+        return jnp.zeros((1, *self.image.shape), jnp.float32)
+
+    @property
+    def onehot(self) -> jax.Array:
+        """(D, C) one-hot BC targets of the fixed labels."""
+        return jax.nn.one_hot(self.labels, self.image.num_classes)
+
+    def to_images(self, states: jax.Array) -> jax.Array:
+        """(D, H*W*C) flat states -> (D, H, W, C) images."""
+        return jnp.reshape(states, (-1, *self.image.shape))
+
+    # ----------------------------------------------------------------- inner loop
+    def init_params(self, key: jax.Array) -> Any:
+        """Fresh CNN params from ``key`` (HaDES-R) or the fixed init (HaDES-F)."""
+        if self.fixed_params is not None:
+            return self.fixed_params
+        return self.module.init(key, self._dummy())
+
+    def loss(self, params: Any, images: jax.Array, onehot: jax.Array) -> jax.Array:
+        """The reference loss: ``-mean(log_softmax(logits) * onehot)`` (= CE / C)."""
+        logits = self.module.apply(params, images)
+        return -jnp.mean(jax.nn.log_softmax(logits, -1) * onehot)
+
+    def train(self, key: jax.Array, states: jax.Array, onehot: jax.Array | None = None
+              ) -> tuple[Any, jax.Array]:
+        """Train a CNN on the synthetic images (pure; vmap over ``key`` for seeds).
+
+        Args:
+            key: init key (ignored by a HaDES-F fixed init).
+            states: (D, H*W*C) synthetic images, flattened.
+            onehot: (D, C) targets; default the fixed one-hot labels.
+
+        Returns:
+            (params, losses (steps,)): trained params and the loss before each step.
+        """
+        images = self.to_images(states)
+        onehot = self.onehot if onehot is None else onehot
+        params = self.init_params(key)
+        opt_state = self.tx.init(params)
+        grad_fn = jax.value_and_grad(self.loss)
+
+        def step(carry, _):
+            params, opt_state = carry
+            value, grads = grad_fn(params, images, onehot)
+            updates, opt_state = self.tx.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state), value
+
+        (params, _), losses = jax.lax.scan(step, (params, opt_state), None,
+                                           length=self.recipe.bc.steps)
+        return params, losses
+
+    # ----------------------------------------------------------------- real data
+    def make_score(self, pixels: np.ndarray, labels: np.ndarray, *,
+                   batch_size: int = EVAL_BATCH) -> Callable[[Any], ImageScores]:
+        """``score(params) -> ImageScores`` on fixed real images (pure, jittable).
+
+        The images are padded to a multiple of ``batch_size`` and scored batch by
+        batch with ``lax.map`` (padding has zero weight), so memory is bounded.
+
+        Args:
+            pixels: (N, H, W, C) float real images in the protocol's scale.
+            labels: (N,) int class indices.
+        """
+        n = int(labels.shape[0])
+        if n == 0:
+            raise ValueError("no real images to score on")
+        if tuple(pixels.shape[1:]) != self.image.shape:
+            raise RecipeError(
+                f"real images have shape {tuple(pixels.shape[1:])} but the recipe's "
+                f"image shape is {self.image.shape}.")
+        b = min(batch_size, n)
+        pad = -n % b
+        x = np.concatenate([pixels, np.zeros((pad, *pixels.shape[1:]), pixels.dtype)])
+        y = np.concatenate([np.asarray(labels), np.zeros(pad, np.int64)])
+        w = np.concatenate([np.ones(n, np.float32), np.zeros(pad, np.float32)])
+        nb = (n + pad) // b
+        xb = jnp.asarray(x, jnp.float32).reshape(nb, b, *pixels.shape[1:])
+        yb = jax.nn.one_hot(jnp.asarray(y).reshape(nb, b), self.image.num_classes)
+        wb = jnp.asarray(w).reshape(nb, b)
+        classes = self.image.num_classes
+
+        def score(params: Any) -> ImageScores:
+            def one(batch):
+                xi, yi, wi = batch
+                ce, correct = _loss_terms(self.module.apply(params, xi), yi)
+                return jnp.sum(ce * wi), jnp.sum(correct * wi)
+
+            ce_sum, correct_sum = jax.lax.map(one, (xb, yb, wb))
+            ce = jnp.sum(ce_sum) / n
+            return ImageScores(loss=ce / classes, cross_entropy=ce,
+                               accuracy=jnp.sum(correct_sum) / n)
+
+        return score
+
+    def make_fitness_fn(self, pixels: np.ndarray, labels: np.ndarray, *,
+                        batch_size: int = EVAL_BATCH):
+        """``fitness(key, solution) -> (loss, aux)`` for one candidate (pure).
+
+        ``solution`` is ``{"states": (D, H*W*C)}``; the loss is averaged over
+        ``num_inits`` trainings (fresh inits from ``key``, or the fixed init).
+        """
+        score = self.make_score(pixels, labels, batch_size=batch_size)
+        k = self.recipe.num_inits
+
+        def fitness(key, sol):
+            def one(kk):
+                params, losses = self.train(kk, sol["states"])
+                return score(params), losses[-1]
+
+            scores, bc_loss = jax.vmap(one)(jax.random.split(key, k))
+            return jnp.mean(scores.loss), {"accuracy": jnp.mean(scores.accuracy),
+                                           "bc_loss": jnp.mean(bc_loss)}
+
+        return fitness
+
+
+def image_protocol_scores(task: ImageTask, states: jax.Array, pixels: np.ndarray,
+                          labels: np.ndarray, *, seeds: int = 5, seed: int = 0,
+                          batch_size: int = EVAL_BATCH) -> ImageScores:
+    """Retrain on ``states`` for ``seeds`` seeds and score on real images.
+
+    Each seed trains ``num_inits`` classifiers (keys split from the seed's key; the
+    fixed init for HaDES-F) and averages their scores, exactly as the fitness does.
+    Seeds run one after another (``lax.map``) to bound memory.
+
+    Returns:
+        ImageScores of (seeds,) arrays.
+    """
+    score = task.make_score(pixels, labels, batch_size=batch_size)
+    k = task.recipe.num_inits
+
+    def one_seed(key):
+        def one_init(kk):
+            return score(task.train(kk, states)[0])
+
+        s = jax.lax.map(one_init, jax.random.split(key, k))
+        return ImageScores(*(jnp.mean(v) for v in s))
+
+    keys = jax.random.split(jax.random.key(seed), seeds)
+    return jax.jit(lambda ks: jax.lax.map(one_seed, ks))(keys)

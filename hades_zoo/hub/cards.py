@@ -1,0 +1,297 @@
+"""Dataset cards: the README.md (a huggingface_hub ``DatasetCard``) of a dataset repo.
+
+The card's YAML header carries the Hub metadata (license, pretty_name,
+task_categories, tags, size_categories, a ``configs`` entry pointing the Hub viewer
+and ``datasets.load_dataset`` at ``data/train-*.parquet``) plus a ``hades_zoo:`` block
+with everything a loader needs: the dataset file name, its sha256, the file
+``format_version``, the protocol summary and, when the dataset has one, its
+reproduction certificate. The markdown body is for people.
+
+Cards are generic: :func:`render_card` works for any ``SyntheticDataset``, so the
+packaged zoo cards and pushed repos share one renderer. Nothing in a card is executed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from hades_zoo.errors import DatasetFormatError
+
+__all__ = [
+    "render_card",
+    "validate_card",
+    "card_block",
+    "PARQUET_GLOB",
+    "PARQUET_FILE",
+    "RECIPE_FILE",
+    "size_category",
+]
+
+PARQUET_GLOB = "data/train-*.parquet"
+PARQUET_FILE = "data/train-00000-of-00001.parquet"
+RECIPE_FILE = "recipe.yaml"
+REQUIRED_TAGS = ("behaviour-distillation", "hades")
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+_FILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}\.safetensors$")
+
+_CITATION = """@inproceedings{lupu2024behaviour,
+  title={Behaviour Distillation},
+  author={Lupu, Andrei and Lu, Chris and Liesen, Jarek and Lange, Robert Tjarko and Foerster, Jakob},
+  booktitle={International Conference on Learning Representations},
+  year={2024}
+}"""
+
+
+def size_category(num_pairs: int) -> str:
+    """The Hub ``size_categories`` bucket for ``num_pairs`` rows (``n<1K``, ...)."""
+    for limit, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
+                         (1_000_000, "100K<n<1M")):
+        if num_pairs < limit:
+            return label
+    return "1M<n<10M"
+
+
+def _protocol(ds: Any) -> dict[str, Any]:
+    """The parts of the recipe needed to train and evaluate on the dataset."""
+    r = ds.recipe
+    return {
+        "env": {"name": r.env.name, "backend": r.env.backend, "obs_norm": r.env.obs_norm,
+                "episode_length": r.env.episode_length, "compat": r.env.compat},
+        "policy": {"width": r.policy.width, "depth": r.policy.depth,
+                   "activation": r.policy.activation, "init_seed": r.policy.init_seed},
+        "bc": {"lr": r.bc.lr, "steps": r.bc.steps, "eps": r.bc.eps,
+               "max_grad_norm": r.bc.max_grad_norm},
+        "eval": {"num_envs": r.eval.num_envs, "num_steps": r.eval.num_steps,
+                 "greedy": r.eval.greedy},
+        "variant": r.variant,
+        "num_inits": r.num_inits,
+    }
+
+
+def _certificate(ds: Any, certificate: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The explicit certificate, else the one recorded in the dataset's provenance."""
+    if certificate is not None:
+        return certificate
+    prov = ds.info.provenance
+    found = prov.get("certificate", prov.get("reproduction_certificate"))
+    return found if isinstance(found, dict) else None
+
+
+def render_card(
+    ds: Any,
+    *,
+    certificate: dict[str, Any] | None = None,
+    sha256: str | None = None,
+    repo_id: str | None = None,
+    license: str = "apache-2.0",
+) -> Any:
+    """Render the dataset card of ``ds``.
+
+    Args:
+        ds: a ``SyntheticDataset`` with a recipe.
+        certificate: reproduction certificate (JSON-able mapping) to embed; default:
+            ``ds.info.provenance["certificate"]`` when present.
+        sha256: hex sha256 of the ``<id>.safetensors`` file the card describes;
+            default: hash of ``hades_zoo.data.format.dataset_to_bytes(ds)``.
+        repo_id: Hub repo id used in the usage snippet (``org/name``), if known.
+        license: SPDX-style license id for the card header.
+
+    Returns:
+        ``huggingface_hub.DatasetCard``; ``str(card)`` is the README.md text.
+
+    Raises:
+        DatasetFormatError: the dataset has no recipe, or its id is not a valid
+            file name.
+    """
+    from huggingface_hub import DatasetCard, DatasetCardData
+
+    from hades_zoo.data.cache import sha256_bytes
+    from hades_zoo.data.dataset import dataset_to_bytes
+    from hades_zoo.data.format import FORMAT_VERSION
+
+    if ds.recipe is None:
+        raise DatasetFormatError(
+            "cannot render a card for a dataset without a recipe; build it with "
+            "SyntheticDataset(..., recipe=...)."
+        )
+    filename = f"{ds.info.dataset_id}.safetensors"
+    if not _FILE_RE.match(filename) or ".." in filename:
+        raise DatasetFormatError(
+            f"dataset id {ds.info.dataset_id!r} cannot name a file; use letters, digits, "
+            "'.', '_' and '-' (e.g. ds.replace_info(dataset_id='cartpole-R-2'))."
+        )
+    if sha256 is None:
+        sha256 = sha256_bytes(dataset_to_bytes(ds))
+    from importlib import metadata
+
+    try:
+        version = metadata.version("hades_zoo")
+    except metadata.PackageNotFoundError:  # pragma: no cover - source checkout
+        version = "0+unknown"
+    env = ds.recipe.env.name
+    kind = "discrete" if ds.discrete else "continuous"
+    block: dict[str, Any] = {
+        "dataset_id": ds.info.dataset_id,
+        "file": filename,
+        "sha256": sha256,
+        "format_version": FORMAT_VERSION,
+        "library_version": version,
+        "recipe_file": RECIPE_FILE,
+        "size": ds.size,
+        "obs_dim": ds.obs_dim,
+        "kind": kind,
+        "fitness": ds.info.fitness,
+        "fitness_kind": ds.info.fitness_kind,
+        "protocol": _protocol(ds),
+    }
+    cert = _certificate(ds, certificate)
+    if cert is not None:
+        block["certificate"] = json.loads(json.dumps(cert))  # plain data only
+    data = DatasetCardData(
+        license=license,
+        pretty_name=f"HaDES {ds.info.dataset_id} ({env})",
+        task_categories=["image-classification" if ds.recipe.env.backend == "image"
+                         else "reinforcement-learning"],
+        tags=[*REQUIRED_TAGS, env.lower()],
+        size_categories=[size_category(ds.size)],
+        configs=[{"config_name": "default",
+                  "data_files": [{"split": "train", "path": PARQUET_GLOB}]}],
+        hades_zoo=block,
+    )
+    source = f"hf:{repo_id}" if repo_id else f"file:{filename}"
+    target = "label (int)" if ds.discrete else "action (list of floats)"
+    proto = block["protocol"]
+    body = f"""
+# HaDES dataset `{ds.info.dataset_id}`
+
+A behaviour-distillation dataset (HaDES, Lupu et al., ICLR 2024): {ds.size} synthetic
+state-action pairs for `{env}` ({ds.recipe.env.backend}, {kind} actions) that train a
+policy from scratch by behaviour cloning. Recorded fitness: {ds.info.fitness}
+({ds.info.fitness_kind or "n/a"}).
+
+## Usage
+
+```python
+import hades_zoo as hz
+
+ds = hz.load("{source}")   # sha256-checked against this card
+policy = hz.train_policy(ds)                  # the stored protocol below
+print(hz.evaluate(policy, episodes=10).mean_return)
+```
+
+## Protocol
+
+| piece | value |
+|---|---|
+| env | `{env}`, backend `{ds.recipe.env.backend}`, obs_norm `{ds.recipe.env.obs_norm}` |
+| policy | MLP width {proto["policy"]["width"]}, depth {proto["policy"]["depth"]}, {proto["policy"]["activation"]} |
+| BC | lr {proto["bc"]["lr"]}, {proto["bc"]["steps"]} steps |
+| eval | {proto["eval"]["num_envs"]} envs x {proto["eval"]["num_steps"]} steps, greedy={proto["eval"]["greedy"]} |
+| variant | HaDES-{ds.recipe.variant}, {ds.recipe.num_inits} inits |
+
+## Files
+
+- `{filename}`: named arrays + metadata (safetensors, format_version {FORMAT_VERSION},
+  sha256 `{sha256}`).
+- `{RECIPE_FILE}`: the full recipe; `hades-zoo distill {RECIPE_FILE}` regenerates the data.
+- `{PARQUET_GLOB}`: one row per pair: `state` (list of floats), {target}, `mask`.
+
+## Provenance
+
+```json
+{json.dumps(ds.info.provenance, indent=1, sort_keys=True)}
+```
+{("" if not ds.info.notes else chr(10) + "Notes: " + ds.info.notes + chr(10))}
+## Citation
+
+```bibtex
+{_CITATION}
+```
+"""
+    return DatasetCard(f"---\n{data.to_yaml()}\n---\n{body}")
+
+
+def card_block(card: Any) -> dict[str, Any]:
+    """The ``hades_zoo:`` block of a card (``DatasetCard`` or README text), unchecked.
+
+    Raises:
+        DatasetFormatError: the card has no ``hades_zoo`` mapping.
+    """
+    from huggingface_hub import DatasetCard
+
+    if isinstance(card, str):
+        try:
+            card = DatasetCard(card, ignore_metadata_errors=True)
+        except Exception as err:  # malformed YAML header
+            raise DatasetFormatError(f"dataset card has an invalid YAML header: {err}") from err
+    block = card.data.to_dict().get("hades_zoo")
+    if not isinstance(block, dict):
+        raise DatasetFormatError(
+            "dataset card has no 'hades_zoo:' block; it was not written by hades_zoo. "
+            "Re-push the dataset with `hades-zoo push` (or pass filename= and sha256=)."
+        )
+    return block
+
+
+def validate_card(card: Any) -> dict[str, Any]:
+    """Check that a card has the Hub metadata and a usable ``hades_zoo:`` block.
+
+    Args:
+        card: a ``huggingface_hub.DatasetCard`` or README.md text.
+
+    Returns:
+        The ``hades_zoo`` block (``file``, ``sha256``, ``format_version``, ...).
+
+    Raises:
+        DatasetFormatError: naming the missing or invalid key and how to fix it.
+    """
+    from huggingface_hub import DatasetCard
+
+    if isinstance(card, str):
+        try:
+            card = DatasetCard(card, ignore_metadata_errors=True)
+        except Exception as err:
+            raise DatasetFormatError(f"dataset card has an invalid YAML header: {err}") from err
+    data = card.data.to_dict()
+    fix = "re-render it with hades_zoo.hub.cards.render_card(ds)"
+    for key in ("license", "pretty_name", "task_categories", "tags", "size_categories",
+                "configs"):
+        if not data.get(key):
+            raise DatasetFormatError(f"dataset card lacks '{key}'; {fix}.")
+    if not {"reinforcement-learning", "image-classification"} & set(data["task_categories"]):
+        raise DatasetFormatError(
+            f"dataset card task_categories {data['task_categories']} lacks "
+            f"'reinforcement-learning' (or 'image-classification'); {fix}."
+        )
+    missing = [t for t in REQUIRED_TAGS if t not in data["tags"]]
+    if missing:
+        raise DatasetFormatError(f"dataset card tags lack {missing}; {fix}.")
+    paths = [
+        f.get("path")
+        for cfg in data["configs"] if isinstance(cfg, dict)
+        for f in (cfg.get("data_files") or []) if isinstance(f, dict)
+    ]
+    if PARQUET_GLOB not in paths:
+        raise DatasetFormatError(
+            f"dataset card configs do not point at {PARQUET_GLOB!r}; {fix}."
+        )
+    block = card_block(card)
+    file = block.get("file")
+    if not isinstance(file, str) or not _FILE_RE.match(file) or ".." in file:
+        raise DatasetFormatError(
+            f"dataset card hades_zoo.file {file!r} is not a plain '<id>.safetensors' "
+            f"name; {fix}."
+        )
+    sha = block.get("sha256")
+    if not isinstance(sha, str) or not _SHA256_RE.match(sha):
+        raise DatasetFormatError(
+            f"dataset card hades_zoo.sha256 {sha!r} is not 64 lowercase hex digits; {fix}."
+        )
+    version = block.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise DatasetFormatError(
+            f"dataset card hades_zoo.format_version {version!r} is not an integer; {fix}."
+        )
+    return block

@@ -1,0 +1,12 @@
+"""zoo/: the CURATED collection.
+
+Owns: the registry of packaged entries (``registry``, files in ``entries/``), opening a
+dataset from any source (``loading``: file, zoo id, Hub), the reference importer
+(``reference`` reads the authors' ``.npz`` files, ``importer`` builds entries),
+certificates and results tables (``certify``, ``results``, ``image_eval``), transfer
+grids (``transfer``), multi-task datasets (``multitask``, ``multitask_train``) and
+dataset plots (``plotting``).
+
+May import: ``hades_zoo.hub``, ``hades_zoo.engine``, ``hades_zoo.data``,
+``hades_zoo.errors`` (never ``cli``).
+"""

@@ -1,0 +1,220 @@
+"""Dataset plots: the synthetic state-action pairs as a picture (matplotlib, lazy).
+
+- Continuous (brax) datasets: two heatmaps, ``states (D x obs_dim)`` and
+  ``actions (D x act_dim)``, each on a symmetric diverging colour scale.
+- Image-observation gymnax datasets (MinAtar ``10x10xC``, Pong-misc ``30x40x3``):
+  one frame per synthetic state, each channel drawn as its own coloured layer, titled
+  with the state's action label (masked states are marked "unused").
+- Other discrete datasets (vector observations): a states heatmap with the labels
+  on the rows.
+
+Constant-normalised states are mapped back to raw observation units first
+(``x * sqrt(var + 1e-8) + mean``) so frames look like the game; running-normalised
+states have no fixed inverse and are drawn as stored.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from hades_zoo.data.dataset import SyntheticDataset
+
+__all__ = ["plot_dataset", "display_states", "observation_shape"]
+
+_PLOT_HINT = "plotting needs matplotlib: pip install hades_zoo[plot]"
+
+
+def _pyplot():
+    """Import matplotlib lazily with a non-interactive backend."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+    except ImportError as err:
+        raise ImportError(_PLOT_HINT) from err
+    return plt
+
+
+def display_states(ds: SyntheticDataset) -> np.ndarray:
+    """(D, obs_dim) states in raw observation units when the protocol allows it."""
+    states = np.asarray(ds.states, np.float32)
+    if (
+        ds.recipe is not None
+        and ds.recipe.env.obs_norm == "const"
+        and ds.obs_mean is not None
+    ):
+        states = states * np.sqrt(np.asarray(ds.obs_var) + 1e-8) + np.asarray(
+            ds.obs_mean
+        )
+    return states
+
+
+def observation_shape(ds: SyntheticDataset) -> tuple[int, ...]:
+    """The env's observation shape (gymnax), or ``(obs_dim,)`` for flat observations."""
+    if ds.recipe is None or ds.recipe.env.backend != "gymnax":
+        return (ds.obs_dim,)
+    import gymnax
+
+    env, params = gymnax.make(ds.recipe.env.name)
+    shape = tuple(int(s) for s in env.observation_space(params).shape)
+    return shape if int(np.prod(shape)) == ds.obs_dim else (ds.obs_dim,)
+
+
+def _label_text(ds: SyntheticDataset, i: int) -> str:
+    used = ds.mask is None or bool(np.asarray(ds.mask)[i])
+    if ds.label_logits is not None:
+        label = int(np.argmax(np.asarray(ds.label_logits)[i]))
+    else:
+        label = int(np.asarray(ds.labels)[i])
+    return f"#{i}: a={label}" + ("" if used else " (unused)")
+
+
+def _heatmap(fig, ax, values: np.ndarray, title: str, xlabel: str, ylabel: str) -> None:
+    lim = float(np.max(np.abs(values))) or 1.0
+    im = ax.imshow(
+        values,
+        aspect="auto",
+        cmap="RdBu_r",
+        vmin=-lim,
+        vmax=lim,
+        interpolation="nearest",
+    )
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+
+
+def _frames(plt, ds: SyntheticDataset, shape: tuple[int, int, int]):
+    """Grid of coloured frames, one per state."""
+    states = display_states(ds).reshape((ds.size, *shape))
+    h, w, c = shape
+    cmap = plt.get_cmap("tab10" if c <= 10 else "tab20")
+    colours = np.array([cmap(k % cmap.N)[:3] for k in range(c)])  # (C, 3)
+    cell = 1.9  # inches per frame (height); width follows the frame's aspect
+    fig, axes = _panel_grid(plt, ds.size, 8, lambda rows, cols: (
+        cell * cols * w / h + 0.4, (cell + 0.45) * rows + 0.9))
+    for i, ax in enumerate(axes):
+        layers = np.clip(states[i], 0.0, 1.0)  # (h, w, C): channel presence
+        rgb = np.clip(layers @ colours, 0.0, 1.0)  # additive colour layers
+        ax.imshow(rgb, interpolation="nearest")
+        ax.set_title(_label_text(ds, i), fontsize=9)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=colours[k]) for k in range(c)]
+    fig.legend(
+        handles,
+        [f"ch {k}" for k in range(c)],
+        loc="lower center",
+        ncol=min(c, 10),
+        fontsize=8,
+        frameon=False,
+    )
+    fig.suptitle(
+        f"{ds.dataset_id} ({ds.recipe.env.name}, D={ds.size}); "
+        "states in raw units, clipped to [0, 1]"
+    )
+    fig.tight_layout(rect=(0, 0.05, 1, 0.95))
+    return fig
+
+
+def _panel_grid(plt, n: int, max_cols: int, figsize):
+    """A figure of ``n`` tick-less panels, ``max_cols`` per row (spare panels hidden).
+
+    ``figsize(rows, cols)`` gives the figure size. Returns ``(fig, the n axes)``.
+    """
+    cols = min(n, max_cols)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=figsize(rows, cols), squeeze=False)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    return fig, list(axes.flat[:n])
+
+
+_CLASS_NAMES = {
+    "FashionMNIST": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+                     "Shirt", "Sneaker", "Bag", "Ankle boot"),
+}
+
+
+def _images(plt, ds: SyntheticDataset):
+    """Grid of grayscale images (image datasets), titled with their labels."""
+    img = ds.recipe.image
+    images = np.asarray(ds.states, np.float32).reshape(ds.size, img.height, img.width,
+                                                        img.channels)
+    names = _CLASS_NAMES.get(ds.recipe.env.name)
+    lo, hi = float(images.min()), float(images.max())
+    fig, axes = _panel_grid(plt, ds.size, 5,
+                            lambda rows, cols: (1.9 * cols, 2.2 * rows + 0.6))
+    for i, ax in enumerate(axes):
+        x = images[i, ..., 0] if img.channels == 1 else np.clip(images[i], 0, 1)
+        ax.imshow(x, cmap="gray", vmin=lo, vmax=hi, interpolation="nearest")
+        label = int(np.asarray(ds.labels)[i])
+        ax.set_title(f"{label}" + (f": {names[label]}" if names else ""), fontsize=9)
+    fig.suptitle(f"{ds.dataset_id} ({ds.recipe.env.name}, D={ds.size}); pixel/255 "
+                 f"scale, shown over [{lo:.2f}, {hi:.2f}]", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    return fig
+
+
+def plot_dataset(ds: SyntheticDataset, path: str | Path | None = None):
+    """Draw ``ds`` (see module doc) and optionally save it.
+
+    Args:
+        ds: a dataset with its recipe.
+        path: output file (format from the suffix: .png, .pdf, .svg); None to only
+            return the figure.
+
+    Returns:
+        The written ``Path`` when ``path`` is given, else the matplotlib figure.
+
+    Raises:
+        ImportError: matplotlib is missing (``pip install hades_zoo[plot]``).
+    """
+    plt = _pyplot()
+    title = f"{ds.dataset_id}" + (f" ({ds.recipe.env.name})" if ds.recipe else "")
+    if ds.recipe is not None and ds.recipe.image is not None:
+        fig = _images(plt, ds)
+    elif not ds.discrete:
+        states = display_states(ds)
+        actions = np.asarray(ds.actions)
+        fig, (ax_s, ax_a) = plt.subplots(
+            1,
+            2,
+            figsize=(
+                4 + 0.25 * states.shape[1] + 0.4 * actions.shape[1],
+                2 + 0.08 * ds.size,
+            ),
+            gridspec_kw={
+                "width_ratios": [max(states.shape[1], 4), max(actions.shape[1], 2)]
+            },
+        )
+        space = (
+            "normalised" if ds.recipe and ds.recipe.env.obs_norm == "running" else "raw"
+        )
+        _heatmap(fig, ax_s, states, f"states ({space})", "observation dim", "pair")
+        _heatmap(fig, ax_a, actions, "actions (BC targets)", "action dim", "pair")
+        fig.suptitle(title)
+        fig.tight_layout()
+    else:
+        shape = observation_shape(ds)
+        if len(shape) == 3:
+            fig = _frames(plt, ds, shape)
+        else:
+            fig, ax = plt.subplots(figsize=(4 + 0.3 * ds.obs_dim, 1.5 + 0.3 * ds.size))
+            _heatmap(fig, ax, display_states(ds), "states", "observation dim", "pair")
+            ax.set_yticks(range(ds.size), [_label_text(ds, i) for i in range(ds.size)])
+            fig.suptitle(title)
+            fig.tight_layout()
+    if path is None:
+        return fig
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,258 @@
+"""Transfer: how well a dataset trains policies it was not distilled for (HaDES Fig. 4).
+
+Lupu et al. (ICLR 2024, §5.2, Fig. 4) train policies of other widths with a grid of
+BC learning rates and step counts on a distilled dataset and plot, per width, the
+returns of the best half of the hyperparameter configurations.
+
+``transfer_grid(ds, widths=, lrs=, steps=, seeds=)`` does this with the dataset's own
+protocol otherwise unchanged (depth, activation, optimiser, env, normalisation,
+evaluation: ``num_inits`` BC runs per seed, ``num_envs`` x ``num_steps``, pooled
+completed episodes, i.e. what ``protocol_returns`` measures). Per width there is one
+compiled function: learning rates are a traced ``vmap`` axis, step counts are
+checkpoints of one BC run of ``max(steps)`` steps, seeds are a ``vmap`` axis.
+
+A width other than the stored one cannot use a HaDES-F fixed init; those policies
+start from fresh inits (as ``with_overrides`` does).
+
+**Transfer-robustness score**::
+
+    top50(w) = mean of the ceil(n/2) largest config means at width w
+               (config mean = mean return over seeds; n = len(lrs) * len(steps))
+    score    = mean_w top50(w) / recorded fitness
+
+1.0 means the best half of the grid reaches the recorded fitness at every width on
+average. It is only meaningful for positive recorded fitness.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from hades_zoo.data.dataset import SyntheticDataset
+from hades_zoo.engine.bc import make_bc_train_sweep
+from hades_zoo.engine.evaluation import _task_and_arrays, with_overrides
+from hades_zoo.errors import RecipeError
+
+__all__ = ["TransferResult", "transfer_grid", "plot_transfer", "DEFAULT_WIDTHS",
+           "DEFAULT_LRS", "DEFAULT_STEPS"]
+
+DEFAULT_WIDTHS = (64, 128, 256, 512, 1024)
+DEFAULT_LRS = (1e-4, 1e-3, 1e-2)
+DEFAULT_STEPS = (100, 300, 500)
+
+
+@dataclasses.dataclass(frozen=True)
+class TransferResult:
+    """Returns over a (width, lr, steps, seed) grid.
+
+    Attributes:
+        dataset_id: the dataset.
+        widths, lrs, steps: the grid axes.
+        returns: (widths, lrs, steps, seeds) protocol returns.
+        recorded: the dataset's recorded fitness (None if unknown).
+        seconds: wall time (compile included).
+    """
+
+    dataset_id: str
+    widths: tuple[int, ...]
+    lrs: tuple[float, ...]
+    steps: tuple[int, ...]
+    returns: np.ndarray
+    recorded: float | None
+    seconds: float = 0.0
+
+    def top_half(self, w_index: int) -> np.ndarray:
+        """Per-seed returns of the best ceil(n/2) configs at width ``w_index``, (k, seeds)."""
+        per = self.returns[w_index].reshape(-1, self.returns.shape[-1])
+        k = math.ceil(per.shape[0] / 2)
+        order = np.argsort(-per.mean(axis=1), kind="stable")
+        return per[order[:k]]
+
+    @property
+    def top50(self) -> np.ndarray:
+        """(widths,) mean return of the top-50% configs per width."""
+        return np.array([self.top_half(i).mean() for i in range(len(self.widths))])
+
+    @property
+    def score(self) -> float | None:
+        """Transfer-robustness score (module doc); None without a positive record."""
+        if self.recorded is None or self.recorded <= 0:
+            return None
+        return float(self.top50.mean() / self.recorded)
+
+    def to_dict(self) -> dict[str, Any]:
+        grid = []
+        for wi, w in enumerate(self.widths):
+            for li, lr in enumerate(self.lrs):
+                for si, s in enumerate(self.steps):
+                    r = self.returns[wi, li, si]
+                    grid.append({"width": w, "lr": lr, "steps": s,
+                                 "mean": float(r.mean()), "std": float(r.std()),
+                                 "returns": [float(x) for x in r]})
+        return {
+            "dataset_id": self.dataset_id, "widths": list(self.widths),
+            "lrs": list(self.lrs), "steps": list(self.steps),
+            "seeds": int(self.returns.shape[-1]), "recorded": self.recorded,
+            "top50_per_width": {str(w): float(v) for w, v in zip(self.widths, self.top50)},
+            "score": self.score,
+            "score_definition": "mean over widths of the top-50% config mean return, "
+                                "divided by the recorded fitness",
+            "seconds": round(self.seconds, 1), "grid": grid,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TransferResult:
+        """Inverse of ``to_dict`` (e.g. to re-plot ``results/transfer/<id>.json``)."""
+        widths, lrs, steps = tuple(d["widths"]), tuple(d["lrs"]), tuple(d["steps"])
+        returns = np.zeros((len(widths), len(lrs), len(steps), int(d["seeds"])))
+        for g in d["grid"]:
+            returns[widths.index(g["width"]), lrs.index(g["lr"]),
+                    steps.index(g["steps"])] = g["returns"]
+        return cls(dataset_id=d["dataset_id"], widths=widths, lrs=lrs, steps=steps,
+                   returns=returns, recorded=d["recorded"], seconds=d.get("seconds", 0.0))
+
+
+def _pool(res) -> jax.Array:
+    """Pool completed episodes over the leading (init) axis; keeps other axes."""
+    episodes = jnp.sum(res.episodes, axis=0)
+    pooled = jnp.sum(res.return_sum, axis=0) / jnp.maximum(episodes, 1)
+    return jnp.where(episodes > 0, pooled, jnp.mean(res.partial_return, axis=0))
+
+
+def _width_fn(ds: SyntheticDataset, width: int, steps: tuple[int, ...]):
+    """``f(keys (seeds,), lrs (L,)) -> returns (L, len(steps), seeds)`` (pure)."""
+    recipe = with_overrides(ds.recipe, width=width)
+    task, states, targets, weights = _task_and_arrays(ds, recipe)
+    mean, var = task.norm_arrays(ds.obs_mean, ds.obs_var)
+    train = make_bc_train_sweep(task.module, recipe.bc, steps)
+    k = recipe.num_inits
+
+    def one_seed(key, lr):  # same key structure as ControlTask.make_fitness_fn
+        def one_init(kk):
+            k_init, k_eval = jax.random.split(kk)
+            stacked, _ = train(task.init_params(k_init), states, targets, weights, lr)
+            return jax.vmap(lambda p: task.evaluate(k_eval, p, mean, var))(stacked)
+
+        return _pool(jax.vmap(one_init)(jax.random.split(key, k)))  # (len(steps),)
+
+    def f(keys, lrs):
+        per_seed = jax.vmap(jax.vmap(one_seed, in_axes=(None, 0)), in_axes=(0, None))
+        return jnp.moveaxis(per_seed(keys, lrs), 0, -1)  # (L, S, seeds)
+
+    return f
+
+
+def transfer_grid(ds: SyntheticDataset, *, widths: Sequence[int] = DEFAULT_WIDTHS,
+                  lrs: Sequence[float] = DEFAULT_LRS, steps: Sequence[int] = DEFAULT_STEPS,
+                  seeds: int = 3, seed: int = 0, progress_fn=None) -> TransferResult:
+    """Protocol returns of ``ds`` over the (width, lr, steps) grid, ``seeds`` BC seeds.
+
+    Args:
+        ds: a dataset with a recipe.
+        widths / lrs / steps: grid axes (validated like ``with_overrides``).
+        seeds: BC seeds per config (each pools ``num_inits`` runs).
+        progress_fn: called as ``progress_fn(width, top50_at_width)`` after each width.
+
+    Returns:
+        TransferResult.
+
+    Raises:
+        RecipeError: an out-of-range grid value or an empty axis.
+    """
+    import time
+
+    widths, lrs = tuple(int(w) for w in widths), tuple(float(x) for x in lrs)
+    steps = tuple(int(s) for s in steps)
+    if not widths or not lrs or not steps:
+        raise RecipeError("transfer grid axes must be non-empty (widths, lrs, steps).")
+    if seeds < 1:
+        raise RecipeError(f"seeds must be >= 1, got {seeds}.")
+    for w in widths:
+        with_overrides(ds.recipe, width=w)
+    for lr in lrs:
+        with_overrides(ds.recipe, lr=lr)
+    for s in steps:
+        with_overrides(ds.recipe, steps=s)
+    if len(set(steps)) != len(steps) or list(steps) != sorted(steps):
+        raise RecipeError(f"steps must be strictly increasing, got {list(steps)}.")
+    t0 = time.perf_counter()
+    keys = jax.random.split(jax.random.key(seed), seeds)
+    out = []
+    for w in widths:  # host loop over static shapes only
+        r = np.asarray(jax.jit(_width_fn(ds, w, steps))(keys, jnp.asarray(lrs)))
+        out.append(r)
+        if progress_fn is not None:
+            progress_fn(w, r)
+    return TransferResult(dataset_id=ds.dataset_id, widths=widths, lrs=lrs, steps=steps,
+                          returns=np.stack(out), recorded=ds.info.fitness,
+                          seconds=time.perf_counter() - t0)
+
+
+def plot_transfer(result: TransferResult, path) -> str:
+    """Box plot of the top-50% configs' per-seed returns per width (Fig. 4 style).
+
+    Raises:
+        ImportError: matplotlib is missing (``pip install 'hades_zoo[plot]'``).
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as err:  # pragma: no cover
+        raise ImportError("plotting needs matplotlib: pip install 'hades_zoo[plot]'"
+                          ) from err
+    fig, ax = plt.subplots(figsize=(1.2 * len(result.widths) + 2.5, 3.5))
+    data = [result.top_half(i).ravel() for i in range(len(result.widths))]
+    ax.boxplot(data, showmeans=True)
+    ax.set_xticks(range(1, len(result.widths) + 1), [str(w) for w in result.widths])
+    if result.recorded is not None:
+        ax.axhline(result.recorded, ls="--", c="grey", lw=1, label="recorded fitness")
+        lo, hi = ax.get_ylim()  # axhline does not autoscale: keep the record in view
+        pad = 0.05 * (max(hi, result.recorded) - min(lo, result.recorded))
+        ax.set_ylim(min(lo, result.recorded - pad), max(hi, result.recorded + pad))
+        ax.legend(loc="lower right", fontsize=8)
+    score = "" if result.score is None else f", score {result.score:.2f}"
+    ax.set_title(f"{result.dataset_id}: top-50% configs per width{score}", fontsize=9)
+    ax.set_xlabel("policy width")
+    ax.set_ylabel("return")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return str(path)
+
+
+def render_transfer_section(result: TransferResult, plot_name: str | None = None) -> str:
+    """The card's Transfer section."""
+    d = result.to_dict()
+    score = "n/a (no positive recorded fitness)" if d["score"] is None else \
+        f"{d['score']:.3f}"
+    lines = [
+        f"**Transfer-robustness score: {score}** = mean over widths of the mean return "
+        "of the top-50% (lr, steps) configs, divided by the recorded fitness "
+        f"({_f(result.recorded)}). Grid: widths {list(result.widths)}, lrs "
+        f"{list(result.lrs)}, BC steps {list(result.steps)}, {d['seeds']} BC seeds "
+        "per config, each evaluated on the dataset's own protocol.",
+        "",
+        "| width | " + " | ".join(str(w) for w in result.widths) + " |",
+        "|---|" + "---:|" * len(result.widths),
+        "| top-50% mean return | " + " | ".join(f"{v:.1f}" for v in result.top50) + " |",
+        "",
+        f"Measured in {d['seconds']} s (compile included). Reproduce: `hades-zoo "
+        f"transfer {result.dataset_id} --widths {','.join(map(str, result.widths))} "
+        f"--lrs {','.join(f'{x:g}' for x in result.lrs)} --steps "
+        f"{','.join(map(str, result.steps))} --seeds {d['seeds']}`"
+        + (f"; plot: `{plot_name}`." if plot_name else "."),
+    ]
+    return "\n".join(lines)
+
+
+def _f(x):
+    return "unknown" if x is None else f"{x:.1f}"

@@ -1,0 +1,74 @@
+"""Third-party noise (brax/mujoco prints and warnings) stays off the terminal; -v shows it."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import warnings
+
+from click.testing import CliRunner
+
+from hades_zoo.cli import cli
+from hades_zoo.engine.envs.quiet import captured
+
+
+def test_captured_logs_prints_and_warnings_at_debug(capsys, caplog):
+    with caplog.at_level(logging.DEBUG, logger="hades_zoo"):
+        with captured("loading x"):
+            print("Failed to import warp: No module named 'warp'")
+            warnings.warn("not actively being maintained", UserWarning, stacklevel=1)
+    out = capsys.readouterr()
+    assert out.out == "" and out.err == ""
+    text = caplog.text
+    assert "loading x (stdout): Failed to import warp" in text
+    assert "loading x (UserWarning): not actively being maintained" in text
+
+
+def test_captured_lets_exceptions_through_and_still_logs(caplog):
+    import pytest
+
+    with caplog.at_level(logging.DEBUG, logger="hades_zoo"):
+        with pytest.raises(ValueError, match="boom"):
+            with captured("step"):
+                print("before")
+                raise ValueError("boom")
+    assert "step (stdout): before" in caplog.text
+
+
+BUILD_BRAX = (
+    "from hades_zoo.data.recipe import EnvConfig\n"
+    "from hades_zoo.engine.envs import make_env\n"
+    "make_env(EnvConfig(name='hopper', backend='positional'))\n"
+    "print('built')\n"
+)
+
+
+def test_building_a_brax_env_prints_nothing_but_ours():
+    """In a fresh process (brax not yet imported), building a brax env writes nothing
+    to stdout or stderr; with DEBUG logging the captured notices are there."""
+    run = subprocess.run([sys.executable, "-c", BUILD_BRAX], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "built\n" and run.stderr == ""
+    verbose = ("import logging; logging.basicConfig(level=logging.DEBUG, "
+               "format='%(name)s: %(message)s')\n" + BUILD_BRAX)
+    run = subprocess.run([sys.executable, "-c", verbose], capture_output=True, text=True,
+                         timeout=300)
+    assert "hades_zoo.engine.envs: loading brax hopper (positional)" in run.stderr
+    assert "not actively being maintained" in run.stderr
+
+
+def test_verbose_flag_shows_hades_zoo_debug_log():
+    logger = logging.getLogger("hades_zoo")
+    before = (list(logger.handlers), logger.level, logger.propagate)
+    try:
+        res = CliRunner().invoke(cli, ["-v", "info", "hopper-R-4"])
+        assert res.exit_code == 0
+        assert logger.level == logging.DEBUG and logger.handlers != before[0]
+        res = CliRunner().invoke(cli, ["info", "hopper-R-4"])
+        assert res.exit_code == 0
+    finally:
+        logger.handlers[:] = before[0]
+        logger.setLevel(before[1])
+        logger.propagate = before[2]
