@@ -419,6 +419,13 @@ def build(npz_dir: Path, repo: Path = REPO) -> dict:
         )
         _write_text(recipes / f"{dataset_id}.yaml", header + dump_recipe(ds.recipe))
         log.info("built %s (fitness %.4g)", dataset_id, ds.info.fitness)
+    # The zoo's own entries (evolved by hades_zoo, tag .hz) are not built from the
+    # reference files: carry them over from the current index.
+    old_index = zoo / "index.json"
+    if old_index.exists():
+        for dataset_id, entry in json.loads(old_index.read_text())["datasets"].items():
+            if entry.get("origin") == "hades_zoo":
+                datasets[dataset_id] = entry
     # Drop packaged files of ids no longer produced (re-runs after exclusions change).
     for stale in zoo.glob("*.safetensors"):
         if stale.stem not in datasets:
@@ -439,6 +446,60 @@ def build(npz_dir: Path, repo: Path = REPO) -> dict:
     return index
 
 
+def add_own_entry(folder: Path, repo: Path = REPO) -> dict:
+    """Package an entry folder of `hades-zoo distill --out DIR` as an own zoo entry.
+
+    The dataset (checked against its card's sha256, format and env) becomes
+    ``hades_zoo/zoo/entries/<id>.safetensors``; the folder's README.md becomes
+    ``cards/<id>.md`` (its learning curve ``cards/<id>.curve.png``); the entry's
+    effective recipe must equal ``recipes/<id>.yaml``; ``index.json`` gets the entry
+    with ``origin: hades_zoo``.
+    """
+    from hades_zoo.data.recipe_io import load_recipe
+    from hades_zoo.hub.folder import from_pretrained
+
+    ds = from_pretrained(folder)
+    dataset_id = ds.info.dataset_id
+    pid = parse_dataset_id(dataset_id)
+    if not pid.own:
+        raise SystemExit(f"{folder}: {dataset_id} is not an own entry id (tag .hz)")
+    recipe_path = repo / "recipes" / f"{dataset_id}.yaml"
+    if load_recipe(recipe_path) != ds.recipe:
+        raise SystemExit(f"{folder}: its recipe differs from {recipe_path}")
+    zoo = repo / "hades_zoo" / "zoo" / "entries"
+    data = dataset_to_bytes(ds)
+    atomic_write_bytes(zoo / f"{dataset_id}.safetensors", data)
+    curve = folder / "curve.png"
+    card = (folder / "README.md").read_text()
+    if curve.exists():
+        atomic_write_bytes(repo / "cards" / f"{dataset_id}.curve.png", curve.read_bytes())
+        card = card.replace("](curve.png)", f"]({dataset_id}.curve.png)")
+    _write_text(repo / "cards" / f"{dataset_id}.md", card)
+    evo = ds.info.provenance.get("evolution", {})
+    entry = {
+        "file": f"{dataset_id}.safetensors",
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "env": ds.recipe.env.name,
+        "backend": ds.recipe.env.backend,
+        "variant": ds.recipe.variant,
+        "size": ds.size,
+        "seed": pid.seed,
+        "fitness": ds.info.fitness,
+        "fitness_kind": ds.info.fitness_kind,
+        "source": f"{evo.get('source', 'evolved by hades_zoo')} from recipes/{dataset_id}.yaml",
+        "origin": "hades_zoo",
+        "notes": ds.info.notes,
+        "card": f"cards/{dataset_id}.md",
+        "recipe": f"recipes/{dataset_id}.yaml",
+    }
+    index_path = zoo / "index.json"
+    index = json.loads(index_path.read_text())
+    index["datasets"][dataset_id] = entry
+    index["datasets"] = dict(sorted(index["datasets"].items()))
+    _write_text(index_path, json.dumps(index, indent=1, sort_keys=False) + "\n")
+    return entry
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -446,8 +507,16 @@ def main(argv: list[str] | None = None) -> None:
         type=Path,
         default=REPO.parent / "shared" / "reference-datasets" / "npz",
     )
+    parser.add_argument("--add-own", type=Path, nargs="+", default=None, metavar="DIR",
+                        help="package these distill --out folders as own entries (.hz) "
+                             "instead of rebuilding from the reference files")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
+    if args.add_own:
+        for folder in args.add_own:
+            entry = add_own_entry(folder)
+            print(f"packaged {folder} -> {entry['file']} (fitness {entry['fitness']:.4g})")
+        return
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s"
     )

@@ -86,6 +86,7 @@ def list_cmd(pattern: str, as_json: bool) -> None:
       hades-zoo list
       hades-zoo list 'hopper-*' --json
       hades-zoo list '*-F-*'
+      hades-zoo list '*.hz*'          # the zoo's own entries (origin hades_zoo)
     """
     from hades_zoo.zoo.registry import entries, list_datasets
 
@@ -98,12 +99,14 @@ def list_cmd(pattern: str, as_json: bool) -> None:
         click.echo(f"no zoo dataset matches {pattern!r}; try `hades-zoo list`.", err=True)
         return
     width = max(len(i) for i in ids)
-    click.echo(f"{'id':<{width}}  {'env':<24} var {'D':>4} {'fitness':>12}")
+    click.echo(f"{'id':<{width}}  {'env':<24} var {'D':>4} {'fitness':>12}  origin")
     for i in ids:
         e = table[i]
         fit = "" if e.fitness is None else f"{e.fitness:12.4g}"
         flag = "  (!)" if e.notes and ("collapsed" in e.notes or "below" in e.notes) else ""
-        click.echo(f"{i:<{width}}  {e.env:<24} {e.variant:^3} {e.size:>4} {fit}{flag}")
+        fit = fit or " " * 12
+        click.echo(f"{i:<{width}}  {e.env:<24} {e.variant:^3} {e.size:>4} {fit}  "
+                   f"{e.origin}{flag}")
     click.echo(f"{len(ids)} dataset(s); (!) = see `hades-zoo info ID` for caveats.")
 
 

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import click
@@ -17,67 +16,71 @@ __all__ = ["distill", "import_reference_cmd"]
 @cli.command()
 @click.argument("recipe", type=click.Path(dir_okay=False))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Output folder: <id>.safetensors, metrics.jsonl, checkpoints.")
+              help="Entry folder: dataset, card, recipe.yaml, metrics.jsonl, curve.png, "
+                   "checkpoint.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a recipe field, e.g. --set es.popsize=128 --set "
+                   "eval.mode=episodes (validated like the YAML; recorded in the card).")
 @click.option("--no-resume", is_flag=True, help="Ignore an existing checkpoint in --out.")
 @click.option("--generations", type=click.IntRange(min=1), default=None,
               help="Stop after this many generations in total (resume later).")
+@click.option("--max-env-steps", type=click.FloatRange(min=1), default=None,
+              help="Also stop once this many env steps were simulated (e.g. the ES "
+                   "baseline at a HaDES run's budget).")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="Image recipes: folder with the real IDX .gz files.")
 @click.option("--split", "image_split", default=None,
               type=click.Choice(["train", "test", "train5k"]),
               help="Image recipes: real split the fitness uses (default: the recipe's).")
 @_fail_cleanly
-def distill(recipe: str, out_dir: str, no_resume: bool, generations: int | None,
-            data_dir: str | None, image_split: str | None) -> None:
-    """Run a RECIPE (YAML): evolve a synthetic dataset with HaDES.
+def distill(recipe: str, out_dir: str, overrides: tuple[str, ...], no_resume: bool,
+            generations: int | None, max_env_steps: float | None, data_dir: str | None,
+            image_split: str | None) -> None:
+    """Run a RECIPE (YAML): evolve a synthetic dataset with HaDES into a zoo entry.
+
+    --out DIR receives a complete, pushable entry, rewritten after every checkpoint
+    (so a stopped run leaves a usable dataset): <id>.safetensors, README.md (dataset
+    card with provenance, machine, wall time, environment steps and the learning
+    curve), recipe.yaml, metrics.jsonl, curve.png. Running the command again resumes.
 
     \b
     Examples:
       hades-zoo distill recipes/cartpole-R-2.yaml --out runs/cartpole
+      hades-zoo distill recipes/cartpole-R-2.yaml --out runs/cp64 --set es.popsize=64
+      hades-zoo push runs/cartpole --repo-id ORG/cartpole-R-2
       hades-zoo distill recipes/fashionmnist-R-10.yaml --out runs/fm --data-dir DIR
     """
+    from hades_zoo.cli.progress import DistillProgress
     from hades_zoo.data.normalization import load_stats
     from hades_zoo.data.recipe_io import load_recipe
     from hades_zoo.engine.distill import distill as run_distill
+    from hades_zoo.engine.checkpoint import read_generation
+    from hades_zoo.zoo.certify import machine_description
+    from hades_zoo.zoo.entry import write_entry
 
     _jit_cache()
-    rec = load_recipe(recipe)
+    rec = load_recipe(recipe, overrides)
     mean = var = None
     if rec.env.obs_norm == "const":
         mean, var = load_stats(rec.env.name)
-    start = time.time()
-
-    def progress(gen: int, m: dict) -> None:
-        if "mean_loss" in m:
-            click.echo(
-                f"gen {gen:5d}/{rec.es.generations}  loss mean {m['mean_loss']:.5f}  "
-                f"min {m['min_loss']:.5f}  accuracy {m['accuracy']:.4f}  "
-                f"[{time.time() - start:6.1f}s]")
-            return
-        click.echo(
-            f"gen {gen:5d}/{rec.es.generations}  return mean {m['mean_return']:9.2f}  "
-            f"max {m['max_return']:9.2f}  bc_loss {m['bc_loss']:.4f}  "
-            f"[{time.time() - start:6.1f}s]"
-        )
-
-    result = run_distill(rec, out_dir=out_dir, progress_fn=progress, resume=not no_resume,
-                         obs_mean=mean, obs_var=var, max_generations=generations,
-                         data_dir=data_dir, image_split=image_split)
     out = Path(out_dir)
-    if result.dataset is not None:
-        path = out / f"{rec.name}.safetensors"
-        result.dataset.save(path)
-        click.echo(f"wrote {path} ({result.generations} generations, "
-                   f"{time.time() - start:.1f}s)")
-    else:
-        import jax
-        import numpy as np
-        from safetensors.numpy import save_file
+    machine = machine_description()
+    total = rec.es.generations if generations is None else min(generations,
+                                                               rec.es.generations)
+    start = 0 if no_resume else read_generation(out)
 
-        flat = {jax.tree_util.keystr(p): np.asarray(v) for p, v in
-                jax.tree_util.tree_leaves_with_path(result.policy_params)}
-        save_file(flat, str(out / "policy.safetensors"))
-        click.echo(f"wrote {out / 'policy.safetensors'} (ES baseline policy)")
+    def on_checkpoint(event) -> None:
+        write_entry(out, event, rec, machine=machine, overrides=overrides)
+
+    with DistillProgress(rec.name, total, start) as progress:
+        result = run_distill(rec, out_dir=out, progress_fn=progress, resume=not no_resume,
+                             obs_mean=mean, obs_var=var, max_generations=generations,
+                             data_dir=data_dir, image_split=image_split,
+                             on_checkpoint=on_checkpoint, overrides=overrides,
+                             max_env_steps=max_env_steps)
+    what = (f"{out / (rec.name + '.safetensors')} + README.md, curve.png"
+            if result.dataset is not None else f"{out / 'policy.safetensors'} (ES baseline)")
+    click.echo(f"wrote {what} ({result.generations} generations)")
 
 
 @cli.command(name="import-reference")

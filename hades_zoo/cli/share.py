@@ -23,17 +23,27 @@ def push(source: str, repo_id: str, tag: str | None, revision: str | None, priva
          dry_run: bool, overwrite_card: bool) -> None:
     """Upload a dataset (file, folder or id) to a Hub dataset repo in one commit.
 
-    Uses HF_TOKEN (or `huggingface-cli login`) and HF_ENDPOINT.
+    An entry folder with a README.md card (`hades-zoo distill --out DIR`) is uploaded
+    as it is (its dataset checked against the card's sha256 first; the resume
+    checkpoint stays local). A file or zoo id gets a card, recipe.yaml and a parquet
+    table written for it. Uses HF_TOKEN (or `huggingface-cli login`) and HF_ENDPOINT.
 
     \b
-    Example:
-      hades-zoo push runs/cartpole/cartpole-R-2.safetensors --repo-id me/cartpole --tag v1
+    Examples:
+      hades-zoo push runs/cartpole --repo-id me/cartpole-R-2 --tag v1
+      hades-zoo push runs/cartpole/cartpole-R-2.safetensors --repo-id me/cartpole
     """
-    from hades_zoo.hub import push_to_hub
+    from pathlib import Path
 
-    ds, _ = _load_any(source)
-    res = push_to_hub(ds, repo_id, revision=revision, tag=tag, private=private,
-                      dry_run=dry_run, overwrite_card=overwrite_card)
+    from hades_zoo.hub import push_folder, push_to_hub
+
+    if Path(source).is_dir() and (Path(source) / "README.md").is_file():
+        res = push_folder(source, repo_id, revision=revision, tag=tag, private=private,
+                          dry_run=dry_run, overwrite_card=overwrite_card)
+    else:
+        ds, _ = _load_any(source)
+        res = push_to_hub(ds, repo_id, revision=revision, tag=tag, private=private,
+                          dry_run=dry_run, overwrite_card=overwrite_card)
     verb = "would upload" if res.dry_run else "uploaded"
     for f in res.files:
         click.echo(f"{verb} {f.path}  {_human(f.size)}  sha256 {f.sha256}")

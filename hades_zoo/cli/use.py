@@ -211,7 +211,8 @@ def certify(source, seeds, no_write, repo, data_dir, as_json):
     """Retrain SOURCE on its own protocol with SEEDS BC seeds; record a certificate.
 
     Writes results/certificates.json, results/CERTIFICATES.md and the card's
-    "Reproduction certificate" section (zoo ids only).
+    "Reproduction certificate" section (zoo ids); for an entry folder
+    (`hades-zoo distill --out DIR`) the folder's README.md and certificate.json.
 
     \b
     Examples:
@@ -224,14 +225,19 @@ def certify(source, seeds, no_write, repo, data_dir, as_json):
     from hades_zoo.zoo.results import repo_root
 
     _jit_cache()
-    root = None if no_write else repo_root(repo)  # fail before measuring
+    folder = Path(source) if Path(source).is_dir() else None
+    root = None if no_write or folder else repo_root(repo)  # fail before measuring
     ds = load_source(_resolve_source(source))
     if ds.recipe.image is not None:
         _certify_image(ds, seeds=seeds, root=root, data_dir=data_dir, as_json=as_json)
         return
     cert = run_certify(ds, seeds=seeds)
     rec = cert.to_dict()
-    if not no_write:
+    if folder is not None and not no_write:
+        from hades_zoo.zoo.certify import record_certificate_in_folder
+
+        rec = record_certificate_in_folder(cert, ds, folder)
+    elif not no_write:
         rec = record_certificate_in_repo(cert, ds, root)
     if as_json:
         click.echo(json.dumps(rec))

@@ -22,6 +22,10 @@ Tags mark the non-default runs of an otherwise identical configuration. Each tag
 appears at most once, in this canonical order:
 
 =========  ==========================================================
+``hz``     the zoo's OWN entry: evolved from scratch by hades_zoo (its
+           recipe in ``recipes/<id>.yaml``), not imported from the paper's
+           published runs; only ``.s<N>`` may follow it
+           (``hopper-F-4.hz``, ``cartpole-R-2.hz.s1``)
 ``w<N>``   policy width N when it differs from the default (512)
 ``g<N>``   N ES generations when it differs from the default (2000)
 ``greedy`` evaluation acted greedily (argmax / mean) during distillation
@@ -59,7 +63,7 @@ DEFAULT_GENERATIONS = 2000
 
 _ENV_RE = re.compile(r"[a-z0-9][a-z0-9_]*(?:-[a-z0-9][a-z0-9_]*)*")
 _INT_RE = re.compile(r"[1-9][0-9]*")
-_TAG_ORDER = ("w", "g", "greedy", "s")  # canonical order of tag kinds
+_TAG_ORDER = ("hz", "w", "g", "greedy", "s")  # canonical order of tag kinds
 
 _SOURCES_HINT = (
     "Load a local file with 'file:<path/to/file.safetensors>' and a Hugging Face Hub "
@@ -80,6 +84,7 @@ class DatasetId:
         generations: ES generations when non-default, else None.
         greedy: greedy evaluation during distillation.
         seed: run seed (0 = default, not written).
+        own: evolved by hades_zoo itself (tag ``hz``), not a paper import.
     """
 
     env: str
@@ -89,6 +94,7 @@ class DatasetId:
     generations: int | None = None
     greedy: bool = False
     seed: int = 0
+    own: bool = False
 
     def __post_init__(self) -> None:
         _check_fields(self)
@@ -96,7 +102,7 @@ class DatasetId:
     @property
     def tags(self) -> tuple[str, ...]:
         """Canonical tags, in order (``('w256', 'g5000', 's1')``)."""
-        out = []
+        out = ["hz"] if self.own else []
         if self.width is not None:
             out.append(f"w{self.width}")
         if self.generations is not None:
@@ -162,6 +168,11 @@ def _check_fields(i: DatasetId) -> None:
         raise _bad(i, "default width/generations are not written as tags (use None)")
     if not isinstance(i.greedy, bool):
         raise _bad(i.greedy, "greedy must be a bool")
+    if not isinstance(i.own, bool):
+        raise _bad(i.own, "own must be a bool")
+    if i.own and (i.width is not None or i.generations is not None or i.greedy):
+        raise _bad(i, "an own entry (.hz) keeps its config in its recipe; only .s<N> "
+                      "may follow .hz")
 
 
 def format_dataset_id(dataset_id: DatasetId) -> str:
@@ -210,19 +221,20 @@ def parse_dataset_id(text: str) -> DatasetId:
             raise _bad(
                 text,
                 f"tag {tag!r} is repeated or out of order (canonical "
-                "order: .w<N>, .g<N>, .greedy, .s<N>)",
+                "order: .hz, .w<N>, .g<N>, .greedy, .s<N>)",
             )
         last = rank
         fields[
-            {"w": "width", "g": "generations", "greedy": "greedy", "s": "seed"}[kind]
+            {"hz": "own", "w": "width", "g": "generations", "greedy": "greedy",
+             "s": "seed"}[kind]
         ] = value
     return DatasetId(env=env, variant=variant, size=int(size), **fields)
 
 
 def _split_tag(text: str, tag: str) -> tuple[str, object]:
     """Validate one tag; return (kind, value)."""
-    if tag == "greedy":
-        return "greedy", True
+    if tag in ("greedy", "hz"):
+        return tag, True
     if tag[:1] in ("w", "g", "s") and _INT_RE.fullmatch(tag[1:]):
         value = int(tag[1:])
         if (tag[0], value) in (("w", DEFAULT_WIDTH), ("g", DEFAULT_GENERATIONS)):
@@ -230,7 +242,8 @@ def _split_tag(text: str, tag: str) -> tuple[str, object]:
         return tag[0], value
     raise _bad(
         text,
-        f"unknown tag {tag!r} (known: .w<width>, .g<generations>, .greedy, .s<seed>)",
+        f"unknown tag {tag!r} (known: .hz, .w<width>, .g<generations>, .greedy, "
+        ".s<seed>)",
     )
 
 

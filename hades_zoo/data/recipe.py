@@ -187,25 +187,47 @@ class BCConfig:
 
 @_frozen
 class EvalConfig:
-    """Fitness evaluation: ``num_envs`` parallel envs run for ``num_steps`` steps.
+    """Fitness evaluation of one trained policy.
 
-    Envs auto-reset; the return is the mean over all episodes *completed* within the
-    window (the reference's accounting). If none completed, the mean partial return
-    is used and ``episodes`` reports 0.
+    Two protocols (``mode``):
+
+    - ``pooled`` (the reference's, used by every published dataset): ``num_envs``
+      envs run for exactly ``num_steps`` steps with auto-reset; the return is the
+      mean over the episodes *completed* inside that window. If none completed, the
+      mean partial return is used and ``episodes`` reports 0.
+    - ``episodes``: each of the ``num_envs`` envs plays ONE episode from reset, to its
+      end or to ``min(num_steps, the env's episode cap)`` steps, and the return is the
+      mean over those episodes. A policy stops stepping when all its episodes have
+      ended (``lax.while_loop``), so a hopper that falls at step 60 costs 60 steps,
+      not ``num_steps``. Each device stops when the episodes of its candidates have
+      ended; ``es.eval_chunk: 1`` makes every candidate stop on its own (one
+      candidate at a time: smaller env batches, see benchmarks/README.md).
 
     Attributes:
         num_envs: parallel eval envs per trained policy.
-        num_steps: env steps per env.
+        num_steps: env steps per env (``pooled``); the episode cap (``episodes``).
         greedy: act with the mode (argmax / Gaussian mean) instead of sampling.
+        mode: ``pooled`` or ``episodes`` (above).
+        common_random_numbers: every candidate of a generation is trained and
+            evaluated with the same keys (BC inits for HaDES-R, env resets, action
+            noise), so fitness differences come from the candidates, not the draws
+            (the reference's behaviour). ``false`` gives each candidate its own keys.
     """
 
     num_envs: int = 4
     num_steps: int = 1024
     greedy: bool = False
+    mode: Literal["pooled", "episodes"] = "pooled"
+    common_random_numbers: bool = True
 
     def validate(self, path: str = "eval") -> None:
         _check_positive(self.num_envs, f"{path}.num_envs")
         _check_positive(self.num_steps, f"{path}.num_steps")
+        if self.mode not in ("pooled", "episodes"):
+            raise RecipeError(
+                f"{path}.mode must be 'pooled' or 'episodes', got {self.mode!r}."
+                + close_matches(str(self.mode), ("pooled", "episodes"))
+            )
 
 
 @_frozen

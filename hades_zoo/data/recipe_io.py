@@ -9,7 +9,7 @@ import dataclasses
 import json
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,7 +18,7 @@ import yaml
 from hades_zoo.data.recipe import Recipe
 from hades_zoo.errors import RecipeError, close_matches
 
-__all__ = ["recipe_from_dict", "recipe_to_dict", "recipe_to_json", "load_recipe", "dump_recipe"]
+__all__ = ["apply_overrides", "recipe_from_dict", "recipe_to_dict", "recipe_to_json", "load_recipe", "dump_recipe"]
 
 
 def _convert(value: Any, annotation: Any, path: str) -> Any:
@@ -105,6 +105,8 @@ _OMIT_WHEN_DEFAULT: dict[tuple[str, ...], Any] = {
     ("image",): None,
     ("bc", "momentum"): 0.0,
     ("es", "lrate_decay"): 1.0,
+    ("eval", "mode"): "pooled",
+    ("eval", "common_random_numbers"): True,
 }
 
 
@@ -126,11 +128,64 @@ def recipe_to_json(recipe: Recipe) -> str:
     return json.dumps(recipe_to_dict(recipe), sort_keys=True, separators=(",", ":"))
 
 
-def load_recipe(path: str | Path) -> Recipe:
-    """Load and validate a recipe YAML file.
+def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    """Plain recipe data with ``dotted.key=value`` overrides applied (``--set``).
+
+    Values are parsed as YAML scalars (``es.popsize=128``, ``eval.greedy=true``,
+    ``bc.max_grad_norm=null``, ``eval.mode=episodes``). Every key must name a recipe
+    field; the result is validated like the YAML by ``recipe_from_dict``.
 
     Raises:
-        RecipeError: unreadable file, invalid YAML, unknown keys, wrong types or values.
+        RecipeError: an override without ``=``, an unknown key (with the closest valid
+            key), or a value that is not valid YAML.
+    """
+    out = json.loads(json.dumps(dict(data)))  # deep copy of plain data
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise RecipeError(
+                f"override {item!r}: expected dotted.key=value, e.g. es.popsize=128."
+            )
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise RecipeError(f"override {item!r}: value is not valid YAML ({err}).") from err
+        cls, node, path = Recipe, out, []
+        parts = key.split(".")
+        for i, part in enumerate(parts):
+            fields = {f.name: f for f in dataclasses.fields(cls)}
+            path.append(part)
+            where = ".".join(path)
+            if part not in fields:
+                raise RecipeError(
+                    f"override {item!r}: {where} is not a recipe field."
+                    + (close_matches(part, fields) or f" Valid keys: {', '.join(fields)}.")
+                )
+            hint = typing.get_type_hints(cls)[part]
+            sub = next((a for a in (hint, *typing.get_args(hint))
+                        if dataclasses.is_dataclass(a)), None)
+            if i == len(parts) - 1:
+                node[part] = value
+            elif sub is None:
+                raise RecipeError(f"override {item!r}: {where} is a value, not a section.")
+            else:
+                if not isinstance(node.get(part), dict):
+                    node[part] = {}
+                cls, node = sub, node[part]
+    return out
+
+
+def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
+    """Load and validate a recipe YAML file, with optional ``--set`` overrides.
+
+    Args:
+        path: the YAML file.
+        overrides: ``dotted.key=value`` strings (``apply_overrides``).
+
+    Raises:
+        RecipeError: unreadable file, invalid YAML, unknown keys, wrong types or values
+            (in the file or in an override, which is named).
     """
     path = Path(path)
     try:
@@ -141,10 +196,15 @@ def load_recipe(path: str | Path) -> Recipe:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
         raise RecipeError(f"{path} is not valid YAML: {err}") from err
+    if overrides:
+        if not isinstance(data, Mapping):
+            raise RecipeError(f"{path}: a recipe must be a mapping.")
+        data = apply_overrides(data, overrides)
+    where = f"{path} with --set {' '.join(overrides)}" if overrides else str(path)
     try:
         return recipe_from_dict(data)
     except RecipeError as err:
-        raise RecipeError(f"{path}: {err}") from None
+        raise RecipeError(f"{where}: {err}") from None
 
 
 def dump_recipe(recipe: Recipe, path: str | Path | None = None) -> str:

@@ -20,7 +20,7 @@ import numpy as np
 from hades_zoo.data.cache import atomic_write_bytes
 from hades_zoo.errors import DatasetFormatError
 
-__all__ = ["save_checkpoint", "load_checkpoint", "CKPT_TENSORS", "CKPT_JSON"]
+__all__ = ["read_generation", "save_checkpoint", "load_checkpoint", "CKPT_TENSORS", "CKPT_JSON"]
 
 CKPT_TENSORS = "checkpoint.safetensors"
 CKPT_JSON = "checkpoint.json"
@@ -76,7 +76,7 @@ def load_checkpoint(directory: str | Path, template: Any, *, recipe_json: str
             f"unreadable checkpoint in {directory} ({err}); delete {CKPT_JSON} and "
             f"{CKPT_TENSORS} to start over."
         ) from err
-    if sidecar.get("recipe") != json.loads(recipe_json):
+    if _without_length(sidecar.get("recipe")) != _without_length(json.loads(recipe_json)):
         raise DatasetFormatError(
             f"the checkpoint in {directory} was written by another recipe; use a new --out "
             "directory, or delete the checkpoint files to start over."
@@ -106,3 +106,25 @@ def load_checkpoint(directory: str | Path, template: Any, *, recipe_json: str
         leaves.append(value)
     treedef = jax.tree_util.tree_structure(template)
     return jax.tree_util.tree_unflatten(treedef, leaves), int(sidecar["generation"])
+
+
+def read_generation(directory: str | Path) -> int:
+    """The generation a checkpoint in ``directory`` was written at (0 if none or
+    unreadable; ``load_checkpoint`` reports what is wrong with an unreadable one)."""
+    side = Path(directory) / CKPT_JSON
+    try:
+        return int(json.loads(side.read_text()).get("generation", 0))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 0
+
+
+def _without_length(recipe: Any) -> Any:
+    """A recipe's JSON minus ``es.generations``: the number of generations does not
+    change any generation before it (schedules are per generation), so a run may be
+    resumed with more generations (extended) or fewer (closed where it stands)."""
+    if not isinstance(recipe, dict):
+        return recipe
+    out = json.loads(json.dumps(recipe))
+    if isinstance(out.get("es"), dict):
+        out["es"].pop("generations", None)
+    return out

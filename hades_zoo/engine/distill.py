@@ -24,15 +24,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import math
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from flax import struct
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
@@ -41,15 +40,24 @@ from hades_zoo.data.dataset import DatasetInfo, SyntheticDataset
 from hades_zoo.data.recipe import Recipe
 from hades_zoo.data.recipe_io import recipe_to_json
 from hades_zoo.engine.checkpoint import load_checkpoint, save_checkpoint
+from hades_zoo.engine.run_files import (
+    METRICS_FILE,
+    POLICY_FILE,
+    CheckpointEvent,
+    append_metrics,
+    metric_rows,
+    read_metrics,
+    save_policy_params,
+    write_metrics,
+)
+from hades_zoo.engine.strategy import make_strategy, snes_temperature_weights
 from hades_zoo.engine.tasks.control import ControlTask, to_es_fitness
 from hades_zoo.errors import RecipeError
 
-__all__ = ["distill", "DistillResult", "DistillState", "make_strategy", "make_generation_fn",
-           "snes_temperature_weights"]
+__all__ = ["distill", "DistillResult", "DistillState", "CheckpointEvent", "make_strategy",
+           "make_generation_fn", "make_population_fitness", "snes_temperature_weights", "save_policy_params"]
 
 log = logging.getLogger(__name__)
-
-METRICS_FILE = "metrics.jsonl"
 
 
 @struct.dataclass
@@ -77,59 +85,65 @@ class DistillResult:
     generations: int
 
 
-def make_strategy(recipe: Recipe, solution: Any):
-    """The evosax 0.3 strategy and its params for ``recipe.es``."""
-    from evosax.algorithms import SNES, Open_ES
+def make_population_fitness(recipe: Recipe, fitness_fn: Callable, mesh: Mesh
+                            ) -> Callable[[jax.Array, Any], tuple[jax.Array, Any]]:
+    """``population_fitness(key, population) -> (fitness (pop,), aux)``, sharded.
 
-    es_cfg = recipe.es
-    lrate = (es_cfg.lrate_init if es_cfg.lrate_decay == 1.0
-             else optax.exponential_decay(es_cfg.lrate_init, 1, es_cfg.lrate_decay))
-    if es_cfg.strategy == "OpenES":
-        if es_cfg.sigma_decay == 1.0:
-            std_schedule = optax.constant_schedule(es_cfg.sigma_init)
-        else:
-            std_schedule = optax.exponential_decay(
-                es_cfg.sigma_init, 1, es_cfg.sigma_decay,
-                end_value=es_cfg.sigma_limit or None)
-        es = Open_ES(es_cfg.popsize, solution, use_antithetic_sampling=True,
-                     optimizer=optax.adam(lrate), std_schedule=std_schedule)
-        return es, es.default_params
-    es = SNES(es_cfg.popsize, solution)
-    params = es.default_params.replace(std_init=jnp.asarray(es_cfg.sigma_init))
-    if es_cfg.temperature > 0:
-        params = params.replace(weights=snes_temperature_weights(es_cfg.popsize,
-                                                                 es_cfg.temperature))
-    return es, params
-
-
-def snes_temperature_weights(popsize: int, temperature: float) -> jax.Array:
-    """evosax 0.1 SNES "temperature" weights, used by the published MinAtar runs.
-
-    ``softmax(-temperature * (rank / (popsize - 1) - 0.5))`` over fitness ranks (rank 0
-    = best), positive and summing to 1, instead of SNES's log-rank utilities with a
-    baseline. evosax 0.3 indexes ``params.weights`` by rank the same way.
+    ``fitness_fn(key, candidate)`` is applied to every candidate: with one shared key
+    when ``eval.common_random_numbers`` (every candidate sees the same BC inits, env
+    resets and action noise), else with one key each. With the ``episodes`` eval
+    protocol each device evaluates its own candidates (``shard_map``) and stops when
+    their episodes have ended: one vmapped batch, or batches of ``es.eval_chunk``
+    candidates (``lax.map``; 1 = every candidate stops on its own). Otherwise one
+    ``vmap`` (or ``lax.map`` in chunks of ``es.eval_chunk``) over the sharded
+    population.
     """
-    ranks = jnp.arange(popsize) / max(popsize - 1, 1) - 0.5
-    return jax.nn.softmax(-temperature * ranks)
+    pop_sharding = NamedSharding(mesh, P("pop"))
+    replicated = NamedSharding(mesh, P())
+    chunk = recipe.es.eval_chunk
+    popsize = recipe.es.popsize
+    crn = recipe.image is not None or recipe.eval.common_random_numbers
+    per_candidate = recipe.image is None and recipe.eval.mode == "episodes"
+
+    def candidate_keys(key):
+        # (popsize,) keys: one shared key (common random numbers) or one each.
+        if crn:
+            return jnp.broadcast_to(key, (popsize, *key.shape))
+        return jax.random.split(key, popsize)
+
+    def population_fitness(key, population):
+        population = jax.lax.with_sharding_constraint(
+            population, jax.tree.map(lambda _: pop_sharding, population))
+        keys = jax.lax.with_sharding_constraint(candidate_keys(key), pop_sharding)
+        if per_candidate:
+            # Each device loops over its own candidates (shard_map), so it stops when
+            # ITS episodes have ended, not the slowest device's. Within a device, a
+            # vmapped batch runs until its longest episode ends; es.eval_chunk = c
+            # runs batches of c candidates one after the other (c = 1: every
+            # candidate stops on its own, at the price of tiny env batches).
+            def local(keys, pop):
+                if chunk:
+                    return jax.lax.map(lambda a: fitness_fn(*a), (keys, pop),
+                                       batch_size=chunk)
+                return jax.vmap(fitness_fn)(keys, pop)
+
+            # check_vma=False: brax's own scans mix replicated and per-device carries.
+            returns, aux = jax.shard_map(local, mesh=mesh, in_specs=(P("pop"), P("pop")),
+                                         out_specs=P("pop"), check_vma=False)(keys, population)
+        elif chunk:
+            returns, aux = jax.lax.map(lambda a: fitness_fn(*a), (keys, population),
+                                       batch_size=chunk)
+        else:
+            returns, aux = jax.vmap(fitness_fn)(keys, population)
+        return jax.lax.with_sharding_constraint((returns, aux), replicated)
+
+    return population_fitness
 
 
 def make_generation_fn(recipe: Recipe, es, es_params, fitness_fn: Callable,
                        mesh: Mesh) -> Callable[[DistillState, Any], tuple[DistillState, dict]]:
     """One pure generation: ask -> fitness over the (sharded) population -> tell."""
-    pop_sharding = NamedSharding(mesh, P("pop"))
-    replicated = NamedSharding(mesh, P())
-    chunk = recipe.es.eval_chunk
-
-    def evaluate_population(key, population):
-        population = jax.lax.with_sharding_constraint(
-            population, jax.tree.map(lambda _: pop_sharding, population))
-        if chunk:
-            returns, aux = jax.lax.map(lambda s: fitness_fn(key, s), population,
-                                       batch_size=chunk)
-        else:
-            returns, aux = jax.vmap(fitness_fn, in_axes=(None, 0))(key, population)
-        return jax.lax.with_sharding_constraint((returns, aux), replicated)
-
+    evaluate_population = make_population_fitness(recipe, fitness_fn, mesh)
     image = recipe.image is not None
 
     def generation(state: DistillState, _):
@@ -157,6 +171,7 @@ def make_generation_fn(recipe: Recipe, es, es_params, fitness_fn: Callable,
             "best_return_so_far": -es_state.best_fitness,
             "bc_loss": jnp.mean(aux["bc_loss"]),
             "episodes": jnp.mean(aux["episodes"].astype(jnp.float32)),
+            "env_steps": jnp.sum(aux["env_steps"]),
             "sigma": jnp.mean(es_state.std),
         }
         return DistillState(es_state, key), metrics
@@ -189,12 +204,22 @@ def distill(
     data_dir: str | Path | None = None,
     image_split: str | None = None,
     image_limit: int | None = None,
+    on_checkpoint: Callable[[CheckpointEvent], None] | None = None,
+    overrides: Sequence[str] = (),
+    max_env_steps: float | None = None,
 ) -> DistillResult:
     """Run a recipe: evolve a dataset (or policy, for ``ES``) and return it.
 
+    With ``out_dir``, every chunk of ``es.log_every`` generations appends its rows to
+    ``metrics.jsonl``, writes the checkpoint and writes the current ES mean as a
+    usable result (``<name>.safetensors``, or ``policy.safetensors`` for ``ES``), so a
+    run stopped at any point leaves a dataset. Each metrics row also carries the
+    cumulative ``wall_seconds`` and ``env_steps_total`` of the run, across resumes.
+
     Args:
         recipe: the run's full config (validated here).
-        out_dir: where to write ``metrics.jsonl`` and checkpoints (and resume from).
+        out_dir: where to write ``metrics.jsonl``, checkpoints and the current result
+            (and resume from).
         progress_fn: called as ``progress_fn(generation, metrics)`` after each chunk.
         resume: continue from ``out_dir``'s checkpoint when it has one.
         obs_mean, obs_var: constant normalisation statistics (``obs_norm: const``).
@@ -204,6 +229,13 @@ def distill(
             images are (``hades_zoo.engine.image_data``), the split the fitness is measured
             on (default ``image.fitness_split``; e.g. ``train5k`` for MNIST offline)
             and how many of its images to use (default all).
+        on_checkpoint: called after each chunk's files are written (``out_dir`` only)
+            with a ``CheckpointEvent``; the CLI writes the entry's card and curve here.
+        overrides: the ``--set`` strings the recipe was built with, recorded in the
+            dataset's provenance.
+        max_env_steps: also stop after the chunk in which the run's simulated env
+            steps reach this budget (the ES baseline is given the env steps of the
+            HaDES run it is compared with).
 
     Returns:
         DistillResult with the dataset (ES mean), per-generation metrics and count.
@@ -240,9 +272,9 @@ def distill(
         if restored is not None:
             state, start = restored
             state = jax.device_put(state, NamedSharding(mesh, P()))
-            metrics_rows = _read_metrics(out / METRICS_FILE)[:start]
+            metrics_rows = read_metrics(out / METRICS_FILE)[:start]
             log.info("resuming %s at generation %d", recipe.name, start)
-        _write_metrics(out / METRICS_FILE, metrics_rows)
+        write_metrics(out / METRICS_FILE, metrics_rows)
 
     generation = make_generation_fn(recipe, es, es_params, fitness_fn, mesh)
 
@@ -251,27 +283,65 @@ def distill(
 
     run_chunk = jax.jit(run_chunk, static_argnums=1, donate_argnums=0)
 
+    def current_result(state, last, gen):
+        mean = es.get_mean(state.es_state)
+        if recipe.variant == "ES":
+            return mean, None
+        return mean, solution_to_dataset(recipe, task, mean, obs_mean, obs_var, last, gen,
+                                         overrides=overrides)
+
     total = recipe.es.generations if max_generations is None else min(
         max_generations, recipe.es.generations)
+    if start > recipe.es.generations:
+        raise RecipeError(
+            f"the checkpoint in {out} is at generation {start}, past "
+            f"es.generations={recipe.es.generations}; set es.generations >= {start} to "
+            "extend it, or pass --no-resume to start over."
+        )
     gen = start
-    while gen < total:
+    wall0 = time.perf_counter() - (metrics_rows[-1].get("wall_seconds") or 0.0
+                                   if metrics_rows else 0.0)
+    steps_total = (metrics_rows[-1].get("env_steps_total") or 0.0) if metrics_rows else 0.0
+    while gen < total and (max_env_steps is None or steps_total < max_env_steps):
         # Chunks end on multiples of log_every, so a resumed run chunks identically.
         length = min(recipe.es.log_every - gen % recipe.es.log_every, total - gen)
         state, metrics = run_chunk(state, length)
-        rows = _metric_rows(metrics, gen)
+        rows = metric_rows(metrics, gen)
+        wall = time.perf_counter() - wall0
+        for i, row in enumerate(rows):
+            steps_total += row.get("env_steps") or 0.0
+            row["env_steps_total"] = steps_total
+            row["wall_seconds"] = round(wall, 2) if i == len(rows) - 1 else None
         gen += length
         metrics_rows.extend(rows)
         if out is not None:
-            _append_metrics(out / METRICS_FILE, rows)
+            append_metrics(out / METRICS_FILE, rows)
             save_checkpoint(out, state, generation=gen, recipe_json=recipe_json)
+            params, ds = current_result(state, rows[-1], gen)
+            if ds is not None:
+                ds.save(out / f"{recipe.name}.safetensors")
+            else:
+                save_policy_params(params, out / POLICY_FILE)
+            if on_checkpoint is not None:
+                on_checkpoint(CheckpointEvent(gen, total, ds, params, tuple(metrics_rows),
+                                              wall, gen >= total))
         if progress_fn is not None:
             progress_fn(gen, rows[-1])
 
-    mean = es.get_mean(state.es_state)
     last = metrics_rows[-1] if metrics_rows else {}
+    params, ds = current_result(state, last, gen)
+    if out is not None and gen == start and start > 0:
+        # Nothing left to run (a finished run, or one closed with fewer
+        # generations): rewrite the result files for the recipe as it now stands.
+        if ds is not None:
+            ds.save(out / f"{recipe.name}.safetensors")
+        else:
+            save_policy_params(params, out / POLICY_FILE)
+        if on_checkpoint is not None:
+            on_checkpoint(CheckpointEvent(gen, total, ds, params, tuple(metrics_rows),
+                                          float(last.get("wall_seconds") or 0.0), True))
     if recipe.variant == "ES":
-        return DistillResult(None, mean, metrics_rows, gen)
-    ds = solution_to_dataset(recipe, task, mean, obs_mean, obs_var, last, gen)
+        return DistillResult(None, params, metrics_rows, gen)
     return DistillResult(ds, None, metrics_rows, gen)
 
 
@@ -296,7 +366,8 @@ def _image_task(recipe: Recipe, data_dir, split: str | None, limit: int | None):
 
 def solution_to_dataset(recipe: Recipe, task: ControlTask, solution: dict[str, Any],
                         obs_mean, obs_var, last_metrics: dict[str, float],
-                        generations: int) -> SyntheticDataset:
+                        generations: int, *, overrides: Sequence[str] = ()
+                        ) -> SyntheticDataset:
     """Wrap an ES mean into a ``SyntheticDataset`` with its protocol and provenance."""
     from importlib import metadata
 
@@ -314,6 +385,8 @@ def solution_to_dataset(recipe: Recipe, task: ControlTask, solution: dict[str, A
         "hades_zoo_version": metadata.version("hades_zoo"),
         "last_generation": last_metrics,
     }
+    if overrides:
+        provenance["overrides"] = list(overrides)
     image = recipe.image is not None
     if image:
         provenance["fitness_images"] = task.data_name
@@ -327,32 +400,3 @@ def solution_to_dataset(recipe: Recipe, task: ControlTask, solution: dict[str, A
     return SyntheticDataset(**arrays, recipe=recipe, info=info).validate()
 
 
-def _metric_rows(metrics: dict[str, jax.Array], first_gen: int) -> list[dict[str, float]]:
-    host = {k: np.asarray(v) for k, v in metrics.items()}
-    n = len(next(iter(host.values())))
-    rows = []
-    for i in range(n):
-        row = {"generation": first_gen + i + 1}
-        for k, v in host.items():
-            x = float(v[i])
-            row[k] = x if math.isfinite(x) else None
-        rows.append(row)
-    return rows
-
-
-def _read_metrics(path: Path) -> list[dict[str, float]]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def _write_metrics(path: Path, rows: list[dict[str, float]]) -> None:
-    from hades_zoo.data.cache import atomic_write_bytes
-
-    atomic_write_bytes(path, "".join(json.dumps(r) + "\n" for r in rows).encode())
-
-
-def _append_metrics(path: Path, rows: list[dict[str, float]]) -> None:
-    with path.open("a") as fh:
-        for r in rows:
-            fh.write(json.dumps(r) + "\n")

@@ -1,8 +1,10 @@
-"""Policy evaluation: ``lax.scan`` over env steps of ``vmap``-ed envs.
+"""Policy evaluation: ``lax.scan`` (or ``lax.while_loop``) over env steps of ``vmap``-ed envs.
 
-Protocol (the reference's): ``num_envs`` envs are reset once, then stepped
+Protocol ``pooled`` (the reference's): ``num_envs`` envs are reset once, then stepped
 ``num_steps`` times with auto-reset. The return is the mean over all episodes that
-*completed* inside that window; unfinished episodes do not count. With
+*completed* inside that window; unfinished episodes do not count. Protocol
+``episodes``: each env plays one episode from reset and the loop stops when every
+episode has ended (``EvalConfig``). With
 ``obs_norm='running'`` the mean/var start at (0, 1, count 1e-4) and are updated with
 the batch of observations of all envs at reset and after every step (purejaxrl's
 ``NormalizeVecObservation``), so statistics are shared across the envs of one
@@ -37,6 +39,8 @@ class EvalResult:
         return_sum: sum of completed-episode returns.
         mean_length: mean length of completed episodes (0 if none).
         partial_return: mean return of the episodes still running at the end.
+        env_steps: env steps simulated (``num_envs`` x loop iterations), the compute
+            the evaluation cost.
     """
 
     mean_return: jax.Array
@@ -44,6 +48,7 @@ class EvalResult:
     return_sum: jax.Array
     mean_length: jax.Array
     partial_return: jax.Array
+    env_steps: jax.Array
 
 
 class RunningNorm(NamedTuple):
@@ -95,8 +100,10 @@ def make_evaluate(env: Env, module: MLPPolicy, cfg: EvalConfig, obs_norm: str
     """``evaluate(key, params, obs_mean, obs_var) -> EvalResult`` (pure, jittable).
 
     ``obs_mean``/``obs_var`` are used only when ``obs_norm == 'const'`` (pass zeros and
-    ones otherwise).
+    ones otherwise). ``cfg.mode`` picks the protocol (module docstring).
     """
+    if cfg.mode == "episodes":
+        return _make_episodes_evaluate(env, module, cfg, obs_norm)
     n = cfg.num_envs
     reset_v = jax.vmap(env.reset)
     step_v = jax.vmap(env.step)
@@ -145,6 +152,77 @@ def make_evaluate(env: Env, module: MLPPolicy, cfg: EvalConfig, obs_norm: str
             return_sum=carry.return_sum,
             mean_length=jnp.where(episodes > 0, carry.length_sum / denom, 0.0),
             partial_return=partial,
+            env_steps=jnp.asarray(n * cfg.num_steps),
+        )
+
+    return evaluate
+
+
+class _EpisodeCarry(NamedTuple):
+    t: jax.Array
+    env_state: Any
+    obs: jax.Array  # raw observations (num_envs, obs_dim)
+    norm: RunningNorm
+    ep_return: jax.Array  # (num_envs,)
+    ep_length: jax.Array  # (num_envs,) int
+    finished: jax.Array  # (num_envs,) bool
+    key: jax.Array
+
+
+def _make_episodes_evaluate(env: Env, module: MLPPolicy, cfg: EvalConfig, obs_norm: str
+                            ) -> Callable[..., EvalResult]:
+    """The ``episodes`` protocol: one episode per env, stop when all have ended.
+
+    An episode still running at the cap (``min(num_steps, max_episode_steps)``) counts
+    as a finished (truncated) episode with the return it has. Finished envs are
+    masked, not stepped separately: a batch of ``num_envs`` envs runs as long as its
+    longest episode.
+    """
+    n = cfg.num_envs
+    cap = min(cfg.num_steps, env.spec.max_episode_steps)
+    reset_v = jax.vmap(env.reset)
+    step_v = jax.vmap(env.step)
+
+    def evaluate(key, params, obs_mean, obs_var) -> EvalResult:
+        k_reset, k_run = jax.random.split(key)
+        obs, env_state = reset_v(jax.random.split(k_reset, n))
+        norm = RunningNorm.create(env.spec.obs_dim)
+        if obs_norm == "running":
+            norm = norm.update(obs)
+
+        def running(c: _EpisodeCarry):
+            return (c.t < cap) & ~jnp.all(c.finished)
+
+        def step(c: _EpisodeCarry) -> _EpisodeCarry:
+            key, k_act, k_step = jax.random.split(c.key, 3)
+            out = module.apply(params, _policy_obs(obs_norm, c.obs, c.norm, obs_mean, obs_var))
+            action = select_action(out, k_act, discrete=module.discrete, greedy=cfg.greedy)
+            obs, env_state, reward, done = step_v(jax.random.split(k_step, n), c.env_state,
+                                                  action)
+            norm = c.norm.update(obs) if obs_norm == "running" else c.norm
+            live = ~c.finished
+            return _EpisodeCarry(
+                t=c.t + 1,
+                env_state=env_state,
+                obs=obs,
+                norm=norm,
+                ep_return=c.ep_return + jnp.where(live, reward, 0.0),
+                ep_length=c.ep_length + live.astype(jnp.int32),
+                finished=c.finished | done,
+                key=key,
+            )
+
+        carry = _EpisodeCarry(jnp.asarray(0), env_state, obs, norm, jnp.zeros((n,)),
+                              jnp.zeros((n,), jnp.int32), jnp.zeros((n,), bool), k_run)
+        c = jax.lax.while_loop(running, step, carry)
+        total = jnp.sum(c.ep_return)
+        return EvalResult(
+            mean_return=total / n,
+            episodes=jnp.asarray(n),
+            return_sum=total,
+            mean_length=jnp.mean(c.ep_length.astype(jnp.float32)),
+            partial_return=total / n,
+            env_steps=n * c.t,
         )
 
     return evaluate

@@ -38,11 +38,11 @@ from hades_zoo.hub.folder import (
            save_pretrained,
 )
 from hades_zoo.hub.pull import PullResult, load_from_hub, pull_from_hub
-from hades_zoo.hub.push import PushResult, push_to_hub
+from hades_zoo.hub.push import PushResult, push_folder, push_to_hub
 from hades_zoo.hub.refs import HubSource, check_repo_filename, parse_hub_source
 
 __all__ = ["HubSource", "check_repo_filename", "parse_hub_source", "PullResult", "PushResult", "RepoFile", "from_pretrained", "load_from_hub",
-           "parquet_bytes", "pull_from_hub", "push_to_hub", "save_pretrained"]
+           "parquet_bytes", "pull_from_hub", "push_folder", "push_to_hub", "save_pretrained"]
 
 # SyntheticDataset.save_pretrained / from_pretrained / push_to_hub (data/ defines the
 # methods, this layer supplies them: data/ never imports hub/).

@@ -26,6 +26,9 @@ from hades_zoo.hub.refs import (
 
 logger = logging.getLogger(__name__)
 
+#: .safetensors files of a distill --out folder that are not datasets.
+NOT_DATASETS = ("checkpoint.safetensors", "policy.safetensors")
+
 __all__ = ["RepoFile", "parquet_bytes", "save_pretrained", "from_pretrained"]
 
 
@@ -145,7 +148,10 @@ def _local_dataset_file(directory: Path, filename: str | None) -> tuple[Path, st
             filename = filename or block.get("file")
             recorded = block.get("sha256")
     if filename is None:
-        found = sorted(directory.glob("*.safetensors"))
+        # a distill --out folder also holds its resume state (and, for the ES
+        # baseline, policy params): neither is a dataset
+        found = sorted(p for p in directory.glob("*.safetensors")
+                       if p.name not in NOT_DATASETS)
         if len(found) != 1:
             raise DatasetFormatError(
                 f"{directory}: expected one .safetensors file (or a README.md card naming "

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import tempfile
+from pathlib import Path
 from typing import Any
 
 from hades_zoo.errors import DatasetFormatError, HubError
@@ -19,7 +20,7 @@ from hades_zoo.hub.refs import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PushResult", "push_to_hub"]
+__all__ = ["PushResult", "push_to_hub", "push_folder", "LOCAL_ONLY"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,41 +92,110 @@ def push_to_hub(
     _check_repo_id(repo_id)
     _check_revision(revision)
     _check_revision(tag, "tag")
-    api = _api(token)
     with tempfile.TemporaryDirectory(prefix="hades_zoo-push-") as tmp:
         files = save_pretrained(ds, tmp, certificate=certificate, repo_id=repo_id)
-        try:
-            if not dry_run:
-                api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
-                if revision is not None:
-                    api.create_branch(repo_id, branch=revision, repo_type="dataset",
-                                      exist_ok=True)
-            card_kept = not overwrite_card and _remote_card_exists(api, repo_id, revision)
-            uploaded = tuple(f for f in files if not (card_kept and f.path == CARD_FILE))
-            if dry_run:
-                logger.info("dry run: would upload %d files to %s", len(uploaded), repo_id)
-                return PushResult(repo_id, revision, uploaded, card_kept, True, tag=tag)
-            with _client_endpoint(api.endpoint):
-                info = api.upload_folder(
-                    folder_path=tmp,
-                    repo_id=repo_id,
-                    repo_type="dataset",
-                    revision=revision,
-                    commit_message=commit_message
-                    or f"Upload {ds.info.dataset_id} with hades_zoo",
-                    ignore_patterns=[CARD_FILE] if card_kept else None,
-                )
-            if tag is not None:
-                api.create_tag(repo_id, tag=tag, revision=info.oid, repo_type="dataset")
-        except HubError:
+        return _upload(Path(tmp), files, repo_id, name=ds.info.dataset_id,
+                       revision=revision, tag=tag, private=private, token=token,
+                       dry_run=dry_run, overwrite_card=overwrite_card,
+                       commit_message=commit_message)
+
+
+#: Files of an entry folder that stay local: resume state, not part of the entry.
+LOCAL_ONLY = ("checkpoint.safetensors", "checkpoint.json")
+
+
+def push_folder(
+    directory: str | Path,
+    repo_id: str,
+    *,
+    revision: str | None = None,
+    tag: str | None = None,
+    private: bool = False,
+    token: str | None = None,
+    dry_run: bool = False,
+    overwrite_card: bool = False,
+    commit_message: str | None = None,
+) -> PushResult:
+    """Upload an entry folder as it is (``hades-zoo distill --out DIR``) in one commit.
+
+    The folder's dataset is checked first: found through its README.md card, its
+    sha256 equal to the one the card (or sidecar) records, the format and the env
+    (``from_pretrained``). Every file is uploaded except the resume state
+    (``LOCAL_ONLY``) and hidden files; an existing remote README.md is kept unless
+    ``overwrite_card``.
+
+    Args:
+        directory: the entry folder.
+        repo_id, revision, tag, private, token, dry_run, overwrite_card,
+            commit_message: as in :func:`push_to_hub`.
+
+    Returns:
+        PushResult.
+
+    Raises:
+        DatasetFormatError: no folder, no dataset, or a dataset that fails its checks.
+        HubSourceError, HubError: as in :func:`push_to_hub`.
+    """
+    from hades_zoo.data.cache import sha256_file
+    from hades_zoo.hub.folder import from_pretrained
+
+    _check_repo_id(repo_id)
+    _check_revision(revision)
+    _check_revision(tag, "tag")
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise DatasetFormatError(f"{directory}: no such folder to push.")
+    ds = from_pretrained(directory)  # sha256, format and env checks
+    files = tuple(sorted(
+        (RepoFile(p.relative_to(directory).as_posix(), p.stat().st_size, sha256_file(p))
+         for p in directory.rglob("*")
+         if p.is_file() and p.name not in LOCAL_ONLY
+         and not any(part.startswith(".") for part in p.relative_to(directory).parts)),
+        key=lambda f: f.path))
+    return _upload(directory, files, repo_id, name=ds.info.dataset_id, revision=revision,
+                   tag=tag, private=private, token=token, dry_run=dry_run,
+                   overwrite_card=overwrite_card, commit_message=commit_message,
+                   ignore=LOCAL_ONLY + (".*",))
+
+
+def _upload(folder: Path, files: tuple[RepoFile, ...], repo_id: str, *, name: str,
+            revision: str | None, tag: str | None, private: bool, token: str | None,
+            dry_run: bool, overwrite_card: bool, commit_message: str | None,
+            ignore: tuple[str, ...] = ()) -> PushResult:
+    """Create the repo/branch, then one ``upload_folder`` commit of ``folder``."""
+    api = _api(token)
+    try:
+        if not dry_run:
+            api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+            if revision is not None:
+                api.create_branch(repo_id, branch=revision, repo_type="dataset",
+                                  exist_ok=True)
+        card_kept = not overwrite_card and _remote_card_exists(api, repo_id, revision)
+        uploaded = tuple(f for f in files if not (card_kept and f.path == CARD_FILE))
+        if dry_run:
+            logger.info("dry run: would upload %d files to %s", len(uploaded), repo_id)
+            return PushResult(repo_id, revision, uploaded, card_kept, True, tag=tag)
+        patterns = list(ignore) + ([CARD_FILE] if card_kept else [])
+        with _client_endpoint(api.endpoint):
+            info = api.upload_folder(
+                folder_path=str(folder),
+                repo_id=repo_id,
+                repo_type="dataset",
+                revision=revision,
+                commit_message=commit_message or f"Upload {name} with hades_zoo",
+                ignore_patterns=patterns or None,
+            )
+        if tag is not None:
+            api.create_tag(repo_id, tag=tag, revision=info.oid, repo_type="dataset")
+    except HubError:
+        raise
+    except Exception as err:
+        if isinstance(err, DatasetFormatError):
             raise
-        except Exception as err:
-            if isinstance(err, DatasetFormatError):
-                raise
-            raise _hub_error(err, action="push to", repo_id=repo_id,
-                             revision=revision) from err
-    logger.info("pushed %s to %s@%s (commit %s)", ds.info.dataset_id, repo_id,
-                revision or "main", info.oid)
+        raise _hub_error(err, action="push to", repo_id=repo_id,
+                         revision=revision) from err
+    logger.info("pushed %s to %s@%s (commit %s)", name, repo_id, revision or "main",
+                info.oid)
     return PushResult(repo_id, revision, uploaded, card_kept, False, commit=info.oid,
                       commit_url=str(info.commit_url), tag=tag)
 

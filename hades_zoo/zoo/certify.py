@@ -22,7 +22,7 @@ import numpy as np
 from hades_zoo.data.dataset import SyntheticDataset
 from hades_zoo.engine.evaluation import protocol_returns
 
-__all__ = ["Certificate", "certify", "record_certificate_in_repo",
+__all__ = ["Certificate", "certify", "record_certificate_in_repo", "record_certificate_in_folder",
            "record_image_certificate_in_repo", "machine_description"]
 
 
@@ -181,4 +181,44 @@ def record_image_certificate_in_repo(rec: dict, repo: str | Path | None = None) 
     info = {i: {"env": e.env, "variant": e.variant, "fitness": e.fitness}
             for i, e in table.items()}
     results.record_certificate(root, rec, all_ids=table.keys(), entry_info=info)
+    return rec
+
+
+def record_certificate_in_folder(cert: Certificate, ds: SyntheticDataset,
+                                 directory: str | Path) -> dict:
+    """Write ``cert`` into an entry folder (``hades-zoo distill --out DIR``): its
+    ``README.md`` card gets the "Reproduction certificate" section and the folder a
+    ``certificate.json``; the ``target`` recorded in the recipe's entry notes is not
+    needed: the ratio is against the dataset's recorded fitness (the final
+    population mean).
+
+    Returns:
+        The stored record (as ``record_certificate_in_repo``).
+
+    Raises:
+        HadesZooError: the folder has no README.md card.
+    """
+    import json
+
+    from hades_zoo.data.cache import atomic_write_bytes
+    from hades_zoo.errors import HadesZooError
+    from hades_zoo.zoo import results
+
+    directory = Path(directory)
+    card = directory / "README.md"
+    if not card.is_file():
+        raise HadesZooError(
+            f"{directory} has no README.md card; certify an entry folder written by "
+            "`hades-zoo distill --out DIR` (or save_pretrained)."
+        )
+    rec = cert.to_dict()
+    rec.update(env=ds.recipe.env.name, variant=ds.recipe.variant, protocol=_protocol(ds))
+    rec["note"] = results.explain(rec, ds.info.notes)
+    body = results.render_certificate_section(rec, protocol=rec["protocol"]).replace(
+        f"`hades-zoo certify {cert.dataset_id}`", f"`hades-zoo certify {directory}`")
+    text = results.set_card_section(card.read_text(encoding="utf-8"),
+                                    results.CERT_SECTION, body)
+    atomic_write_bytes(card, text.encode())
+    atomic_write_bytes(directory / "certificate.json",
+                       (json.dumps(rec, indent=1, sort_keys=True) + "\n").encode())
     return rec

@@ -17,11 +17,19 @@ __all__ = ["load", "load_dataset_file"]
 def load_dataset_file(path: str | Path) -> SyntheticDataset:
     """Read a ``.safetensors`` dataset file and check it against its env.
 
+    ``path`` may also be an entry folder (``hades-zoo distill --out DIR``, or
+    ``save_pretrained``): its dataset is found through its card and checked against
+    the sha256 the card records (``hades_zoo.hub.folder.from_pretrained``).
+
     Raises:
         DatasetFormatError: missing, truncated or corrupt file; unknown
             ``format_version``; invalid arrays or metadata (the key is named).
         EnvError: the arrays do not fit the env named in the recipe.
     """
+    if Path(path).is_dir():
+        from hades_zoo.hub.folder import from_pretrained
+
+        return from_pretrained(Path(path))
     ds = read_dataset_file(path)
     check_dataset_fits_env(ds)
     return ds
@@ -31,7 +39,8 @@ def load(source: str | Path) -> SyntheticDataset:
     """Load a dataset.
 
     Args:
-        source: ``file:<path>`` (or a ``Path``) for a local ``.safetensors`` file; a zoo
+        source: ``file:<path>`` (or a ``Path``) for a local ``.safetensors`` file or an
+            entry folder (``hades-zoo distill --out DIR``); a zoo
             id such as ``hopper-R-64`` (packaged zoo, then cache); ``hf:<org>/<name>[@rev]``
             for the Hugging Face Hub.
 

@@ -27,8 +27,8 @@ import dataclasses
 import fnmatch
 import functools
 import hashlib
-import re
 import json
+import re
 from importlib import resources
 from typing import Any
 
@@ -70,7 +70,10 @@ class ZooEntry:
         sha256: hex digest of that file.
         env, backend, variant, size, seed: the protocol at a glance.
         fitness: recorded fitness (natural sign); ``fitness_kind`` says which.
-        source: where the data came from (reference pickle path at its commit).
+        source: where the data came from (reference pickle path at its commit, or
+            "evolved by hades_zoo <version>" for the zoo's own entries).
+        origin: ``paper`` (imported from the authors' published runs) or
+            ``hades_zoo`` (evolved from scratch by this library; id tag ``.hz``).
         notes: caveats (collapsed runs, masks...).
         card, recipe: repo-relative paths of the dataset card and recipe YAML.
         hub: optional Hub location.
@@ -87,6 +90,7 @@ class ZooEntry:
     fitness: float | None = None
     fitness_kind: str = ""
     source: str = ""
+    origin: str = "paper"
     notes: str = ""
     card: str = ""
     recipe: str = ""

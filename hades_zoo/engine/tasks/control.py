@@ -148,7 +148,8 @@ class ControlTask:
         """``fitness(key, solution) -> (mean_return, aux)`` for one candidate (pure).
 
         Returns are pooled over ``num_inits`` BC runs: sum of completed-episode returns
-        divided by the number of completed episodes, as the reference. ``targets`` /
+        divided by the number of completed episodes, as the reference. ``aux`` holds
+        ``episodes``, the final ``bc_loss`` and ``env_steps`` (simulated, all inits). ``targets`` /
         ``weights`` fix the BC targets (a stored dataset's labels) instead of deriving
         them from the candidate. ``init_params`` replaces the task's init (every BC run
         starts from it), e.g. the HaDES-F init passed as a traced argument rather than
@@ -162,7 +163,8 @@ class ControlTask:
                 res = jax.vmap(lambda kk: self.evaluate(kk, params, mean, var))(
                     jax.random.split(key, k))
                 return _pool(res), {"episodes": jnp.sum(res.episodes),
-                                    "bc_loss": jnp.asarray(0.0)}
+                                    "bc_loss": jnp.asarray(0.0),
+                                    "env_steps": jnp.sum(res.env_steps)}
             return fitness_es
 
         def fitness(key, sol):
@@ -174,7 +176,8 @@ class ControlTask:
                 lambda kk: self.train_and_evaluate(kk, sol["states"], y, w, mean, var,
                                                    init_params)
             )(jax.random.split(key, k))
-            return _pool(res), {"episodes": jnp.sum(res.episodes), "bc_loss": jnp.mean(loss)}
+            return _pool(res), {"episodes": jnp.sum(res.episodes), "bc_loss": jnp.mean(loss),
+                                "env_steps": jnp.sum(res.env_steps)}
 
         return fitness
 

@@ -1,0 +1,225 @@
+"""A zoo entry folder, as ``hades-zoo distill --out DIR`` leaves it.
+
+``DIR`` holds everything a zoo entry needs, written again after every checkpoint so a
+run stopped at any point leaves a usable, pushable entry:
+
+- ``<id>.safetensors`` + ``<id>.safetensors.sha256``: the dataset (the ES mean);
+- ``README.md``: its Hugging Face dataset card (``hades_zoo.hub.cards``) with an
+  "Evolution" section: provenance (evolved by hades_zoo <version>), machine, wall
+  time, generations, environment steps, the ``--set`` overrides, the learning curve
+  (picture and a small table); ``hades-zoo certify DIR`` adds its certificate;
+- ``recipe.yaml`` (the effective recipe, overrides applied), ``metrics.jsonl`` (one
+  row per generation), ``curve.png``, ``data/train-*.parquet`` (the Hub viewer table);
+- ``checkpoint.safetensors`` / ``checkpoint.json``: resume state (not uploaded).
+
+For the ``ES`` baseline (policy weights, no dataset) the folder holds
+``policy.safetensors``, ``recipe.yaml``, ``metrics.jsonl``, ``curve.png`` and a
+``README.md`` with the same Evolution section.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from hades_zoo.data.cache import atomic_write_bytes
+from hades_zoo.data.recipe import Recipe
+from hades_zoo.data.recipe_io import dump_recipe
+from hades_zoo.engine.run_files import METRICS_FILE, POLICY_FILE, CheckpointEvent
+from hades_zoo.hub.client import CARD_FILE
+from hades_zoo.hub.folder import save_pretrained
+from hades_zoo.zoo.results import CERT_SECTION, get_card_section, set_card_section
+
+__all__ = ["EVOLUTION_SECTION", "CURVE_FILE", "write_entry", "read_metrics",
+           "evolution_summary", "plot_curve"]
+
+log = logging.getLogger(__name__)
+
+EVOLUTION_SECTION = "evolution"
+CURVE_FILE = "curve.png"
+_KEEP_SECTIONS = (CERT_SECTION, "transfer")
+
+
+def read_metrics(directory: str | Path) -> list[dict[str, Any]]:
+    """The rows of ``DIR/metrics.jsonl`` (empty list if absent)."""
+    path = Path(directory) / METRICS_FILE
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _version() -> str:
+    try:
+        return metadata.version("hades_zoo")
+    except metadata.PackageNotFoundError:  # pragma: no cover - source checkout
+        return "0+unknown"
+
+
+def evolution_summary(recipe: Recipe, rows: Sequence[Mapping[str, Any]], *,
+                      wall_seconds: float, machine: str,
+                      overrides: Sequence[str] = ()) -> dict[str, Any]:
+    """The facts of a run: provenance, cost and where the learning curve ended.
+
+    Returns:
+        JSON-able mapping (``source``, ``hades_zoo_version``, ``machine``,
+        ``wall_seconds``, ``generations``, ``env_steps``, ``overrides``, and the last
+        row's population mean / max / best-so-far).
+    """
+    last = rows[-1] if rows else {}
+    loss = "mean_loss" in last
+    out = {
+        "source": f"evolved by hades_zoo {_version()}",
+        "hades_zoo_version": _version(),
+        "machine": machine,
+        "wall_seconds": round(float(wall_seconds), 1),
+        "generations": int(last.get("generation", 0)),
+        "generations_planned": recipe.es.generations,
+        "env_steps": int(last.get("env_steps_total") or 0),
+        "overrides": list(overrides),
+        "variant": recipe.variant,
+        "eval_mode": recipe.eval.mode,
+    }
+    if loss:
+        out.update(final_mean_loss=last.get("mean_loss"), final_min_loss=last.get("min_loss"),
+                   final_accuracy=last.get("accuracy"))
+    else:
+        out.update(final_mean_return=last.get("mean_return"),
+                   final_max_return=last.get("max_return"),
+                   best_return_so_far=last.get("best_return_so_far"))
+    return out
+
+
+def _curve_table(rows: Sequence[Mapping[str, Any]], n: int = 8) -> str:
+    if not rows:
+        return "_no generation finished yet_"
+    loss = "mean_loss" in rows[-1]
+    idx = sorted({round(i * (len(rows) - 1) / (n - 1)) for i in range(n)}) if len(rows) > 1 else [0]
+    if loss:
+        head = "| generation | mean loss | min loss | accuracy |\n|---:|---:|---:|---:|\n"
+        body = "".join(f"| {rows[i]['generation']} | {rows[i]['mean_loss']:.4f} | "
+                       f"{rows[i]['min_loss']:.4f} | {rows[i]['accuracy']:.3f} |\n" for i in idx)
+        return head + body
+    head = ("| generation | env steps | population mean return | population max return |\n"
+            "|---:|---:|---:|---:|\n")
+    body = "".join(
+        f"| {rows[i]['generation']} | {int(rows[i].get('env_steps_total') or 0):,} | "
+        f"{rows[i]['mean_return']:.1f} | {rows[i]['max_return']:.1f} |\n" for i in idx)
+    return head + body
+
+
+def _evolution_body(summary: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> str:
+    mins = summary["wall_seconds"] / 60
+    finished = summary["generations"] >= summary["generations_planned"]
+    status = ("finished" if finished else
+              f"**stopped early** at generation {summary['generations']} of "
+              f"{summary['generations_planned']} (the dataset is the ES mean at that point; "
+              "`hades-zoo distill` with the same `--out` resumes)")
+    lines = [
+        f"- Source: {summary['source']} (`hades-zoo distill`), {status}.",
+        f"- Machine: {summary['machine']}; wall time {mins:.1f} min.",
+        f"- Generations: {summary['generations']}; environment steps simulated: "
+        f"{summary['env_steps']:,} (evaluation protocol `{summary['eval_mode']}`).",
+        "- Overrides: " + (", ".join(f"`{o}`" for o in summary["overrides"])
+                           if summary["overrides"] else "none (the recipe as written)") + ".",
+        "",
+        f"![learning curve]({CURVE_FILE})",
+        "",
+        _curve_table(rows),
+        "Population statistics are the fitness of the candidates of each generation "
+        "(`metrics.jsonl` has every generation); the dataset is the ES mean.",
+    ]
+    return "\n".join(lines)
+
+
+def plot_curve(rows: Sequence[Mapping[str, Any]], path: str | Path, *, title: str) -> Path:
+    """Learning curve PNG: population mean and max (or loss) against generations and
+    against environment steps (two panels).
+
+    Raises:
+        ImportError: matplotlib is missing (``pip install matplotlib``).
+    """
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    loss = bool(rows) and "mean_loss" in rows[-1]
+    gens = [r["generation"] for r in rows]
+    steps = [r.get("env_steps_total") or 0 for r in rows]
+    keys = (("mean_loss", "population mean loss"), ("min_loss", "population min loss")) if loss \
+        else (("mean_return", "population mean return"), ("max_return", "population max return"))
+    panels = [(gens, "generation")] + ([] if loss else [(steps, "environment steps")])
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 3.6), squeeze=False)
+    for ax, (x, label) in zip(axes[0], panels):
+        for key, name in keys:
+            ax.plot(x, [r.get(key) for r in rows], label=name, lw=1.2)
+        ax.set_xlabel(label)
+        ax.set_ylabel("loss" if loss else "episode return")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def write_entry(directory: str | Path, event: CheckpointEvent, recipe: Recipe, *,
+                machine: str, overrides: Sequence[str] = ()) -> Path:
+    """(Re)write the entry files of a distill ``--out`` folder (module docstring).
+
+    Sections already in ``README.md`` that other commands wrote (the reproduction
+    certificate, transfer) are kept.
+
+    Args:
+        directory: the ``--out`` folder (holds ``metrics.jsonl``, written by distill).
+        event: the ``CheckpointEvent`` distill just passed to ``on_checkpoint``.
+        recipe: the effective recipe (overrides applied).
+        machine: a description of the machine (``zoo.certify.machine_description``).
+        overrides: the ``--set`` strings, recorded in the card.
+
+    Returns:
+        The ``README.md`` path.
+    """
+    directory = Path(directory)
+    rows = list(event.metrics)
+    summary = evolution_summary(recipe, rows, wall_seconds=event.wall_seconds,
+                                machine=machine, overrides=overrides)
+    card_path = directory / CARD_FILE
+    kept = {}
+    if card_path.exists():
+        old = card_path.read_text(encoding="utf-8")
+        kept = {name: get_card_section(old, name) for name in _KEEP_SECTIONS}
+    dump_recipe(recipe, directory / "recipe.yaml")
+    try:
+        plot_curve(rows, directory / CURVE_FILE,
+                   title=f"{recipe.name}: {summary['source']}, {summary['generations']} "
+                         "generations")
+    except ImportError:  # pragma: no cover - matplotlib is a dependency
+        log.warning("matplotlib missing: no %s (pip install matplotlib)", CURVE_FILE)
+    if event.dataset is not None:
+        ds = event.dataset.replace_info(provenance_json=json.dumps(
+            {**event.dataset.info.provenance, "evolution": summary}, sort_keys=True))
+        save_pretrained(ds, directory)
+        text = card_path.read_text(encoding="utf-8")
+    else:
+        text = (f"# {recipe.name}: direct ES on policy weights (baseline)\n\n"
+                f"`{POLICY_FILE}` holds the evolved policy parameters of the recipe's "
+                f"policy network ({recipe.policy.depth} x {recipe.policy.width} "
+                f"{recipe.policy.activation}), one tensor per parameter.\n\n")
+    text = set_card_section(text, EVOLUTION_SECTION,
+                            _evolution_body(summary, rows))
+    for name, body in kept.items():
+        if body is not None:
+            text = set_card_section(text, name, body)
+    atomic_write_bytes(directory / "evolution.json",
+                       (json.dumps(summary, indent=1, sort_keys=True) + "\n").encode())
+    atomic_write_bytes(card_path, text.encode())
+    return card_path

@@ -1,0 +1,152 @@
+"""Evolve the zoo's own entries beside the direct-ES baseline (issue: distil from scratch).
+
+For each recipe ``recipes/<id>.yaml`` given (own entries, tag ``.hz``):
+
+1. ``hades-zoo distill recipes/<id>.yaml --out runs/own/<id>`` (resumable);
+2. the baseline: direct ES on the weights of the same policy network, from the same
+   init, with the same evaluation protocol, given the same number of environment steps
+   (``--set variant=ES --set num_inits=1 ... --max-env-steps <HaDES total>``) into
+   ``runs/own/<id>.es``;
+3. ``hades-zoo certify runs/own/<id> --seeds 5`` (certificate in the entry's card);
+4. one plot per entry of both learning curves against env steps and wall time
+   (``results/own/<id>.png``) and one table (``results/own/README.md``,
+   ``results/own/own_entries.json``).
+
+Usage (run by hand; each step resumes where it stopped)::
+
+    python scripts/own_entries.py recipes/cartpole-F-2.hz.yaml recipes/cartpole-R-2.hz.yaml
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RUNS = REPO / "runs" / "own"
+OUT = REPO / "results" / "own"
+# The ES baseline searches policy weights: a weight-space step size, not the dataset's.
+ES_SETTINGS = ("es.sigma_init=0.05", "es.lrate_init=0.03")
+
+
+def _run(args: list[str]) -> None:
+    print("+", " ".join(args), flush=True)
+    subprocess.run(args, check=True)
+
+
+def _rows(folder: Path) -> list[dict]:
+    path = folder / "metrics.jsonl"
+    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()] if path.exists() else []
+
+
+def _wall(rows: list[dict]) -> list[tuple[float, float, float, float]]:
+    """(env_steps_total, wall_seconds, mean_return, max_return) at chunk ends."""
+    return [(r["env_steps_total"], r["wall_seconds"], r["mean_return"], r["max_return"])
+            for r in rows if r.get("wall_seconds") is not None]
+
+
+def plot(entry: str, hades: list[dict], es: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    for rows, name, color in ((hades, "HaDES (population mean)", "C0"),
+                              (es, "direct ES on weights (population mean)", "C3")):
+        pts = _wall(rows)
+        if not pts:
+            continue
+        steps, wall, mean, _ = zip(*pts)
+        axes[0].plot(steps, mean, color=color, label=name)
+        axes[1].plot(wall, mean, color=color, label=name)
+    axes[0].set_xlabel("environment steps")
+    axes[1].set_xlabel("wall time (s)")
+    for ax in axes:
+        ax.set_ylabel("episode return")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"{entry}: HaDES vs direct ES at equal environment steps", fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def render(table: dict) -> str:
+    """The markdown table of every own entry beside its ES baseline."""
+    lines = [
+        "| entry | HaDES certificate (5 BC seeds) | HaDES final pop. mean | generations "
+        "| env steps | wall | ES final pop. mean (max) | ES generations | ES env steps "
+        "| ES wall | HaDES >= ES (final population means) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for entry, row in sorted(table.items()):
+        h, e = row["hades"], row["es"]
+        es = ("-",) * 4 if e is None else (
+            f"{e['final_population_mean']:.1f} ({e['final_population_max']:.1f})",
+            str(e["generations"]), f"{e['env_steps']:,.0f}", f"{e['wall_seconds'] / 60:.1f} min")
+        holds = "-" if e is None else (
+            "yes" if h["final_population_mean"] >= e["final_population_mean"] else "no")
+        lines.append(
+            f"| {entry} | {h['certificate_mean']:.1f} ± {h['certificate_std']:.1f} | "
+            f"{h['final_population_mean']:.1f} | {h['generations']} | {h['env_steps']:,} | "
+            f"{h['wall_seconds'] / 60:.1f} min | " + " | ".join(es) + f" | {holds} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("recipes", nargs="+", type=Path)
+    parser.add_argument("--es-generations", type=int, default=100000,
+                        help="ES baseline generation cap (the env-step budget stops it)")
+    parser.add_argument("--skip-es", action="store_true")
+    parser.add_argument("--seeds", type=int, default=5)
+    args = parser.parse_args()
+    exe = str(Path(sys.executable).with_name("hades-zoo"))
+    table_path = OUT / "own_entries.json"
+    table = json.loads(table_path.read_text()) if table_path.exists() else {}
+    for recipe in args.recipes:
+        entry = recipe.name.removesuffix(".yaml")
+        folder, es_folder = RUNS / entry, RUNS / f"{entry}.es"
+        t0 = time.time()
+        _run([exe, "distill", str(recipe), "--out", str(folder)])
+        rows = _rows(folder)
+        budget = rows[-1]["env_steps_total"]
+        if not args.skip_es:
+            _run([exe, "distill", str(recipe), "--out", str(es_folder),
+                  "--set", "variant=ES", "--set", "num_inits=1",
+                  "--set", f"es.generations={args.es_generations}",
+                  *[x for s in ES_SETTINGS for x in ("--set", s)],
+                  "--max-env-steps", str(budget)])
+        if not (folder / "certificate.json").exists():
+            _run([exe, "certify", str(folder), "--seeds", str(args.seeds)])
+        cert = json.loads((folder / "certificate.json").read_text())
+        evo = json.loads((folder / "evolution.json").read_text())
+        es_rows = _rows(es_folder)
+        plot(entry, rows, es_rows, OUT / f"{entry}.png")
+        es_last = _wall(es_rows)[-1] if es_rows else None
+        table[entry] = {
+            "hades": {"certificate_mean": cert["mean"], "certificate_std": cert["std"],
+                      "certificate_returns": cert["returns"],
+                      "final_population_mean": rows[-1]["mean_return"],
+                      "generations": evo["generations"], "env_steps": evo["env_steps"],
+                      "wall_seconds": evo["wall_seconds"]},
+            "es": None if es_last is None else {
+                "final_population_mean": es_last[2], "final_population_max": es_last[3],
+                "generations": es_rows[-1]["generation"], "env_steps": es_last[0],
+                "wall_seconds": es_last[1]},
+            "machine": evo["machine"], "pipeline_seconds": round(time.time() - t0, 1),
+        }
+        OUT.mkdir(parents=True, exist_ok=True)
+        table_path.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
+        (OUT / "TABLE.md").write_text(render(table))
+        print(json.dumps({entry: table[entry]}, indent=1), flush=True)
+
+
+if __name__ == "__main__":
+    main()
