@@ -135,11 +135,49 @@ def test_multitask_two_copies_equal_single_task(tiny_cartpole, reference_returns
     # both tasks must score exactly the single-task protocol returns
     copy = tiny_cartpole.replace(
         info=dataclasses.replace(tiny_cartpole.info, dataset_id="cartpole-R-2.copy"))
-    res = run_multitask([tiny_cartpole, copy], seeds=2, baseline=False)
+    # (shared layout: same input columns, so the same init as the single-task run).
+    # The wrong-dataset policy of env 0 is trained on the copy's pairs alone: the
+    # single-task BC run again, so it scores the same returns too.
+    res = run_multitask([tiny_cartpole, copy], seeds=2, baseline=False, layout="shared")
     assert res.returns.shape == (2, 2) and res.single is None
-    np.testing.assert_allclose(res.returns[0], reference_returns, rtol=1e-5)
-    np.testing.assert_allclose(res.returns[1], reference_returns, rtol=1e-5)
+    assert res.wrong.shape == (2, 2, 2) and np.isnan(res.wrong[0, 0]).all()
+    for i in range(2):
+        np.testing.assert_allclose(res.returns[i], reference_returns, rtol=1e-5)
+        np.testing.assert_allclose(res.wrong[i, 1 - i], reference_returns, rtol=1e-5)
     assert res.to_dict()["tasks"][1]["dataset_id"] == "cartpole-R-2.copy"
+
+
+def test_multitask_three_bars_disjoint(tiny_cartpole, reference_returns, tmp_path):
+    from hades_zoo.zoo.multitask_train import plot_multitask
+
+    copy = tiny_cartpole.replace(
+        info=dataclasses.replace(tiny_cartpole.info, dataset_id="cartpole-R-2.copy"))
+    res = run_multitask([tiny_cartpole, copy], seeds=2,
+                        single_returns={"cartpole-R-2": reference_returns,
+                                        "cartpole-R-2.copy": reference_returns})
+    assert res.layout == "disjoint" and res.obs_offsets == (0, 4)
+    d = res.to_dict()
+    row = d["tasks"][0]
+    assert row["input_columns"] == [0, 4] and d["input_width"] == 8
+    right_mean = float(np.mean(reference_returns))
+    assert row["right"]["normalised"] == pytest.approx(1.0)
+    assert row["right"]["normalised_stderr"] == pytest.approx(
+        np.std(reference_returns, ddof=1) / np.sqrt(2) / right_mean)
+    (w,) = row["wrong"]
+    assert w["trained_on"] == "cartpole-R-2.copy"
+    assert w["normalised"] == pytest.approx(np.mean(res.wrong[0, 1]) / right_mean)
+    assert [b[0] for b in res.bars(1)] == ["right: cartpole-R-2.copy",
+                                            "wrong: cartpole-R-2", "merged (disjoint)"]
+    json.dumps(d, allow_nan=False)  # every number is plain JSON
+    path = plot_multitask(res, tmp_path / "mt.png")
+    assert Path(path).stat().st_size > 0
+
+
+def test_multitask_only_task_is_checked(tiny_cartpole):
+    from hades_zoo.zoo.multitask_train import train_multitask
+
+    with pytest.raises(DatasetFormatError, match="only_task=2 is not a task of this merge"):
+        train_multitask(merge([tiny_cartpole, tiny_cartpole]), only_task=2)
 
 
 def test_merge_continuous_with_discrete_is_refused(tiny_cartpole, hopper_dataset):
