@@ -148,7 +148,7 @@ def test_multitask_two_copies_equal_single_task(tiny_cartpole, reference_returns
 
 
 def test_multitask_three_bars_disjoint(tiny_cartpole, reference_returns, tmp_path):
-    from hades_zoo.zoo.multitask_train import plot_multitask
+    from hades_zoo.zoo.multitask_train import MultiTaskResult, plot_multitask
 
     copy = tiny_cartpole.replace(
         info=dataclasses.replace(tiny_cartpole.info, dataset_id="cartpole-R-2.copy"))
@@ -168,7 +168,11 @@ def test_multitask_three_bars_disjoint(tiny_cartpole, reference_returns, tmp_pat
     assert w["normalised"] == pytest.approx(np.mean(res.wrong[0, 1]) / right_mean)
     assert [b[0] for b in res.bars(1)] == ["right: cartpole-R-2.copy",
                                             "wrong: cartpole-R-2", "merged (disjoint)"]
-    json.dumps(d, allow_nan=False)  # every number is plain JSON
+    text = json.dumps(d, allow_nan=False)  # every number is plain JSON
+    again = MultiTaskResult.from_dict(json.loads(text))  # redraw from the JSON alone
+    assert json.loads(json.dumps(again.to_dict())) == json.loads(text)
+    with pytest.raises(DatasetFormatError, match="predates the right / wrong / merged"):
+        MultiTaskResult.from_dict({"datasets": ["a"], "tasks": [{"dataset_id": "a"}]})
     path = plot_multitask(res, tmp_path / "mt.png")
     assert Path(path).stat().st_size > 0
 
@@ -216,6 +220,22 @@ def test_cli_merge_mixed_kinds(tmp_path):
     _one_line_error(r, "DatasetFormatError: cannot merge discrete-label")
     r = CliRunner().invoke(cli, ["merge", "hopper-R-4", "--out", str(tmp_path / "m")])
     assert r.exit_code == 1 and "at least two" in r.output
+
+
+def test_cli_merge_three_bars(tmp_path, tiny_cartpole):
+    a = save_dataset(tiny_cartpole, tmp_path / "a.safetensors")
+    copy = tiny_cartpole.replace(
+        info=dataclasses.replace(tiny_cartpole.info, dataset_id="cartpole-R-2.copy"))
+    b = save_dataset(copy, tmp_path / "b.safetensors")
+    out = tmp_path / "m"
+    r = CliRunner().invoke(cli, ["merge", str(a), str(b), "--seeds", "2", "--no-baseline",
+                                 "--out", str(out)])  # (the baseline: tested above)
+    assert r.exit_code == 0, r.output
+    assert "in cartpole-R-2: wrong (cartpole-R-2.copy)" in r.output
+    data = json.loads((out / "multitask.json").read_text())
+    assert data["layout"] == "disjoint" and data["seeds"] == 2
+    assert data["tasks"][0]["wrong"][0]["trained_on"] == "cartpole-R-2.copy"
+    assert (out / "multitask.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_cli_train_saves_policy_and_certify_json(tmp_path, tiny_cartpole):

@@ -100,6 +100,41 @@ class MultiTaskResult:
         out.append(("merged (" + self.layout + ")", *self._norm(self.returns[i], i)))
         return out
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MultiTaskResult:
+        """The inverse of ``to_dict`` (e.g. to redraw a figure from its JSON).
+
+        Raises:
+            DatasetFormatError: a ``multitask.json`` without per-bar returns (written
+                before the three-bar format); re-run ``hades-zoo merge``.
+        """
+        from hades_zoo.errors import DatasetFormatError
+
+        rows = d.get("tasks") or []
+        if not rows or any("merged" not in r for r in rows):
+            raise DatasetFormatError(
+                "this multitask.json has no per-bar returns (it predates the right / "
+                "wrong / merged format); re-run `hades-zoo merge ... --out DIR`.")
+        ids = tuple(d["datasets"])
+        returns = np.array([r["merged"]["returns"] for r in rows])
+        single = (None if any(r["right"] is None for r in rows)
+                  else np.array([r["right"]["returns"] for r in rows]))
+        wrong = None
+        if all(r["wrong"] for r in rows):
+            wrong = np.full((len(ids), len(ids), returns.shape[1]), np.nan)
+            for i, r in enumerate(rows):
+                for w in r["wrong"]:
+                    wrong[i, ids.index(w["trained_on"])] = w["returns"]
+        cols = [r.get("input_columns") for r in rows]
+        return cls(
+            dataset_ids=ids, returns=returns, single=single,
+            recorded=tuple(r["recorded"] for r in rows), recipe=d.get("protocol", {}),
+            seconds=float(d.get("seconds", 0.0)), layout=d["layout"], wrong=wrong,
+            obs_offsets=tuple(c[0] for c in cols) if all(cols) else (),
+            obs_dims=tuple(c[1] - c[0] for c in cols) if all(cols) else (),
+            act_dims=(tuple(r["action_outputs"][1] for r in rows) if all(cols) else ()),
+            machine=d.get("machine", ""), date=d.get("date", ""))
+
     def to_dict(self) -> dict[str, Any]:
         def stats(x, i):
             norm, norm_se = self._norm(x, i)
@@ -221,8 +256,12 @@ def plot_multitask(result: MultiTaskResult, path) -> str:
             ax.text(x, -0.03, label.replace(": ", ":\n"), rotation=90, ha="center",
                     va="top", fontsize=6, transform=ax.get_xaxis_transform())
     ax.axhline(1.0, ls="--", c="grey", lw=1)
+    tops = [(m or 0) + (e or 0) for bars in groups for _, m, e in bars]
+    ax.set_ylim(top=max(tops + [1.0]) + 0.12)
+    longest = max(len(line) for bars in groups for label, _, _ in bars
+                  for line in label.split(": "))
     ax.set_xticks(range(envs), [f"in {_env_name(d)}" for d in result.dataset_ids])
-    ax.tick_params(axis="x", pad=62, length=0)
+    ax.tick_params(axis="x", pad=8 + 3.6 * longest, length=0)  # below the bar labels
     ax.set_ylabel(ylabel)
     ax.set_title(f"one policy, {' + '.join(result.dataset_ids)} merged ({result.layout})",
                  fontsize=9)

@@ -282,7 +282,7 @@ def run_multitask(datasets: Sequence[SyntheticDataset], *, seeds: int = 3, seed:
     single = (np.stack([np.asarray(single_returns[ds.dataset_id])
                         if ds.dataset_id in single_returns
                         else protocol_returns(ds, seeds=seeds, seed=seed)
-                        for ds in datasets]) if baseline else None)
+                        for ds in datasets]).astype(np.float64) if baseline else None)
     return MultiTaskResult(
         dataset_ids=mt.dataset_ids, returns=returns, single=single,
         recorded=tuple(ds.info.fitness for ds in datasets),
