@@ -68,7 +68,8 @@ class MultiTaskDataset:
     """Datasets of several tasks, padded to common sizes.
 
     Attributes:
-        states: (N, max_obs_dim) float32, zero-padded; N = sum of the task sizes.
+        states: (N, W) float32, zero-padded; N = sum of the task sizes, W = sum of
+            the obs dims (``disjoint``) or the largest obs dim (``shared``).
         actions: (N, max_act_dim) float32 zero-padded continuous targets, or None.
         labels: (N,) int32 discrete labels, or None.
         mask: (N,) bool: which pairs behaviour cloning uses (padding never masks).
