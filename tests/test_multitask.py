@@ -1,4 +1,4 @@
-"""Multi-task merge: zero padding, exact split, clear errors."""
+"""Multi-task merge: zero padding (disjoint by default), exact split, clear errors."""
 
 import numpy as np
 import pytest
@@ -16,8 +16,8 @@ def _same(a, b):
 
 def test_continuous_merge_pads_and_splits():
     parts = [hz.load("hopper-R-64"), hz.load("humanoid-F-64"), hz.load("hopper-R-4")]
-    m = hz.merge(parts)
-    assert m.states.shape == (132, 244) and m.actions.shape == (132, 17)
+    m = hz.merge(parts, layout="shared")
+    assert m.layout == "shared" and m.states.shape == (132, 244) and m.actions.shape == (132, 17)
     assert list(m.obs_dims) == [11, 244, 11] and list(m.act_dims) == [3, 17, 3]
     assert np.all(m.states[:64, 11:] == 0) and np.all(m.actions[:64, 3:] == 0)
     assert list(np.bincount(m.task_ids)) == [64, 64, 4]
@@ -28,8 +28,8 @@ def test_continuous_merge_pads_and_splits():
 
 def test_discrete_merge_keeps_labels_and_masks():
     parts = [hz.load("breakout-minatar-F-16"), hz.load("spaceinvaders-minatar-R-16")]
-    m = hz.merge(parts)
-    assert m.discrete and m.states.shape == (32, 600)
+    m = hz.merge(parts)  # default layout: disjoint, 400 + 600 input columns
+    assert m.discrete and m.states.shape == (32, 1000) and list(m.offsets) == [0, 400]
     assert list(m.act_dims) == [3, 4] and int(m.mask.sum()) == 31
     for a, b in zip(parts, m.split(), strict=True):
         _same(a, b)
@@ -64,7 +64,8 @@ def test_disjoint_layout_gives_each_task_its_own_columns():
         assert not np.delete(block, np.s_[lo:hi], axis=1).any()
     for a, b in zip(parts, m.split(), strict=True):
         _same(a, b)
-    assert "layout=disjoint" in repr(m) and hz.merge(parts).layout == "shared"
+    assert "layout=disjoint" in repr(m) and hz.merge(parts).layout == "disjoint"
+    assert hz.merge(parts, layout="shared").layout == "shared"
 
 
 def test_padded_policy_places_obs_at_its_offset():
@@ -85,5 +86,6 @@ def test_padded_policy_places_obs_at_its_offset():
 
 
 def test_unknown_layout_is_refused():
-    with pytest.raises(DatasetFormatError, match="unknown merge layout 'stacked'"):
+    with pytest.raises(DatasetFormatError,
+                       match="unknown merge layout 'stacked'; use one of disjoint, shared"):
         hz.merge([hz.load("hopper-R-4")], layout="stacked")

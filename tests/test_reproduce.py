@@ -135,11 +135,53 @@ def test_multitask_two_copies_equal_single_task(tiny_cartpole, reference_returns
     # both tasks must score exactly the single-task protocol returns
     copy = tiny_cartpole.replace(
         info=dataclasses.replace(tiny_cartpole.info, dataset_id="cartpole-R-2.copy"))
-    res = run_multitask([tiny_cartpole, copy], seeds=2, baseline=False)
+    # (shared layout: same input columns, so the same init as the single-task run).
+    # The wrong-dataset policy of env 0 is trained on the copy's pairs alone: the
+    # single-task BC run again, so it scores the same returns too.
+    res = run_multitask([tiny_cartpole, copy], seeds=2, baseline=False, layout="shared")
     assert res.returns.shape == (2, 2) and res.single is None
-    np.testing.assert_allclose(res.returns[0], reference_returns, rtol=1e-5)
-    np.testing.assert_allclose(res.returns[1], reference_returns, rtol=1e-5)
+    assert res.wrong.shape == (2, 2, 2) and np.isnan(res.wrong[0, 0]).all()
+    for i in range(2):
+        np.testing.assert_allclose(res.returns[i], reference_returns, rtol=1e-5)
+        np.testing.assert_allclose(res.wrong[i, 1 - i], reference_returns, rtol=1e-5)
     assert res.to_dict()["tasks"][1]["dataset_id"] == "cartpole-R-2.copy"
+
+
+def test_multitask_three_bars_disjoint(tiny_cartpole, reference_returns, tmp_path):
+    from hades_zoo.zoo.multitask_train import MultiTaskResult, plot_multitask
+
+    copy = tiny_cartpole.replace(
+        info=dataclasses.replace(tiny_cartpole.info, dataset_id="cartpole-R-2.copy"))
+    res = run_multitask([tiny_cartpole, copy], seeds=2,
+                        single_returns={"cartpole-R-2": reference_returns,
+                                        "cartpole-R-2.copy": reference_returns})
+    assert res.layout == "disjoint" and res.obs_offsets == (0, 4)
+    d = res.to_dict()
+    row = d["tasks"][0]
+    assert row["input_columns"] == [0, 4] and d["input_width"] == 8
+    right_mean = float(np.mean(reference_returns))
+    assert row["right"]["normalised"] == pytest.approx(1.0)
+    assert row["right"]["normalised_stderr"] == pytest.approx(
+        np.std(reference_returns, ddof=1) / np.sqrt(2) / right_mean)
+    (w,) = row["wrong"]
+    assert w["trained_on"] == "cartpole-R-2.copy"
+    assert w["normalised"] == pytest.approx(np.mean(res.wrong[0, 1]) / right_mean)
+    assert [b[0] for b in res.bars(1)] == ["right: cartpole-R-2.copy",
+                                            "wrong: cartpole-R-2", "merged (disjoint)"]
+    text = json.dumps(d, allow_nan=False)  # every number is plain JSON
+    again = MultiTaskResult.from_dict(json.loads(text))  # redraw from the JSON alone
+    assert json.loads(json.dumps(again.to_dict())) == json.loads(text)
+    with pytest.raises(DatasetFormatError, match="predates the right / wrong / merged"):
+        MultiTaskResult.from_dict({"datasets": ["a"], "tasks": [{"dataset_id": "a"}]})
+    path = plot_multitask(res, tmp_path / "mt.png")
+    assert Path(path).stat().st_size > 0
+
+
+def test_multitask_only_task_is_checked(tiny_cartpole):
+    from hades_zoo.zoo.multitask_train import train_multitask
+
+    with pytest.raises(DatasetFormatError, match="only_task=2 is not a task of this merge"):
+        train_multitask(merge([tiny_cartpole, tiny_cartpole]), only_task=2)
 
 
 def test_merge_continuous_with_discrete_is_refused(tiny_cartpole, hopper_dataset):
@@ -178,6 +220,22 @@ def test_cli_merge_mixed_kinds(tmp_path):
     _one_line_error(r, "DatasetFormatError: cannot merge discrete-label")
     r = CliRunner().invoke(cli, ["merge", "hopper-R-4", "--out", str(tmp_path / "m")])
     assert r.exit_code == 1 and "at least two" in r.output
+
+
+def test_cli_merge_three_bars(tmp_path, tiny_cartpole):
+    a = save_dataset(tiny_cartpole, tmp_path / "a.safetensors")
+    copy = tiny_cartpole.replace(
+        info=dataclasses.replace(tiny_cartpole.info, dataset_id="cartpole-R-2.copy"))
+    b = save_dataset(copy, tmp_path / "b.safetensors")
+    out = tmp_path / "m"
+    r = CliRunner().invoke(cli, ["merge", str(a), str(b), "--seeds", "2", "--no-baseline",
+                                 "--out", str(out)])  # (the baseline: tested above)
+    assert r.exit_code == 0, r.output
+    assert "in cartpole-R-2: wrong (cartpole-R-2.copy)" in r.output
+    data = json.loads((out / "multitask.json").read_text())
+    assert data["layout"] == "disjoint" and data["seeds"] == 2
+    assert data["tasks"][0]["wrong"][0]["trained_on"] == "cartpole-R-2.copy"
+    assert (out / "multitask.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_cli_train_saves_policy_and_certify_json(tmp_path, tiny_cartpole):

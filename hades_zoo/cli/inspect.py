@@ -118,6 +118,11 @@ def list_cmd(pattern: str, as_json: bool) -> None:
 def plot(source: str, out: str) -> None:
     """Draw the state-action pairs of SOURCE (zoo id, .safetensors path, file:, hf:).
 
+    Axes name what they show, read from the env definitions: observation features
+    (hopper: torso z (height), rooty (torso) angle, thigh_joint angle, ...), actions
+    (thigh_joint torque; MinAtar noop/left/right/fire) and MinAtar channels by object
+    (Breakout: paddle, ball, trail, brick).
+
     \b
     Example:
       hades-zoo plot breakout-minatar-F-16 --out breakout.png

@@ -362,23 +362,29 @@ def transfer(source, widths, lrs, steps, seeds, out_dir, no_write, repo, as_json
 @click.option("--activation", default=None)
 @click.option("--lr", type=float, default=None)
 @click.option("--steps", type=int, default=None)
-@click.option("--layout", type=click.Choice(["shared", "disjoint"]), default="shared",
+@click.option("--layout", type=click.Choice(["disjoint", "shared"]), default="disjoint",
               show_default=True,
-              help="shared: every state zero-padded on the right (paper §5.3); disjoint: "
-                   "each env's state in its own input columns.")
+              help="disjoint: each env's states in their own input columns (paper §5.3); "
+                   "shared: every state zero-padded on the right, all from column 0.")
+@click.option("--wrong/--no-wrong", default=True, show_default=True,
+              help="Also train on each dataset alone and run it in the OTHER envs (the "
+                   "paper's wrong-dataset bar).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @_fail_cleanly
 def merge(sources, out_dir, seeds, no_baseline, reuse_certificates, width, depth,
-          activation, lr, steps, layout, as_json):
-    """Train ONE policy on the merged SOURCES (zero-padded) and evaluate it in every
-    env with that dataset's own protocol (paper Fig. 5).
+          activation, lr, steps, layout, wrong, as_json):
+    """Train ONE policy on the merged SOURCES and evaluate it in every env with that
+    dataset's own protocol, beside the right and wrong datasets (paper Fig. 5).
 
-    BC/policy config: the first dataset's, unless overridden. Normalised score =
-    multi-task return / the dataset's own single-task return (same seeds, same eval).
+    Per env i: right = BC on D_i alone (own protocol); wrong = BC on another env's
+    D_j alone, its states in their merged input columns; merged. Each is divided by
+    the mean right return (mean ± standard error over --seeds). BC/policy config of
+    the merged and wrong runs: the first dataset's, unless overridden.
 
     \b
     Examples:
-      hades-zoo merge halfcheetah-R-64 hopper-R-64 --out results/multitask/hc+hopper
+      hades-zoo merge halfcheetah-R-64 hopper-R-64 --seeds 10 \\
+          --out results/multitask/halfcheetah-R-64+hopper-R-64
       hades-zoo merge breakout-minatar-F-16 spaceinvaders-minatar-F-16 --out /tmp/m
     """
     import dataclasses
@@ -405,7 +411,7 @@ def merge(sources, out_dir, seeds, no_baseline, reuse_certificates, width, depth
         single = {i: r["returns"] for i, r in load_table(repo_root()).items()
                   if len(r["returns"]) == seeds}
     res = run_multitask(datasets, seeds=seeds, baseline=not no_baseline,
-                        single_returns=single, layout=layout, **ov)
+                        single_returns=single, layout=layout, wrong=wrong, **ov)
     if single:
         res = dataclasses.replace(res, recipe={**res.recipe, "single_task_baseline":
                                                "reused from results/certificates.json "
@@ -421,10 +427,11 @@ def merge(sources, out_dir, seeds, no_baseline, reuse_certificates, width, depth
         click.echo(json.dumps(data))
         return
     for row in data["tasks"]:
-        single = "" if row["single_mean"] is None else \
-            f"; single-task {row['single_mean']:.1f} ± {row['single_std']:.1f}"
-        norm = "n/a" if row["normalised"] is None else f"{row['normalised']:.3f}"
-        click.echo(f"{row['dataset_id']}: multi-task {row['multitask_mean']:.1f} ± "
-                   f"{row['multitask_std']:.1f}{single}; normalised {norm}; "
-                   f"recorded {row['recorded']}")
+        bars = [("right", row["right"])] + [
+            (f"wrong ({w['trained_on']})", w) for w in (row["wrong"] or [])]
+        bars = [(name, b) for name, b in bars if b is not None] + [("merged", row["merged"])]
+        click.echo(f"in {row['dataset_id']}: " + "; ".join(
+            f"{name} {b['mean']:.1f}" + ("" if b["normalised"] is None
+                                         else f" ({b['normalised']:.3f})")
+            for name, b in bars) + f"; recorded {row['recorded']}")
     click.echo(f"wrote {out / 'multitask.json'} ({res.seconds:.0f} s)")

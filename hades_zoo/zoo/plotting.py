@@ -1,12 +1,20 @@
 """Dataset plots: the synthetic state-action pairs as a picture (matplotlib, lazy).
 
-- Continuous (brax) datasets: two heatmaps, ``states (D x obs_dim)`` and
-  ``actions (D x act_dim)``, each on a symmetric diverging colour scale.
+Every axis says what it shows (paper Fig. 1, §5.5): the names of the observation
+features, actions and image channels come from the env definitions
+(``hades_zoo.engine.envs.names``); an env without names falls back to indices.
+
+- Continuous (brax) datasets: two heatmaps, ``states (D x obs_dim)`` with one column
+  per named observation feature (hopper: ``torso z (height)``, ``rooty angle
+  (torso)``, ``thigh_joint angle``, ...) and ``actions (D x act_dim)`` with one column
+  per actuator (``thigh_joint torque``), each on a symmetric diverging colour scale.
 - Image-observation gymnax datasets (MinAtar ``10x10xC``, Pong-misc ``30x40x3``):
-  one frame per synthetic state, each channel drawn as its own coloured layer, titled
-  with the state's action label (masked states are marked "unused").
-- Other discrete datasets (vector observations): a states heatmap with the labels
-  on the rows.
+  one frame per synthetic state, each channel drawn as its own coloured layer with
+  a legend naming its object (Breakout: paddle, ball, trail, brick), titled with the
+  state's action by name (masked states are marked "unused").
+- Other discrete datasets (vector observations, e.g. CartPole): a states heatmap
+  with named feature columns and the actions by name on the rows.
+- Image-classification datasets (MNIST): the images, titled with their class.
 
 Constant-normalised states are mapped back to raw observation units first
 (``x * sqrt(var + 1e-8) + mean``) so frames look like the game; running-normalised
@@ -64,13 +72,35 @@ def observation_shape(ds: SyntheticDataset) -> tuple[int, ...]:
     return shape if int(np.prod(shape)) == ds.obs_dim else (ds.obs_dim,)
 
 
-def _label_text(ds: SyntheticDataset, i: int) -> str:
+def _names(ds: SyntheticDataset, kind: str) -> list[str] | None:
+    """Observation / action / channel names of the dataset's env, or None (indices)."""
+    from hades_zoo.engine.envs import names
+    from hades_zoo.errors import EnvError
+
+    if ds.recipe is None:
+        return None
+    fn = {"observation": names.observation_names, "action": names.action_names,
+          "channel": names.channel_names}[kind]
+    try:
+        return fn(ds.recipe.env)
+    except EnvError:
+        return None
+
+
+def _label_text(ds: SyntheticDataset, i: int, actions: list[str] | None = None) -> str:
     used = ds.mask is None or bool(np.asarray(ds.mask)[i])
     if ds.label_logits is not None:
         label = int(np.argmax(np.asarray(ds.label_logits)[i]))
     else:
         label = int(np.asarray(ds.labels)[i])
-    return f"#{i}: a={label}" + ("" if used else " (unused)")
+    name = actions[label] if actions and label < len(actions) else f"a={label}"
+    return f"#{i}: {name}" + ("" if used else " (unused)")
+
+
+def _name_columns(ax, names: list[str] | None, fontsize: float = 6) -> None:
+    """One x tick per column, labelled with its feature name (vertical)."""
+    if names:
+        ax.set_xticks(range(len(names)), names, rotation=90, fontsize=fontsize)
 
 
 def _heatmap(fig, ax, values: np.ndarray, title: str, xlabel: str, ylabel: str) -> None:
@@ -93,6 +123,8 @@ def _frames(plt, ds: SyntheticDataset, shape: tuple[int, int, int]):
     """Grid of coloured frames, one per state."""
     states = display_states(ds).reshape((ds.size, *shape))
     h, w, c = shape
+    channels = _names(ds, "channel") or [f"ch {k}" for k in range(c)]
+    actions = _names(ds, "action")
     cmap = plt.get_cmap("tab10" if c <= 10 else "tab20")
     colours = np.array([cmap(k % cmap.N)[:3] for k in range(c)])  # (C, 3)
     cell = 1.9  # inches per frame (height); width follows the frame's aspect
@@ -102,11 +134,12 @@ def _frames(plt, ds: SyntheticDataset, shape: tuple[int, int, int]):
         layers = np.clip(states[i], 0.0, 1.0)  # (h, w, C): channel presence
         rgb = np.clip(layers @ colours, 0.0, 1.0)  # additive colour layers
         ax.imshow(rgb, interpolation="nearest")
-        ax.set_title(_label_text(ds, i), fontsize=9)
+        ax.set_title(_label_text(ds, i, actions), fontsize=9)
     handles = [plt.Rectangle((0, 0), 1, 1, color=colours[k]) for k in range(c)]
     fig.legend(
         handles,
-        [f"ch {k}" for k in range(c)],
+        [f"ch {k}: {name}" if name != f"ch {k}" else name
+         for k, name in enumerate(channels)],
         loc="lower center",
         ncol=min(c, 10),
         fontsize=8,
@@ -188,7 +221,7 @@ def plot_dataset(ds: SyntheticDataset, path: str | Path | None = None):
             2,
             figsize=(
                 4 + 0.25 * states.shape[1] + 0.4 * actions.shape[1],
-                2 + 0.08 * ds.size,
+                3.6 + 0.08 * ds.size,  # + room for the vertical feature names
             ),
             gridspec_kw={
                 "width_ratios": [max(states.shape[1], 4), max(actions.shape[1], 2)]
@@ -197,8 +230,14 @@ def plot_dataset(ds: SyntheticDataset, path: str | Path | None = None):
         space = (
             "normalised" if ds.recipe and ds.recipe.env.obs_norm == "running" else "raw"
         )
-        _heatmap(fig, ax_s, states, f"states ({space})", "observation dim", "pair")
-        _heatmap(fig, ax_a, actions, "actions (BC targets)", "action dim", "pair")
+        obs_names, act_names = _names(ds, "observation"), _names(ds, "action")
+        _heatmap(fig, ax_s, states, f"states ({space})",
+                 "observation feature" if obs_names else "observation dim", "pair")
+        _heatmap(fig, ax_a, actions, "actions (BC targets)",
+                 "actuator" if act_names else "action dim", "pair")
+        _name_columns(ax_s, obs_names,
+                      8 if states.shape[1] <= 20 else 6 if states.shape[1] <= 64 else 4)
+        _name_columns(ax_a, act_names, 8 if actions.shape[1] <= 8 else 6)
         fig.suptitle(title)
         fig.tight_layout()
     else:
@@ -206,9 +245,13 @@ def plot_dataset(ds: SyntheticDataset, path: str | Path | None = None):
         if len(shape) == 3:
             fig = _frames(plt, ds, shape)
         else:
-            fig, ax = plt.subplots(figsize=(4 + 0.3 * ds.obs_dim, 1.5 + 0.3 * ds.size))
-            _heatmap(fig, ax, display_states(ds), "states", "observation dim", "pair")
-            ax.set_yticks(range(ds.size), [_label_text(ds, i) for i in range(ds.size)])
+            fig, ax = plt.subplots(figsize=(4 + 0.3 * ds.obs_dim, 2.5 + 0.3 * ds.size))
+            obs_names, act_names = _names(ds, "observation"), _names(ds, "action")
+            _heatmap(fig, ax, display_states(ds), "states",
+                     "observation feature" if obs_names else "observation dim", "pair")
+            _name_columns(ax, obs_names, 8)
+            ax.set_yticks(range(ds.size),
+                          [_label_text(ds, i, act_names) for i in range(ds.size)])
             fig.suptitle(title)
             fig.tight_layout()
     if path is None:
