@@ -474,6 +474,8 @@ def add_own_entry(folder: Path, repo: Path = REPO) -> dict:
     if curve.exists():
         atomic_write_bytes(repo / "cards" / f"{dataset_id}.curve.png", curve.read_bytes())
         card = card.replace("](curve.png)", f"]({dataset_id}.curve.png)")
+    # the folder's certificate names the folder: in the zoo it is certified by id
+    card = re.sub(r"`hades-zoo certify [^`]*`", f"`hades-zoo certify {dataset_id}`", card)
     _write_text(repo / "cards" / f"{dataset_id}.md", card)
     evo = ds.info.provenance.get("evolution", {})
     entry = {

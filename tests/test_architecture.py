@@ -203,3 +203,10 @@ def test_an_old_submodule_alias_is_the_same_module():
 def test_unknown_names_are_not_aliased():
     with pytest.raises(ModuleNotFoundError):
         __import__("hades_zoo.no_such_module")
+
+
+def test_repo_root_is_the_checkout_above_the_package():
+    """Paths derived from a module's location must not move when the module does."""
+    from hades_zoo.zoo.results import repo_root
+
+    assert repo_root() == PKG.parent and (repo_root() / "cards").is_dir()

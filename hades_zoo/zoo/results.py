@@ -62,7 +62,11 @@ def repo_root(repo: str | Path | None = None) -> Path:
     Raises:
         HadesZooError: no ``cards/`` folder there (an installed wheel has none).
     """
-    root = Path(repo) if repo is not None else Path(__file__).resolve().parents[1]
+    if repo is not None:
+        root = Path(repo)
+    else:  # the folder above the package (hades_zoo/zoo/results.py: parents[2];
+        # tests/test_architecture.py checks it, should this module move again)
+        root = Path(__file__).resolve().parents[2]
     if not (root / "cards").is_dir():
         raise HadesZooError(
             f"{root} has no cards/ folder: results are written into a source checkout; "
