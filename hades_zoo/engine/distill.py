@@ -4,8 +4,10 @@ One generation is one pure function: ``ask`` (evosax 0.3) -> ``vmap(fitness)`` o
 the population -> ``tell``. ``log_every`` generations run inside one jitted
 ``lax.scan``; a host loop over chunks reports progress, appends one JSON line of
 metrics per generation and writes a checkpoint, so ``resume`` continues exactly where
-a run stopped. The population axis is sharded over all local devices (mesh
-``("pop",)``); one device is a mesh of size 1, the same code path.
+a run stopped. The population axis is sharded over every device of every process
+(mesh ``("pop",)``, padded to a multiple of the device count; ``engine.parallel``);
+one device is a mesh of size 1, the same code path. Under ``jax.distributed`` only
+process 0 writes files.
 
 Variants (Lupu et al., "Behaviour Distillation", ICLR 2024):
 
@@ -41,6 +43,15 @@ from hades_zoo.data.dataset import DatasetInfo, SyntheticDataset
 from hades_zoo.data.recipe import Recipe
 from hades_zoo.data.recipe_io import recipe_to_json
 from hades_zoo.engine.checkpoint import load_checkpoint, save_checkpoint
+from hades_zoo.engine.parallel import (
+    global_mesh,
+    is_writer,
+    local_copy,
+    make_population_evaluator,
+    replicate,
+    restore_on_every_process,
+    strong_types,
+)
 from hades_zoo.engine.tasks.control import ControlTask, to_es_fitness
 from hades_zoo.errors import RecipeError
 
@@ -114,27 +125,27 @@ def snes_temperature_weights(popsize: int, temperature: float) -> jax.Array:
 
 
 def make_generation_fn(recipe: Recipe, es, es_params, fitness_fn: Callable,
-                       mesh: Mesh) -> Callable[[DistillState, Any], tuple[DistillState, dict]]:
-    """One pure generation: ask -> fitness over the (sharded) population -> tell."""
-    pop_sharding = NamedSharding(mesh, P("pop"))
-    replicated = NamedSharding(mesh, P())
-    chunk = recipe.es.eval_chunk
+                       mesh: Mesh, eval_chunk: int | None = None
+                       ) -> Callable[[DistillState, Any], tuple[DistillState, dict]]:
+    """One pure generation: ask -> fitness over the (sharded) population -> tell.
 
-    def evaluate_population(key, population):
-        population = jax.lax.with_sharding_constraint(
-            population, jax.tree.map(lambda _: pop_sharding, population))
-        if chunk:
-            returns, aux = jax.lax.map(lambda s: fitness_fn(key, s), population,
-                                       batch_size=chunk)
-        else:
-            returns, aux = jax.vmap(fitness_fn, in_axes=(None, 0))(key, population)
-        return jax.lax.with_sharding_constraint((returns, aux), replicated)
+    ``eval_chunk`` (candidates evaluated at once per device; default
+    ``recipe.es.eval_chunk``) bounds memory without changing the results.
+    """
+    replicated = NamedSharding(mesh, P())
+    chunk = recipe.es.eval_chunk if eval_chunk is None else eval_chunk
+    evaluate_population = make_population_evaluator(fitness_fn, mesh, recipe.es.popsize,
+                                                    chunk)
 
     image = recipe.image is not None
 
     def generation(state: DistillState, _):
         key, k_ask, k_eval, k_tell = jax.random.split(state.key, 4)
         population, es_state = es.ask(k_ask, state.es_state, es_params)
+        # ask and tell run replicated, as on one device: a tell sharded over "pop"
+        # would sum its ranks in another order.
+        population = jax.lax.with_sharding_constraint(
+            population, jax.tree.map(lambda _: replicated, population))
         returns, aux = evaluate_population(k_eval, population)
         if image:  # a loss: evosax minimises it as it is
             es_state, _ = es.tell(k_tell, population, returns, es_state, es_params)
@@ -189,6 +200,8 @@ def distill(
     data_dir: str | Path | None = None,
     image_split: str | None = None,
     image_limit: int | None = None,
+    eval_chunk: int | None = None,
+    max_memory: int | None = None,
 ) -> DistillResult:
     """Run a recipe: evolve a dataset (or policy, for ``ES``) and return it.
 
@@ -204,18 +217,31 @@ def distill(
             images are (``hades_zoo.engine.image_data``), the split the fitness is measured
             on (default ``image.fitness_split``; e.g. ``train5k`` for MNIST offline)
             and how many of its images to use (default all).
+        eval_chunk: candidates evaluated at once per device (overrides
+            ``recipe.es.eval_chunk``, which stays in the recipe and its metadata).
+        max_memory: per-device budget in bytes: pick the largest ``eval_chunk`` whose
+            compiled generation fits it (``engine.memory.choose_eval_chunk``).
+
+    Under ``jax.distributed`` every process calls ``distill`` with the same arguments;
+    the population is sharded over all their devices and only process 0 writes
+    ``out_dir``; the other processes' ``metrics`` hold the generations run in this
+    launch only.
 
     Returns:
         DistillResult with the dataset (ES mean), per-generation metrics and count.
+
+    Raises:
+        RecipeError: an invalid recipe, or const normalisation without statistics.
+        MemoryBudgetError: ``max_memory`` is smaller than the smallest chunk needs.
+        DatasetFormatError: ``out_dir`` holds a corrupt checkpoint or another recipe's.
     """
-    devices = jax.local_devices()
-    recipe.validate(num_devices=len(devices))
+    recipe.validate()
     if recipe.env.obs_norm == "const" and (obs_mean is None or obs_var is None):
         raise RecipeError(
             "env.obs_norm is 'const' but no obs_mean/obs_var were given; pass the "
             "normalisation statistics (hades_zoo.data.normalization.load_stats(env))."
         )
-    mesh = Mesh(np.array(devices), ("pop",))
+    mesh = global_mesh()
     if recipe.image is not None:
         task = _image_task(recipe, data_dir, image_split, image_limit)
         fitness_fn = task.make_fitness_fn(task.real_pixels, task.real_labels)
@@ -229,27 +255,41 @@ def distill(
     solution = _initial_solution(recipe, task, k_sol)
     es, es_params = make_strategy(recipe, solution)
     state = DistillState(es.init(k_init, solution, es_params), key)
-    state = jax.device_put(state, NamedSharding(mesh, P()))
+    state = replicate(state, mesh)
 
     out = Path(out_dir) if out_dir is not None else None
+    writer = is_writer()
     start = 0
     metrics_rows: list[dict[str, float]] = []
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        restored = load_checkpoint(out, state, recipe_json=recipe_json) if resume else None
+        restored = restore_on_every_process(
+            lambda: load_checkpoint(out, state, recipe_json=recipe_json)
+            if resume and out.exists() else None, state)
         if restored is not None:
             state, start = restored
-            state = jax.device_put(state, NamedSharding(mesh, P()))
-            metrics_rows = _read_metrics(out / METRICS_FILE)[:start]
+            state = replicate(state, mesh)
             log.info("resuming %s at generation %d", recipe.name, start)
-        _write_metrics(out / METRICS_FILE, metrics_rows)
+        if writer:
+            out.mkdir(parents=True, exist_ok=True)
+            metrics_rows = _read_metrics(out / METRICS_FILE)[:start] if start else []
+            _write_metrics(out / METRICS_FILE, metrics_rows)
 
-    generation = make_generation_fn(recipe, es, es_params, fitness_fn, mesh)
+    def make_run_chunk(chunk):
+        generation = make_generation_fn(recipe, es, es_params, fitness_fn, mesh, chunk)
 
-    def run_chunk(state, length):
-        return jax.lax.scan(generation, state, None, length=length)
+        def run_chunk(state, length):
+            state, metrics = jax.lax.scan(generation, state, None, length=length)
+            return strong_types(state), metrics  # input types again: one compile
 
-    run_chunk = jax.jit(run_chunk, static_argnums=1, donate_argnums=0)
+        return jax.jit(run_chunk, static_argnums=1, donate_argnums=0,
+                       out_shardings=NamedSharding(mesh, P()))
+
+    if max_memory is not None:
+        from hades_zoo.engine.memory import choose_eval_chunk
+
+        eval_chunk = choose_eval_chunk(lambda c: make_run_chunk(c).lower(state, 1),
+                                       recipe.es.popsize, mesh.size, max_memory).chunk
+    run_chunk = make_run_chunk(eval_chunk)
 
     total = recipe.es.generations if max_generations is None else min(
         max_generations, recipe.es.generations)
@@ -258,16 +298,16 @@ def distill(
         # Chunks end on multiples of log_every, so a resumed run chunks identically.
         length = min(recipe.es.log_every - gen % recipe.es.log_every, total - gen)
         state, metrics = run_chunk(state, length)
-        rows = _metric_rows(metrics, gen)
+        rows = _metric_rows(local_copy(metrics), gen)
         gen += length
         metrics_rows.extend(rows)
-        if out is not None:
+        if out is not None and writer:
             _append_metrics(out / METRICS_FILE, rows)
-            save_checkpoint(out, state, generation=gen, recipe_json=recipe_json)
+            save_checkpoint(out, local_copy(state), generation=gen, recipe_json=recipe_json)
         if progress_fn is not None:
             progress_fn(gen, rows[-1])
 
-    mean = es.get_mean(state.es_state)
+    mean = local_copy(es.get_mean(state.es_state))
     last = metrics_rows[-1] if metrics_rows else {}
     if recipe.variant == "ES":
         return DistillResult(None, mean, metrics_rows, gen)
