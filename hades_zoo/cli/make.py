@@ -26,20 +26,60 @@ __all__ = ["distill", "import_reference_cmd"]
 @click.option("--split", "image_split", default=None,
               type=click.Choice(["train", "test", "train5k"]),
               help="Image recipes: real split the fitness uses (default: the recipe's).")
+@click.option("--max-memory", default=None, metavar="SIZE",
+              help="Per-device memory budget (e.g. 8GiB, 512MiB): evaluate the population "
+                   "in the largest chunk whose compiled generation fits it.")
+@click.option("--eval-chunk", type=click.IntRange(min=0), default=None,
+              help="Candidates evaluated at once per device (default: the recipe's "
+                   "es.eval_chunk; 0 = all). Does not change the results.")
+@click.option("--coordinator", default=None, metavar="HOST:PORT",
+              envvar="HADES_ZOO_COORDINATOR",
+              help="Multi-process run: process 0's address and a free port, the same on "
+                   "every process.")
+@click.option("--num-processes", type=int, default=None, envvar="HADES_ZOO_NUM_PROCESSES",
+              help="Multi-process run: number of processes.")
+@click.option("--process-id", type=int, default=None, envvar="HADES_ZOO_PROCESS_ID",
+              help="Multi-process run: this process's id, 0..N-1 (0 writes the files).")
+@click.option("--distributed", type=click.Choice(["auto"]), default=None,
+              help="'auto': jax.distributed.initialize() reads the launch from the "
+                   "environment (SLURM, Open MPI, JAX_COORDINATOR_ADDRESS).")
+@click.option("--distributed-timeout", type=float, default=300.0, show_default=True,
+              metavar="SECONDS", help="How long processes wait for each other.")
 @_fail_cleanly
 def distill(recipe: str, out_dir: str, no_resume: bool, generations: int | None,
-            data_dir: str | None, image_split: str | None) -> None:
+            data_dir: str | None, image_split: str | None, max_memory: str | None,
+            eval_chunk: int | None, coordinator: str | None, num_processes: int | None,
+            process_id: int | None, distributed: str | None,
+            distributed_timeout: float) -> None:
     """Run a RECIPE (YAML): evolve a synthetic dataset with HaDES.
+
+    The population is sharded over every device (padded to a multiple of their
+    number); with --coordinator/--num-processes/--process-id or --distributed auto,
+    over every device of every process, and only process 0 writes --out.
 
     \b
     Examples:
       hades-zoo distill recipes/cartpole-R-2.yaml --out runs/cartpole
+      hades-zoo distill recipes/hopper-F-64.yaml --out runs/hopper --max-memory 20GiB
       hades-zoo distill recipes/fashionmnist-R-10.yaml --out runs/fm --data-dir DIR
+      # two hosts (docs/SCALING.md):
+      hades-zoo distill R.yaml --out runs/r --coordinator host0:12345 \\
+          --num-processes 2 --process-id 0      # on host0; --process-id 1 on host1
     """
+    from hades_zoo.engine.launch import initialize_distributed
+    from hades_zoo.engine.memory import parse_memory_size
+
+    budget = parse_memory_size(max_memory) if max_memory is not None else None
+    # Before anything touches a JAX backend.
+    initialize_distributed(coordinator, num_processes, process_id,
+                           auto=distributed == "auto", timeout_s=distributed_timeout)
+
     from hades_zoo.data.normalization import load_stats
     from hades_zoo.data.recipe_io import load_recipe
     from hades_zoo.engine.distill import distill as run_distill
+    from hades_zoo.engine.parallel import is_writer
 
+    writer = is_writer()
     _jit_cache()
     rec = load_recipe(recipe)
     mean = var = None
@@ -48,6 +88,8 @@ def distill(recipe: str, out_dir: str, no_resume: bool, generations: int | None,
     start = time.time()
 
     def progress(gen: int, m: dict) -> None:
+        if not writer:
+            return
         if "mean_loss" in m:
             click.echo(
                 f"gen {gen:5d}/{rec.es.generations}  loss mean {m['mean_loss']:.5f}  "
@@ -62,8 +104,15 @@ def distill(recipe: str, out_dir: str, no_resume: bool, generations: int | None,
 
     result = run_distill(rec, out_dir=out_dir, progress_fn=progress, resume=not no_resume,
                          obs_mean=mean, obs_var=var, max_generations=generations,
-                         data_dir=data_dir, image_split=image_split)
+                         data_dir=data_dir, image_split=image_split,
+                         eval_chunk=eval_chunk, max_memory=budget)
     out = Path(out_dir)
+    if not writer:
+        import jax
+
+        click.echo(f"process {jax.process_index()} of {jax.process_count()}: "
+                   f"{result.generations} generations done; process 0 writes the files")
+        return
     if result.dataset is not None:
         path = out / f"{rec.name}.safetensors"
         result.dataset.save(path)
