@@ -46,11 +46,11 @@ from hades_zoo.engine.checkpoint import load_checkpoint, save_checkpoint
 from hades_zoo.engine.parallel import (
     global_mesh,
     is_writer,
+    jit_generations,
     local_copy,
     make_population_evaluator,
     replicate,
     restore_on_every_process,
-    strong_types,
 )
 from hades_zoo.engine.tasks.control import ControlTask, to_es_fitness
 from hades_zoo.errors import RecipeError
@@ -275,14 +275,8 @@ def distill(
             _write_metrics(out / METRICS_FILE, metrics_rows)
 
     def make_run_chunk(chunk):
-        generation = make_generation_fn(recipe, es, es_params, fitness_fn, mesh, chunk)
-
-        def run_chunk(state, length):
-            state, metrics = jax.lax.scan(generation, state, None, length=length)
-            return strong_types(state), metrics  # input types again: one compile
-
-        return jax.jit(run_chunk, static_argnums=1, donate_argnums=0,
-                       out_shardings=NamedSharding(mesh, P()))
+        return jit_generations(
+            make_generation_fn(recipe, es, es_params, fitness_fn, mesh, chunk), mesh)
 
     if max_memory is not None:
         from hades_zoo.engine.memory import choose_eval_chunk

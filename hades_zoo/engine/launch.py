@@ -16,7 +16,8 @@ exception) when it cannot register with the coordinator within its timeout. So b
 calling JAX, process ``I > 0`` waits for the coordinator's TCP port to accept a
 connection and raises ``DistributedError`` if it does not within the timeout, and
 process 0 checks that it can bind the port. On CPU the collectives between processes use
-gloo (``jax_cpu_collectives_implementation``).
+gloo (``jax_cpu_collectives_implementation``); they are synchronised once right after
+joining (see ``docs/SCALING.md``, "Known limits").
 """
 
 from __future__ import annotations
@@ -158,5 +159,11 @@ def _call_initialize(jax, kwargs: dict) -> None:
                 "--coordinator, --num-processes and --process-id."
                 if "coordinator_address" in str(err) else "")
         raise DistributedError(f"jax.distributed.initialize failed: {err}.{hint}") from err
+    # CPU collectives (gloo, jaxlib 0.7.2) connect at the first collective and give
+    # up if a peer is 30 s late there; make that first collective happen now, while
+    # the processes are in step, rather than after compilations of different lengths.
+    from jax.experimental import multihost_utils
+
+    multihost_utils.sync_global_devices("hades_zoo: processes joined")
     log.info("process %d of %d, %d devices in total", jax.process_index(),
              jax.process_count(), jax.device_count())

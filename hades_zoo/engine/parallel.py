@@ -42,6 +42,7 @@ __all__ = [
     "pad_population",
     "local_block",
     "make_population_evaluator",
+    "jit_generations",
     "is_writer",
     "replicate",
     "strong_types",
@@ -143,6 +144,19 @@ def make_population_evaluator(
         return jax.lax.with_sharding_constraint(out, jax.tree.map(lambda _: replicated, out))
 
     return evaluate
+
+
+def jit_generations(generation: Callable[[Any, Any], tuple[Any, dict]], mesh: Mesh
+                    ) -> Callable[[Any, int], tuple[Any, dict]]:
+    """``run(state, length) -> (state, metrics (length, ...))``: ``length`` generations
+    in one jitted ``lax.scan`` (``length`` static, the state donated), every output
+    replicated over ``mesh`` so that any process can read it (``local_copy``)."""
+    def run(state, length):
+        state, metrics = jax.lax.scan(generation, state, None, length=length)
+        return strong_types(state), metrics  # the input types again: one compile
+
+    return jax.jit(run, static_argnums=1, donate_argnums=0,
+                   out_shardings=NamedSharding(mesh, P()))
 
 
 # --------------------------------------------------------------------------- processes
