@@ -46,7 +46,8 @@ def free_port() -> int:
 
 def child_env(devices: int, cache: Path) -> dict[str, str]:
     """Environment of a child: CPU only, ``devices`` XLA devices, a shared JIT cache."""
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"
+           and not k.startswith(("SLURM_", "OMPI_", "JAX_COORDINATOR", "KUBERNETES_"))}
     env.update(JAX_PLATFORMS="cpu", HADES_ZOO_CPU_DEVICES=str(devices),
                HADES_ZOO_CACHE=str(cache), HADES_ZOO_JIT_CACHE="1",
                PYTHONPATH=str(ROOT))
@@ -65,18 +66,31 @@ def distill(recipe: Path, out: Path, *, devices: int, cache: Path, args=(),
 
 
 def distill_processes(recipe: Path, outs: list[Path], *, cache: Path, args=(),
-                      timeout: float = 120) -> list[str]:
+                      timeout: float = 120, slurm: bool = False) -> list[str]:
     """``len(outs)`` processes of one ``jax.distributed`` run on 127.0.0.1, one CPU
-    device each; process ``i`` gets ``--out outs[i]``. Returns their stdouts."""
+    device each; process ``i`` gets ``--out outs[i]``. Returns their stdouts.
+
+    ``slurm``: instead of ``--coordinator/--num-processes/--process-id``, give each
+    process the variables ``srun`` sets (one node, ``localhost``) and
+    ``--distributed auto``; JAX derives the coordinator port from ``SLURM_JOB_ID``.
+    """
     port = free_port()
+    job = str(port)  # JAX's port: 61440 + job id % 4096
     procs = []
     for i, out in enumerate(outs):
-        cmd = [*CLI, "distill", str(recipe), "--out", str(out), "--coordinator",
-               f"127.0.0.1:{port}", "--num-processes", str(len(outs)), "--process-id",
-               str(i), "--distributed-timeout", "60", *args]
-        procs.append(subprocess.Popen(cmd, env=child_env(1, cache), cwd=ROOT,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                      text=True))
+        env = child_env(1, cache)
+        if slurm:
+            launch = ["--distributed", "auto"]
+            env.update(SLURM_JOB_ID=job, SLURM_NTASKS=str(len(outs)), SLURM_PROCID=str(i),
+                       SLURM_LOCALID=str(i), SLURM_STEP_NODELIST="localhost",
+                       SLURM_STEP_NUM_NODES="1")
+        else:
+            launch = ["--coordinator", f"127.0.0.1:{port}", "--num-processes",
+                      str(len(outs)), "--process-id", str(i)]
+        cmd = [*CLI, "distill", str(recipe), "--out", str(out), *launch,
+               "--distributed-timeout", "60", *args]
+        procs.append(subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True))
     results = []
     try:
         for p in procs:

@@ -132,3 +132,27 @@ def test_two_processes_then_one_process_with_three_devices(runs):
     assert len(distill_runs.metrics(out)) == 1
     distill_runs.distill(recipe, out, devices=3, cache=cache)
     distill_runs.assert_same_dataset(single(1), out)
+
+
+def test_slurm_variables_with_distributed_auto(runs):
+    """``--distributed auto`` under (simulated) ``srun`` variables: JAX finds the
+    coordinator, count and id itself; same bytes as one process with two devices."""
+    recipe, cache, root, single = runs
+    outs = [root / "slurm0", root / "slurm1"]
+    distill_runs.distill_processes(recipe, outs, cache=cache, slurm=True)
+    assert not outs[1].exists()
+    assert ((outs[0] / "tiny-R-2.safetensors").read_bytes()
+            == (single(2) / "tiny-R-2.safetensors").read_bytes())
+
+
+def test_distributed_auto_without_a_cluster(tmp_path):
+    import subprocess
+
+    env = distill_runs.child_env(1, tmp_path / "cache")
+    proc = subprocess.run([*distill_runs.CLI, "distill", "recipes/cartpole-R-2.yaml",
+                           "--out", str(tmp_path / "o"), "--distributed", "auto"],
+                          env=env, cwd=distill_runs.ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 1
+    assert ("DistributedError: jax.distributed.initialize failed: coordinator_address "
+            "should be defined. Under SLURM run one task per process") in proc.stderr

@@ -64,6 +64,9 @@ def test_choose_eval_chunk_bisects_over_divisors():
     choice = choose_eval_chunk(_fake_lower(100, 1000, log), 2048, 1, 1000 + 100 * 300)
     assert choice.chunk == 256 and choice.memory.total_bytes == 1000 + 25600
     assert len(log) <= 6 and set(choice.tried) == set(log)
+    assert choose_eval_chunk(_fake_lower(100, 1000, []), 2048, 1, "30KiB").chunk == 256
+    with pytest.raises(MemoryBudgetError, match="cannot read memory size"):
+        choose_eval_chunk(_fake_lower(100, 1000, []), 2048, 1, "lots")
     # everything fits: one compilation
     log.clear()
     assert choose_eval_chunk(_fake_lower(1, 0, log), 64, 2, 10**9).chunk == 32

@@ -59,6 +59,14 @@ def test_evaluator_equals_vmap_and_drops_padding(chunk):
     np.testing.assert_array_equal(aux["first"], want_aux["first"])
 
 
+def test_evaluator_rejects_bad_chunk():
+    from hades_zoo.errors import RecipeError
+
+    for bad in (-1, 2.5, True):
+        with pytest.raises(RecipeError, match="eval_chunk must be an integer >= 0"):
+            make_population_evaluator(lambda k, c: (c, {}), global_mesh(), 4, bad)
+
+
 def test_single_process_helpers():
     mesh = global_mesh()
     assert is_writer() and mesh.axis_names == ("pop",) and mesh.size == jax.device_count()

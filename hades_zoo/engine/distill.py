@@ -201,7 +201,7 @@ def distill(
     image_split: str | None = None,
     image_limit: int | None = None,
     eval_chunk: int | None = None,
-    max_memory: int | None = None,
+    max_memory: int | str | None = None,
 ) -> DistillResult:
     """Run a recipe: evolve a dataset (or policy, for ``ES``) and return it.
 
@@ -219,8 +219,9 @@ def distill(
             and how many of its images to use (default all).
         eval_chunk: candidates evaluated at once per device (overrides
             ``recipe.es.eval_chunk``, which stays in the recipe and its metadata).
-        max_memory: per-device budget in bytes: pick the largest ``eval_chunk`` whose
-            compiled generation fits it (``engine.memory.choose_eval_chunk``).
+        max_memory: per-device budget (bytes, or a size such as ``"8GiB"``): pick the
+            largest ``eval_chunk`` whose compiled generation fits it
+            (``engine.memory.choose_eval_chunk``).
 
     Under ``jax.distributed`` every process calls ``distill`` with the same arguments;
     the population is sharded over all their devices and only process 0 writes
@@ -231,8 +232,10 @@ def distill(
         DistillResult with the dataset (ES mean), per-generation metrics and count.
 
     Raises:
-        RecipeError: an invalid recipe, or const normalisation without statistics.
-        MemoryBudgetError: ``max_memory`` is smaller than the smallest chunk needs.
+        RecipeError: an invalid recipe or ``eval_chunk``, or const normalisation
+            without statistics.
+        MemoryBudgetError: ``max_memory`` is malformed or smaller than the smallest
+            chunk needs.
         DatasetFormatError: ``out_dir`` holds a corrupt checkpoint or another recipe's.
     """
     recipe.validate()

@@ -158,7 +158,8 @@ def _call_initialize(jax, kwargs: dict) -> None:
         hint = (" Under SLURM run one task per process (srun); elsewhere give "
                 "--coordinator, --num-processes and --process-id."
                 if "coordinator_address" in str(err) else "")
-        raise DistributedError(f"jax.distributed.initialize failed: {err}.{hint}") from err
+        raise DistributedError(
+            f"jax.distributed.initialize failed: {str(err).rstrip('.')}.{hint}") from err
     # CPU collectives (gloo, jaxlib 0.7.2) connect at the first collective and give
     # up if a peer is 30 s late there; make that first collective happen now, while
     # the processes are in step, rather than after compilations of different lengths.

@@ -64,6 +64,7 @@ class CompiledMemory:
         return self.temp_bytes + self.argument_bytes + self.output_bytes
 
     def as_dict(self) -> dict[str, int]:
+        """The fields and ``total_bytes``, for JSON."""
         return {**dataclasses.asdict(self), "total_bytes": self.total_bytes}
 
 
@@ -143,7 +144,7 @@ def chunk_candidates(block: int) -> list[int]:
 
 
 def choose_eval_chunk(lower: Callable[[int], Any], popsize: int, num_devices: int,
-                      budget_bytes: int) -> ChunkChoice:
+                      budget_bytes: int | str) -> ChunkChoice:
     """The largest chunk whose compiled generation fits ``budget_bytes`` per device.
 
     Compiles (never runs) ``lower(chunk)`` for divisors of the per-device block,
@@ -155,16 +156,20 @@ def choose_eval_chunk(lower: Callable[[int], Any], popsize: int, num_devices: in
             chunk (the block size means one ``vmap``).
         popsize: candidates per generation.
         num_devices: devices the population is sharded over.
-        budget_bytes: per-device budget (``parse_memory_size``).
+        budget_bytes: per-device budget in bytes, or a size string such as ``8GiB``
+            (``parse_memory_size``).
 
     Returns:
         ChunkChoice with the chunk, its memory and every compilation tried.
 
     Raises:
-        MemoryBudgetError: even one candidate at a time needs more than the budget;
-            the message gives the smallest requirement and the ways to lower it.
+        MemoryBudgetError: a malformed budget, or even one candidate at a time needs
+            more than the budget; the message gives the smallest requirement and the
+            ways to lower it.
     """
     from hades_zoo.engine.parallel import broadcast_from_writer, local_block
+
+    budget_bytes = parse_memory_size(budget_bytes)
 
     block = local_block(popsize, num_devices)
     options = chunk_candidates(block)  # descending

@@ -34,7 +34,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from hades_zoo.errors import DistributedError, HadesZooError
+from hades_zoo.errors import DistributedError, HadesZooError, RecipeError
 
 __all__ = [
     "global_mesh",
@@ -121,7 +121,13 @@ def make_population_evaluator(
 
     Returns:
         The jittable evaluator (call it inside ``jax.jit``).
+
+    Raises:
+        RecipeError: ``eval_chunk`` is not an integer >= 0.
     """
+    if isinstance(eval_chunk, bool) or not isinstance(eval_chunk, int) or eval_chunk < 0:
+        raise RecipeError(f"eval_chunk must be an integer >= 0 (0 = the whole block), "
+                          f"got {eval_chunk!r}.")
     n = mesh.size
     padded = padded_size(popsize, n)
     block = padded // n
