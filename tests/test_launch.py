@@ -104,9 +104,9 @@ def test_two_processes_equal_one_process_with_two_devices(runs):
     assert not outs[1].exists()
     ref = single(2)
     assert sorted(p.name for p in outs[0].iterdir()) == sorted(p.name for p in ref.iterdir())
-    assert ((outs[0] / "tiny-R-2.safetensors").read_bytes()
-            == (ref / "tiny-R-2.safetensors").read_bytes())
-    assert (outs[0] / "metrics.jsonl").read_text() == (ref / "metrics.jsonl").read_text()
+    # bitwise-equal arrays and equal metrics; the files differ only in the run's
+    # timing (wall_seconds in metrics and in the entry's evolution provenance)
+    distill_runs.assert_same_dataset(outs[0], ref)
 
 
 def test_resume_with_another_process_count(runs):
@@ -141,8 +141,7 @@ def test_slurm_variables_with_distributed_auto(runs):
     outs = [root / "slurm0", root / "slurm1"]
     distill_runs.distill_processes(recipe, outs, cache=cache, slurm=True)
     assert not outs[1].exists()
-    assert ((outs[0] / "tiny-R-2.safetensors").read_bytes()
-            == (single(2) / "tiny-R-2.safetensors").read_bytes())
+    distill_runs.assert_same_dataset(outs[0], single(2))
 
 
 def test_distributed_auto_without_a_cluster(tmp_path):
