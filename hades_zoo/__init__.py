@@ -38,10 +38,12 @@ from hades_zoo.engine.image_data import load_split
 from hades_zoo.errors import (
     DataNotFoundError,
     DatasetFormatError,
+    DistributedError,
     EnvError,
     HadesZooError,
     HubError,
     HubSourceError,
+    MemoryBudgetError,
     RecipeError,
     UnknownDatasetError,
 )
@@ -71,6 +73,8 @@ __all__ = [
     # images
     "ImageConfig", "DataNotFoundError", "certify_image_dataset", "evaluate_image_dataset",
     "load_split",
+    # scale out
+    "DistributedError", "MemoryBudgetError",
     # hub
     "from_pretrained", "load_from_hub", "pull_from_hub", "push_to_hub", "save_pretrained",
 ]

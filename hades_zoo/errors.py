@@ -17,6 +17,8 @@ __all__ = [
     "HubError",
     "HubSourceError",
     "DataNotFoundError",
+    "DistributedError",
+    "MemoryBudgetError",
     "close_matches",
 ]
 
@@ -54,6 +56,15 @@ class HubSourceError(HubError, ValueError):
 
 class DataNotFoundError(HadesZooError, FileNotFoundError):
     """Real image data (MNIST / Fashion-MNIST IDX files) is not where it was looked for."""
+
+
+class DistributedError(HadesZooError, RuntimeError):
+    """A multi-process launch is misconfigured: coordinator address, process count or
+    id, an unreachable coordinator, or a process that could not join the run."""
+
+
+class MemoryBudgetError(HadesZooError, ValueError):
+    """A memory budget (``--max-memory``) is malformed, or no evaluation chunk fits it."""
 
 
 def close_matches(word: str, options: Iterable[str], n: int = 3) -> str:

@@ -58,11 +58,16 @@ def test_resume_refuses_other_recipe(tmp_path, tiny_recipe):
 
 
 def test_chunked_lax_map_equals_vmap(tiny_recipe):
+    """Bitwise-equal datasets. The metrics (population means) agree to float32
+    rounding only: XLA orders those float32 sums differently in the two programs
+    (measured: mean_return 21.362738 vs 21.362740); the candidates' returns, which
+    the ES ranks, are identical (docs/SCALING.md)."""
     chunked = tiny_recipe.replace(es=dataclasses.replace(tiny_recipe.es, eval_chunk=4))
     a, b = hz.distill(tiny_recipe), hz.distill(chunked)
-    np.testing.assert_allclose(_states(a), _states(b), rtol=1e-6, atol=1e-6)
-    np.testing.assert_allclose([r["mean_return"] for r in a.metrics],
-                               [r["mean_return"] for r in b.metrics], rtol=1e-6)
+    np.testing.assert_array_equal(_states(a), _states(b))
+    for ra, rb in zip(a.metrics, b.metrics):
+        np.testing.assert_allclose([ra[k] for k in sorted(ra)], [rb[k] for k in sorted(rb)],
+                                   rtol=1e-6)
 
 
 def test_variants_f_es_and_snes(tiny_recipe):

@@ -32,32 +32,66 @@ __all__ = ["distill", "import_reference_cmd"]
 @click.option("--split", "image_split", default=None,
               type=click.Choice(["train", "test", "train5k"]),
               help="Image recipes: real split the fitness uses (default: the recipe's).")
+@click.option("--max-memory", default=None, metavar="SIZE",
+              help="Per-device memory budget (e.g. 8GiB, 512MiB): evaluate the population "
+                   "in the largest chunk whose compiled generation fits it.")
+@click.option("--eval-chunk", type=click.IntRange(min=0), default=None,
+              help="Candidates evaluated at once per device (default: the recipe's "
+                   "es.eval_chunk; 0 = all). Does not change the results.")
+@click.option("--coordinator", default=None, metavar="HOST:PORT",
+              envvar="HADES_ZOO_COORDINATOR",
+              help="Multi-process run: process 0's address and a free port, the same on "
+                   "every process.")
+@click.option("--num-processes", type=int, default=None, envvar="HADES_ZOO_NUM_PROCESSES",
+              help="Multi-process run: number of processes.")
+@click.option("--process-id", type=int, default=None, envvar="HADES_ZOO_PROCESS_ID",
+              help="Multi-process run: this process's id, 0..N-1 (0 writes the files).")
+@click.option("--distributed", type=click.Choice(["auto"]), default=None,
+              help="'auto': jax.distributed.initialize() reads the launch from the "
+                   "environment (SLURM, Open MPI, JAX_COORDINATOR_ADDRESS).")
+@click.option("--distributed-timeout", type=float, default=300.0, show_default=True,
+              metavar="SECONDS", help="How long processes wait for each other.")
 @_fail_cleanly
 def distill(recipe: str, out_dir: str, overrides: tuple[str, ...], no_resume: bool,
             generations: int | None, max_env_steps: float | None, data_dir: str | None,
-            image_split: str | None) -> None:
+            image_split: str | None, max_memory: str | None, eval_chunk: int | None,
+            coordinator: str | None, num_processes: int | None, process_id: int | None,
+            distributed: str | None, distributed_timeout: float) -> None:
     """Run a RECIPE (YAML): evolve a synthetic dataset with HaDES into a zoo entry.
 
     --out DIR receives a complete, pushable entry, rewritten after every checkpoint
     (so a stopped run leaves a usable dataset): <id>.safetensors, README.md (dataset
     card with provenance, machine, wall time, environment steps and the learning
     curve), recipe.yaml, metrics.jsonl, curve.png. Running the command again resumes.
+    Under jax.distributed (--coordinator ..., or --distributed auto) every process
+    runs this command and only process 0 writes.
 
     \b
     Examples:
       hades-zoo distill recipes/cartpole-R-2.yaml --out runs/cartpole
       hades-zoo distill recipes/cartpole-R-2.yaml --out runs/cp64 --set es.popsize=64
       hades-zoo push runs/cartpole --repo-id ORG/cartpole-R-2
+      hades-zoo distill recipes/hopper-F-64.yaml --out runs/hopper --max-memory 20GiB
       hades-zoo distill recipes/fashionmnist-R-10.yaml --out runs/fm --data-dir DIR
     """
+    from hades_zoo.engine.launch import initialize_distributed
+    from hades_zoo.engine.memory import parse_memory_size
+
+    budget = parse_memory_size(max_memory) if max_memory is not None else None
+    # Before anything touches a JAX backend.
+    initialize_distributed(coordinator, num_processes, process_id,
+                           auto=distributed == "auto", timeout_s=distributed_timeout)
+
     from hades_zoo.cli.progress import DistillProgress
     from hades_zoo.data.normalization import load_stats
     from hades_zoo.data.recipe_io import load_recipe
-    from hades_zoo.engine.distill import distill as run_distill
     from hades_zoo.engine.checkpoint import read_generation
+    from hades_zoo.engine.distill import distill as run_distill
+    from hades_zoo.engine.parallel import is_writer
     from hades_zoo.zoo.certify import machine_description
     from hades_zoo.zoo.entry import write_entry
 
+    writer = is_writer()
     _jit_cache()
     rec = load_recipe(recipe, overrides)
     mean = var = None
@@ -67,17 +101,28 @@ def distill(recipe: str, out_dir: str, overrides: tuple[str, ...], no_resume: bo
     machine = machine_description()
     total = rec.es.generations if generations is None else min(generations,
                                                                rec.es.generations)
-    start = 0 if no_resume else read_generation(out)
+    start = 0 if no_resume or not writer else read_generation(out)
 
     def on_checkpoint(event) -> None:
         write_entry(out, event, rec, machine=machine, overrides=overrides)
 
-    with DistillProgress(rec.name, total, start) as progress:
+    with DistillProgress(rec.name, total, start, live=None if writer else False) as bar:
+        def progress(gen: int, m: dict) -> None:
+            if writer:
+                bar(gen, m)
+
         result = run_distill(rec, out_dir=out, progress_fn=progress, resume=not no_resume,
                              obs_mean=mean, obs_var=var, max_generations=generations,
                              data_dir=data_dir, image_split=image_split,
                              on_checkpoint=on_checkpoint, overrides=overrides,
-                             max_env_steps=max_env_steps)
+                             max_env_steps=max_env_steps, eval_chunk=eval_chunk,
+                             max_memory=budget)
+    if not writer:
+        import jax
+
+        click.echo(f"process {jax.process_index()} of {jax.process_count()}: "
+                   f"{result.generations} generations done; process 0 writes the files")
+        return
     what = (f"{out / (rec.name + '.safetensors')} + README.md, curve.png"
             if result.dataset is not None else f"{out / 'policy.safetensors'} (ES baseline)")
     click.echo(f"wrote {what} ({result.generations} generations)")

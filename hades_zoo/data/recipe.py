@@ -249,8 +249,10 @@ class ESConfig:
             evosax's default SNES utilities.
         log_every: generations per jitted ``lax.scan`` chunk (one progress line,
             one metrics row per generation, one checkpoint per chunk).
-        eval_chunk: evaluate the population with ``lax.map(batch_size=eval_chunk)``
-            instead of one vmap, to bound memory; 0 = plain vmap.
+        eval_chunk: evaluate each device's block of the population with
+            ``lax.map(batch_size=eval_chunk)`` instead of one vmap, to bound memory
+            (0 = plain vmap). Chunking does not change the results. ``hades-zoo
+            distill --max-memory`` picks it for a budget without editing the recipe.
     """
 
     strategy: Literal["OpenES", "SNES"] = "OpenES"
@@ -375,7 +377,12 @@ class Recipe:
     image: ImageConfig | None = None
 
     def validate(self, num_devices: int = 1) -> Recipe:
-        """Check every field and the cross-field rules; return self."""
+        """Check every field and the cross-field rules; return self.
+
+        ``num_devices`` no longer constrains anything: the population is padded to a
+        multiple of the device count (``engine.parallel``); it is accepted for callers
+        written before that.
+        """
         if self.recipe_version != RECIPE_VERSION:
             raise RecipeError(
                 f"recipe_version={self.recipe_version} is not supported by this hades_zoo "
@@ -407,11 +414,6 @@ class Recipe:
                     f"image.num_classes={self.image.num_classes}; give each class at "
                     "least one image."
                 )
-        if self.es.popsize % num_devices:
-            raise RecipeError(
-                f"es.popsize={self.es.popsize} must be divisible by the {num_devices} "
-                "devices the population is sharded over."
-            )
         return self
 
     def replace(self, **changes: Any) -> Recipe:

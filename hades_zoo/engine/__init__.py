@@ -3,8 +3,10 @@
 Owns: env adapters behind one functional API (``envs/``: gymnax, brax, compat shims),
 the policy network (``policy``), behaviour cloning (``bc``), rollouts and episode
 returns (``rollout``), fitness of a candidate dataset (``tasks/``: control return,
-image loss), the ES loop (``distill``) and its checkpoints (``checkpoint``), the
-offline image loader (``image_data``), and training + evaluating a policy on a
+image loss), the ES loop (``distill``) and its checkpoints (``checkpoint``), how the
+population is spread over devices and processes (``parallel``: mesh, padding, chunked
+evaluation; ``memory``: the chunk for a memory budget; ``launch``: ``jax.distributed``),
+the offline image loader (``image_data``), and training + evaluating a policy on a
 dataset (``evaluation``).
 
 May import: ``hades_zoo.data``, ``hades_zoo.errors`` (never ``hub``, ``zoo``, ``cli``).

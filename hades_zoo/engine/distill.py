@@ -4,8 +4,10 @@ One generation is one pure function: ``ask`` (evosax 0.3) -> ``vmap(fitness)`` o
 the population -> ``tell``. ``log_every`` generations run inside one jitted
 ``lax.scan``; a host loop over chunks reports progress, appends one JSON line of
 metrics per generation and writes a checkpoint, so ``resume`` continues exactly where
-a run stopped. The population axis is sharded over all local devices (mesh
-``("pop",)``); one device is a mesh of size 1, the same code path.
+a run stopped. The population axis is sharded over every device of every process
+(mesh ``("pop",)``, padded to a multiple of the device count; ``engine.parallel``);
+one device is a mesh of size 1, the same code path. Under ``jax.distributed`` only
+process 0 writes files.
 
 Variants (Lupu et al., "Behaviour Distillation", ICLR 2024):
 
@@ -40,6 +42,15 @@ from hades_zoo.data.dataset import DatasetInfo, SyntheticDataset
 from hades_zoo.data.recipe import Recipe
 from hades_zoo.data.recipe_io import recipe_to_json
 from hades_zoo.engine.checkpoint import load_checkpoint, save_checkpoint
+from hades_zoo.engine.parallel import (
+    global_mesh,
+    is_writer,
+    jit_generations,
+    local_copy,
+    make_population_evaluator,
+    replicate,
+    restore_on_every_process,
+)
 from hades_zoo.engine.run_files import (
     METRICS_FILE,
     POLICY_FILE,
@@ -85,70 +96,44 @@ class DistillResult:
     generations: int
 
 
-def make_population_fitness(recipe: Recipe, fitness_fn: Callable, mesh: Mesh
+def make_population_fitness(recipe: Recipe, fitness_fn: Callable, mesh: Mesh,
+                            eval_chunk: int | None = None
                             ) -> Callable[[jax.Array, Any], tuple[jax.Array, Any]]:
     """``population_fitness(key, population) -> (fitness (pop,), aux)``, sharded.
 
-    ``fitness_fn(key, candidate)`` is applied to every candidate: with one shared key
-    when ``eval.common_random_numbers`` (every candidate sees the same BC inits, env
-    resets and action noise), else with one key each. With the ``episodes`` eval
-    protocol each device evaluates its own candidates (``shard_map``) and stops when
-    their episodes have ended: one vmapped batch, or batches of ``es.eval_chunk``
-    candidates (``lax.map``; 1 = every candidate stops on its own). Otherwise one
-    ``vmap`` (or ``lax.map`` in chunks of ``es.eval_chunk``) over the sharded
-    population.
+    ``engine.parallel.make_population_evaluator`` with the recipe's settings: every
+    candidate gets the same key when ``eval.common_random_numbers`` (same BC inits, env
+    resets and action noise), else one key each; each device evaluates its block of
+    candidates (``shard_map``), so with the ``episodes`` eval protocol a device stops
+    when its candidates' episodes have ended; ``es.eval_chunk`` (or ``eval_chunk``)
+    candidates at a time (``lax.map``; 1 = every candidate stops on its own).
     """
-    pop_sharding = NamedSharding(mesh, P("pop"))
-    replicated = NamedSharding(mesh, P())
-    chunk = recipe.es.eval_chunk
-    popsize = recipe.es.popsize
     crn = recipe.image is not None or recipe.eval.common_random_numbers
-    per_candidate = recipe.image is None and recipe.eval.mode == "episodes"
-
-    def candidate_keys(key):
-        # (popsize,) keys: one shared key (common random numbers) or one each.
-        if crn:
-            return jnp.broadcast_to(key, (popsize, *key.shape))
-        return jax.random.split(key, popsize)
-
-    def population_fitness(key, population):
-        population = jax.lax.with_sharding_constraint(
-            population, jax.tree.map(lambda _: pop_sharding, population))
-        keys = jax.lax.with_sharding_constraint(candidate_keys(key), pop_sharding)
-        if per_candidate:
-            # Each device loops over its own candidates (shard_map), so it stops when
-            # ITS episodes have ended, not the slowest device's. Within a device, a
-            # vmapped batch runs until its longest episode ends; es.eval_chunk = c
-            # runs batches of c candidates one after the other (c = 1: every
-            # candidate stops on its own, at the price of tiny env batches).
-            def local(keys, pop):
-                if chunk:
-                    return jax.lax.map(lambda a: fitness_fn(*a), (keys, pop),
-                                       batch_size=chunk)
-                return jax.vmap(fitness_fn)(keys, pop)
-
-            # check_vma=False: brax's own scans mix replicated and per-device carries.
-            returns, aux = jax.shard_map(local, mesh=mesh, in_specs=(P("pop"), P("pop")),
-                                         out_specs=P("pop"), check_vma=False)(keys, population)
-        elif chunk:
-            returns, aux = jax.lax.map(lambda a: fitness_fn(*a), (keys, population),
-                                       batch_size=chunk)
-        else:
-            returns, aux = jax.vmap(fitness_fn)(keys, population)
-        return jax.lax.with_sharding_constraint((returns, aux), replicated)
-
-    return population_fitness
+    chunk = recipe.es.eval_chunk if eval_chunk is None else eval_chunk
+    return make_population_evaluator(fitness_fn, mesh, recipe.es.popsize, chunk,
+                                     common_random_numbers=crn)
 
 
 def make_generation_fn(recipe: Recipe, es, es_params, fitness_fn: Callable,
-                       mesh: Mesh) -> Callable[[DistillState, Any], tuple[DistillState, dict]]:
-    """One pure generation: ask -> fitness over the (sharded) population -> tell."""
-    evaluate_population = make_population_fitness(recipe, fitness_fn, mesh)
+                       mesh: Mesh, eval_chunk: int | None = None
+                       ) -> Callable[[DistillState, Any], tuple[DistillState, dict]]:
+    """One pure generation: ask -> fitness over the (sharded) population -> tell.
+
+    ``eval_chunk`` (candidates evaluated at once per device; default
+    ``recipe.es.eval_chunk``) bounds memory without changing the results.
+    """
+    replicated = NamedSharding(mesh, P())
+    evaluate_population = make_population_fitness(recipe, fitness_fn, mesh, eval_chunk)
+
     image = recipe.image is not None
 
     def generation(state: DistillState, _):
         key, k_ask, k_eval, k_tell = jax.random.split(state.key, 4)
         population, es_state = es.ask(k_ask, state.es_state, es_params)
+        # ask and tell run replicated, as on one device: a tell sharded over "pop"
+        # would sum its ranks in another order.
+        population = jax.lax.with_sharding_constraint(
+            population, jax.tree.map(lambda _: replicated, population))
         returns, aux = evaluate_population(k_eval, population)
         if image:  # a loss: evosax minimises it as it is
             es_state, _ = es.tell(k_tell, population, returns, es_state, es_params)
@@ -207,6 +192,8 @@ def distill(
     on_checkpoint: Callable[[CheckpointEvent], None] | None = None,
     overrides: Sequence[str] = (),
     max_env_steps: float | None = None,
+    eval_chunk: int | None = None,
+    max_memory: int | str | None = None,
 ) -> DistillResult:
     """Run a recipe: evolve a dataset (or policy, for ``ES``) and return it.
 
@@ -236,18 +223,34 @@ def distill(
         max_env_steps: also stop after the chunk in which the run's simulated env
             steps reach this budget (the ES baseline is given the env steps of the
             HaDES run it is compared with).
+        eval_chunk: candidates evaluated at once per device (overrides
+            ``recipe.es.eval_chunk``, which stays in the recipe and its metadata).
+        max_memory: per-device budget (bytes, or a size such as ``"8GiB"``): pick the
+            largest ``eval_chunk`` whose compiled generation fits it
+            (``engine.memory.choose_eval_chunk``).
+
+    Under ``jax.distributed`` every process calls ``distill`` with the same arguments;
+    the population is sharded over all their devices and only process 0 writes
+    ``out_dir``; the other processes' ``metrics`` hold the generations run in this
+    launch only.
 
     Returns:
         DistillResult with the dataset (ES mean), per-generation metrics and count.
+
+    Raises:
+        RecipeError: an invalid recipe or ``eval_chunk``, or const normalisation
+            without statistics.
+        MemoryBudgetError: ``max_memory`` is malformed or smaller than the smallest
+            chunk needs.
+        DatasetFormatError: ``out_dir`` holds a corrupt checkpoint or another recipe's.
     """
-    devices = jax.local_devices()
-    recipe.validate(num_devices=len(devices))
+    recipe.validate()
     if recipe.env.obs_norm == "const" and (obs_mean is None or obs_var is None):
         raise RecipeError(
             "env.obs_norm is 'const' but no obs_mean/obs_var were given; pass the "
             "normalisation statistics (hades_zoo.data.normalization.load_stats(env))."
         )
-    mesh = Mesh(np.array(devices), ("pop",))
+    mesh = global_mesh()
     if recipe.image is not None:
         task = _image_task(recipe, data_dir, image_split, image_limit)
         fitness_fn = task.make_fitness_fn(task.real_pixels, task.real_labels)
@@ -261,30 +264,38 @@ def distill(
     solution = _initial_solution(recipe, task, k_sol)
     es, es_params = make_strategy(recipe, solution)
     state = DistillState(es.init(k_init, solution, es_params), key)
-    state = jax.device_put(state, NamedSharding(mesh, P()))
+    state = replicate(state, mesh)
 
     out = Path(out_dir) if out_dir is not None else None
+    writer = is_writer()
     start = 0
     metrics_rows: list[dict[str, float]] = []
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        restored = load_checkpoint(out, state, recipe_json=recipe_json) if resume else None
+        restored = restore_on_every_process(
+            lambda: load_checkpoint(out, state, recipe_json=recipe_json)
+            if resume and out.exists() else None, state)
         if restored is not None:
             state, start = restored
-            state = jax.device_put(state, NamedSharding(mesh, P()))
-            metrics_rows = read_metrics(out / METRICS_FILE)[:start]
+            state = replicate(state, mesh)
             log.info("resuming %s at generation %d", recipe.name, start)
-        write_metrics(out / METRICS_FILE, metrics_rows)
+        if writer:
+            out.mkdir(parents=True, exist_ok=True)
+            metrics_rows = read_metrics(out / METRICS_FILE)[:start] if start else []
+            write_metrics(out / METRICS_FILE, metrics_rows)
 
-    generation = make_generation_fn(recipe, es, es_params, fitness_fn, mesh)
+    def make_run_chunk(chunk):
+        return jit_generations(
+            make_generation_fn(recipe, es, es_params, fitness_fn, mesh, chunk), mesh)
 
-    def run_chunk(state, length):
-        return jax.lax.scan(generation, state, None, length=length)
+    if max_memory is not None:
+        from hades_zoo.engine.memory import choose_eval_chunk
 
-    run_chunk = jax.jit(run_chunk, static_argnums=1, donate_argnums=0)
+        eval_chunk = choose_eval_chunk(lambda c: make_run_chunk(c).lower(state, 1),
+                                       recipe.es.popsize, mesh.size, max_memory).chunk
+    run_chunk = make_run_chunk(eval_chunk)
 
     def current_result(state, last, gen):
-        mean = es.get_mean(state.es_state)
+        mean = local_copy(es.get_mean(state.es_state))
         if recipe.variant == "ES":
             return mean, None
         return mean, solution_to_dataset(recipe, task, mean, obs_mean, obs_var, last, gen,
@@ -306,7 +317,7 @@ def distill(
         # Chunks end on multiples of log_every, so a resumed run chunks identically.
         length = min(recipe.es.log_every - gen % recipe.es.log_every, total - gen)
         state, metrics = run_chunk(state, length)
-        rows = metric_rows(metrics, gen)
+        rows = metric_rows(local_copy(metrics), gen)
         wall = time.perf_counter() - wall0
         for i, row in enumerate(rows):
             steps_total += row.get("env_steps") or 0.0
@@ -314,9 +325,9 @@ def distill(
             row["wall_seconds"] = round(wall, 2) if i == len(rows) - 1 else None
         gen += length
         metrics_rows.extend(rows)
-        if out is not None:
+        if out is not None and writer:
             append_metrics(out / METRICS_FILE, rows)
-            save_checkpoint(out, state, generation=gen, recipe_json=recipe_json)
+            save_checkpoint(out, local_copy(state), generation=gen, recipe_json=recipe_json)
             params, ds = current_result(state, rows[-1], gen)
             if ds is not None:
                 ds.save(out / f"{recipe.name}.safetensors")
@@ -330,7 +341,7 @@ def distill(
 
     last = metrics_rows[-1] if metrics_rows else {}
     params, ds = current_result(state, last, gen)
-    if out is not None and gen == start and start > 0:
+    if out is not None and writer and gen == start and start > 0:
         # Nothing left to run (a finished run, or one closed with fewer
         # generations): rewrite the result files for the recipe as it now stands.
         if ds is not None:
@@ -383,7 +394,8 @@ def solution_to_dataset(recipe: Recipe, task: ControlTask, solution: dict[str, A
         "source": "hades_zoo distill",
         "generations": generations,
         "hades_zoo_version": metadata.version("hades_zoo"),
-        "last_generation": last_metrics,
+        # the run's results, not its timing: equal runs give equal bytes
+        "last_generation": {k: v for k, v in last_metrics.items() if k != "wall_seconds"},
     }
     if overrides:
         provenance["overrides"] = list(overrides)

@@ -39,8 +39,9 @@ class EvalResult:
         return_sum: sum of completed-episode returns.
         mean_length: mean length of completed episodes (0 if none).
         partial_return: mean return of the episodes still running at the end.
-        env_steps: env steps simulated (``num_envs`` x loop iterations), the compute
-            the evaluation cost.
+        env_steps: env steps of this evaluation's episodes (``num_envs`` x loop
+            iterations). Under ``vmap`` a batch keeps stepping (masked) until its
+            longest episode ends; those masked steps are not counted here.
     """
 
     mean_return: jax.Array
