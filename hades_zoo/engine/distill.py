@@ -301,6 +301,17 @@ def distill(
         return mean, solution_to_dataset(recipe, task, mean, obs_mean, obs_var, last, gen,
                                          overrides=overrides)
 
+    def write_result(state, last, gen, wall, finished):
+        """The current ES mean as the run's result file, then the on_checkpoint hook."""
+        params, ds = current_result(state, last, gen)
+        if ds is not None:
+            ds.save(out / f"{recipe.name}.safetensors")
+        else:
+            save_policy_params(params, out / POLICY_FILE)
+        if on_checkpoint is not None:
+            on_checkpoint(CheckpointEvent(gen, total, ds, params, tuple(metrics_rows),
+                                          wall, finished))
+
     total = recipe.es.generations if max_generations is None else min(
         max_generations, recipe.es.generations)
     if start > recipe.es.generations:
@@ -328,14 +339,7 @@ def distill(
         if out is not None and writer:
             append_metrics(out / METRICS_FILE, rows)
             save_checkpoint(out, local_copy(state), generation=gen, recipe_json=recipe_json)
-            params, ds = current_result(state, rows[-1], gen)
-            if ds is not None:
-                ds.save(out / f"{recipe.name}.safetensors")
-            else:
-                save_policy_params(params, out / POLICY_FILE)
-            if on_checkpoint is not None:
-                on_checkpoint(CheckpointEvent(gen, total, ds, params, tuple(metrics_rows),
-                                              wall, gen >= total))
+            write_result(state, rows[-1], gen, wall, gen >= total)
         if progress_fn is not None:
             progress_fn(gen, rows[-1])
 
@@ -344,13 +348,7 @@ def distill(
     if out is not None and writer and gen == start and start > 0:
         # Nothing left to run (a finished run, or one closed with fewer
         # generations): rewrite the result files for the recipe as it now stands.
-        if ds is not None:
-            ds.save(out / f"{recipe.name}.safetensors")
-        else:
-            save_policy_params(params, out / POLICY_FILE)
-        if on_checkpoint is not None:
-            on_checkpoint(CheckpointEvent(gen, total, ds, params, tuple(metrics_rows),
-                                          float(last.get("wall_seconds") or 0.0), True))
+        write_result(state, last, gen, float(last.get("wall_seconds") or 0.0), True)
     if recipe.variant == "ES":
         return DistillResult(None, params, metrics_rows, gen)
     return DistillResult(ds, None, metrics_rows, gen)
