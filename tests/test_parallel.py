@@ -27,6 +27,9 @@ def test_padded_size_and_block():
     assert [padded_size(64, n) for n in (1, 2, 3, 6, 7)] == [64, 64, 66, 66, 70]
     assert [local_block(64, n) for n in (1, 2, 3, 6)] == [64, 32, 22, 11]
     assert padded_size(2, 8) == 8 and local_block(2048, 3) == 683
+    # with eval_chunk, every device's block is whole chunks
+    assert [local_block(8, n, 2) for n in (1, 2, 3, 6)] == [8, 4, 4, 2]
+    assert padded_size(8, 1, 3) == 9 and padded_size(2048, 3, 256) == 2304
 
 
 def test_pad_population_appends_copies_and_keeps_antithetic_pairs():
@@ -114,15 +117,55 @@ def test_any_device_count_gives_the_one_device_dataset(runs, devices):
 
 
 def test_chunked_evaluation_on_three_devices(runs):
-    """A per-device block of 3 evaluated in chunks of 2 (one lax.map step + a remainder
-    of 1) gives the 1-device unchunked dataset."""
+    """pop 8 on 3 devices in chunks of 2: blocks of 3 padded to 4 (2 chunks), 12
+    candidates in all; the 1-device unchunked dataset."""
     distill_runs.assert_same_dataset(runs(1), runs(3, "--eval-chunk", "2"))
 
 
 def test_chunk_that_does_not_divide_the_block_in_process(tiny_recipe):
-    """``distill(eval_chunk=3)`` on pop 8: batches of 3, 3 and a remainder of 2; the
-    override leaves the recipe (and so the dataset's metadata) unchanged."""
+    """``distill(eval_chunk=3)`` on pop 8: the block is padded to 9, 3 chunks of 3;
+    the override leaves the recipe (and so the dataset's metadata) unchanged."""
     a = hz.distill(tiny_recipe)
     b = hz.distill(tiny_recipe, eval_chunk=3)
     np.testing.assert_array_equal(a.dataset.states, b.dataset.states)
     assert b.dataset.recipe == a.dataset.recipe and b.dataset.recipe.es.eval_chunk == 0
+
+
+_HOPPER_RETURNS = r"""
+import sys, jax, numpy as np
+sys.path.insert(0, "benchmarks")
+import _generation as g
+from hades_zoo.engine.tasks.control import ControlTask
+from hades_zoo.engine.parallel import global_mesh, make_population_evaluator
+r = g.shrink(g.load("recipes/hopper-R-64.yaml"), popsize=16, width=64, bc_steps=50,
+             env_steps=200)
+task = ControlTask(r)
+pop = jax.tree.map(lambda a: 0.1 * jax.random.normal(jax.random.key(5), (16,) + a.shape),
+                   task.solution_template())
+ev = jax.jit(make_population_evaluator(task.make_fitness_fn(), global_mesh(), 16))
+ret, aux = ev(jax.random.key(7), pop)
+np.save(sys.argv[1], np.stack([np.asarray(ret), np.asarray(aux["bc_loss"])]))
+"""
+
+
+@pytest.mark.slow
+def test_hopper_returns_equal_on_one_and_two_devices_without_fma(tmp_path):
+    """brax hopper on CPU: the 1-device and the 2-device (SPMD-partitioned) programs
+    fuse differently, and with FMA instructions LLVM contracts different multiply-adds,
+    so some candidates' returns differ in the last bits, then chaotically (measured:
+    8 of 16 candidates, up to 0.2; BC losses equal). Capping XLA's ISA at AVX (no FMA)
+    makes them bitwise equal (docs/SCALING.md)."""
+    import os
+    import subprocess
+    import sys
+
+    out = {}
+    for n in (1, 2):
+        env = dict(os.environ, JAX_PLATFORMS="cpu",
+                   XLA_FLAGS=f"--xla_force_host_platform_device_count={n} "
+                             "--xla_cpu_max_isa=AVX")
+        path = tmp_path / f"d{n}.npy"
+        subprocess.run([sys.executable, "-c", _HOPPER_RETURNS, str(path)], env=env,
+                       cwd=distill_runs.ROOT, check=True, capture_output=True, timeout=300)
+        out[n] = np.load(path)
+    np.testing.assert_array_equal(out[1], out[2])

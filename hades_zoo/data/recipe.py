@@ -251,8 +251,9 @@ class ESConfig:
             one metrics row per generation, one checkpoint per chunk).
         eval_chunk: evaluate each device's block of the population with
             ``lax.map(batch_size=eval_chunk)`` instead of one vmap, to bound memory
-            (0 = plain vmap). Chunking does not change the results. ``hades-zoo
-            distill --max-memory`` picks it for a budget without editing the recipe.
+            (0 = plain vmap); the block is padded to whole chunks. Chunking does not
+            change the results. ``hades-zoo distill --max-memory`` picks it for a
+            budget without editing the recipe.
     """
 
     strategy: Literal["OpenES", "SNES"] = "OpenES"

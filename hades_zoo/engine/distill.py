@@ -130,8 +130,8 @@ def make_generation_fn(recipe: Recipe, es, es_params, fitness_fn: Callable,
     def generation(state: DistillState, _):
         key, k_ask, k_eval, k_tell = jax.random.split(state.key, 4)
         population, es_state = es.ask(k_ask, state.es_state, es_params)
-        # ask and tell run replicated, as on one device: a tell sharded over "pop"
-        # would sum its ranks in another order.
+        # ask and tell run replicated, as on one device: a tell partitioned over "pop"
+        # would sum over the candidates in another order (another dataset).
         population = jax.lax.with_sharding_constraint(
             population, jax.tree.map(lambda _: replicated, population))
         returns, aux = evaluate_population(k_eval, population)

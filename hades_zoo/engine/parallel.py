@@ -6,9 +6,10 @@ makes that work on any number of devices and processes:
 - ``global_mesh()``: a 1-D mesh over ``jax.devices()``, every device of every process
   (``jax.distributed``); one device is a mesh of size 1, the same code path.
 - ``make_population_evaluator``: pads the population to a multiple of the device count
-  with copies of its first candidates, evaluates each device's block with
-  ``shard_map`` (a ``vmap``, or ``lax.map`` in chunks of ``eval_chunk`` candidates per
-  device to bound memory), drops the padding and gathers the fitness to every device.
+  (times ``eval_chunk``, if set) with copies of its first candidates, evaluates each
+  device's block with ``shard_map`` (a ``vmap``, or ``lax.map`` over chunks of
+  ``eval_chunk`` candidates to bound memory), drops the padding and gathers the fitness
+  to every device.
   The padding is appended after the real candidates, so OpenES's antithetic pairs
   (candidate ``i`` and ``i + popsize / 2``) are untouched and ``tell`` sees exactly the
   population that ``ask`` made.
@@ -62,22 +63,27 @@ def global_mesh() -> Mesh:
     return Mesh(np.array(jax.devices()), (POP_AXIS,))
 
 
-def padded_size(popsize: int, num_devices: int) -> int:
-    """Smallest multiple of ``num_devices`` that is >= ``popsize``.
+def local_block(popsize: int, num_devices: int, eval_chunk: int = 0) -> int:
+    """Candidates each device evaluates per generation, padding included.
 
     Args:
         popsize: candidates per generation (> 0).
         num_devices: devices the population is sharded over (> 0).
+        eval_chunk: candidates evaluated at once (0 = all of the block at once).
 
     Returns:
-        ``num_devices * ceil(popsize / num_devices)``.
+        ``ceil(popsize / num_devices)``, rounded up to a multiple of ``eval_chunk``
+        when it is set, so that every chunk on every device has exactly
+        ``eval_chunk`` candidates.
     """
-    return -(-popsize // num_devices) * num_devices
+    block = -(-popsize // num_devices)
+    return -(-block // eval_chunk) * eval_chunk if eval_chunk else block
 
 
-def local_block(popsize: int, num_devices: int) -> int:
-    """Candidates each device evaluates per generation (padding included)."""
-    return padded_size(popsize, num_devices) // num_devices
+def padded_size(popsize: int, num_devices: int, eval_chunk: int = 0) -> int:
+    """Candidates evaluated per generation over all devices, padding included:
+    ``num_devices * local_block(popsize, num_devices, eval_chunk)``."""
+    return num_devices * local_block(popsize, num_devices, eval_chunk)
 
 
 def pad_population(population: Any, padded: int) -> Any:
@@ -108,12 +114,12 @@ def make_population_evaluator(
 ) -> Callable[[jax.Array, Any], tuple[jax.Array, dict]]:
     """``evaluate(key, population) -> (fitness (popsize,), aux {name: (popsize,)})``.
 
-    The population is padded to ``padded_size(popsize, mesh.size)`` with copies,
-    each device evaluates its block of ``local_block(popsize, mesh.size)`` candidates
-    (``vmap``, or ``lax.map(batch_size=eval_chunk)`` when ``0 < eval_chunk < block``;
-    ``lax.map`` runs a last, smaller batch when ``eval_chunk`` does not divide the
-    block), the padding is dropped and the result is replicated on every device. Every
-    candidate is evaluated with the same ``key`` (common random numbers), or, with
+    The population is padded to ``padded_size(popsize, mesh.size, eval_chunk)`` with
+    copies, each device evaluates its block of ``local_block(...)`` candidates (one
+    ``vmap``; or, with ``eval_chunk``, ``lax.map`` over chunks of exactly
+    ``eval_chunk`` candidates, the block being padded to a multiple of it), the padding
+    is dropped and the result is replicated on every device. Every candidate is
+    evaluated with the same ``key`` (common random numbers), or, with
     ``common_random_numbers=False``, with its own key ``split(key, popsize)[i]``.
 
     Args:
@@ -132,13 +138,13 @@ def make_population_evaluator(
         raise RecipeError(f"eval_chunk must be an integer >= 0 (0 = the whole block), "
                           f"got {eval_chunk!r}.")
     n = mesh.size
-    padded = padded_size(popsize, n)
-    block = padded // n
-    chunk = eval_chunk if 0 < eval_chunk < block else 0
+    chunk = eval_chunk
+    block = local_block(popsize, n, chunk)
+    padded = n * block
     replicated = NamedSharding(mesh, P())
 
     def evaluate_block(keys, candidates):  # keys, candidates: (block, ...)
-        if chunk:
+        if chunk:  # block // chunk steps of exactly ``chunk`` candidates each
             return jax.lax.map(lambda a: fitness_fn(*a), (keys, candidates),
                                batch_size=chunk)
         return jax.vmap(fitness_fn)(keys, candidates)
