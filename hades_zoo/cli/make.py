@@ -106,7 +106,8 @@ def distill(recipe: str, out_dir: str, overrides: tuple[str, ...], no_resume: bo
     def on_checkpoint(event) -> None:
         write_entry(out, event, rec, machine=machine, overrides=overrides)
 
-    with DistillProgress(rec.name, total, start, live=None if writer else False) as bar:
+    with DistillProgress(rec.name, total, start, live=None if writer else False,
+                         max_env_steps=max_env_steps) as bar:
         def progress(gen: int, m: dict) -> None:
             if writer:
                 bar(gen, m)
