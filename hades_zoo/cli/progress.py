@@ -94,3 +94,4 @@ class DistillProgress:
             return
         click.echo(f"gen {generation:5d}/{self.total}  {stats}  "
                    f"[{now - self._t0:7.1f}s, ETA {eta:7.0f}s]")
+        sys.stdout.flush()  # a log file is block-buffered: show each chunk as it ends
