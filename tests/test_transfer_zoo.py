@@ -19,7 +19,7 @@ from hades_zoo.zoo.transfer import TransferGrid, TransferResult, transfer_grid
 
 REPO = Path(__file__).resolve().parents[1]
 ID = "cartpole-F-2.hz"
-# a 2-point grid named like the common one, so the driver files it as such
+# a 2-point grid; the driver tests make it the common one
 TINY = TransferGrid(name="common", widths=(8, 16), lrs=(1e-2,), steps=(5,), seeds=1)
 
 
@@ -85,9 +85,10 @@ def test_grid_names():
         transfer.DEFAULT_WIDTHS, transfer.DEFAULT_LRS, transfer.DEFAULT_STEPS)
 
 
-def test_driver_writes_resumes_and_lists(repo, capsys):
+def test_driver_writes_resumes_and_lists(repo, capsys, monkeypatch):
+    monkeypatch.setitem(transfer.GRIDS, "common", TINY)
     driver = _driver()
-    assert driver.main([ID, "--repo", str(repo)], grid=TINY, load_fn=_tiny_load) == 0
+    assert driver.main([ID, "--repo", str(repo)], load_fn=_tiny_load) == 0
     out = repo / "results" / "transfer"
     data = json.loads((out / f"{ID}.json").read_text())
     assert data["grid_name"] == "common" and data["widths"] == [8, 16]
@@ -97,7 +98,7 @@ def test_driver_writes_resumes_and_lists(repo, capsys):
     card = (repo / "cards" / f"{ID}.md").read_text()
     body = results.get_card_section(card, results.TRANSFER_SECTION)
     assert f"Transfer-robustness score: {data['score']:.3f}" in body
-    assert f"results/transfer/{ID}.png" in body and "--widths 8,16" in body
+    assert f"results/transfer/{ID}.png" in body and "--grid common" in body
     readme = (repo / "results" / "README.md").read_text()
     assert f"| {ID} | 500 |" in readme and readme.index(ID) < readme.index("## Later")
     assert readme.count("transfer-table:start") == 1
@@ -111,11 +112,14 @@ def test_driver_writes_resumes_and_lists(repo, capsys):
         raise AssertionError(f"{dataset_id} was done already")
 
     capsys.readouterr()
-    assert driver.main([ID, "--repo", str(repo)], grid=TINY, load_fn=no_load) == 0
+    assert driver.main([ID, "--repo", str(repo)], load_fn=no_load) == 0
     assert "1 done, 0 to run" in capsys.readouterr().out
     other = dataclasses.replace(TINY, seeds=2)  # another grid is not done
     assert driver.main([ID, "--repo", str(repo), "--list"], grid=other) == 0
     assert capsys.readouterr().out.strip().endswith(ID)
+    monkeypatch.setitem(transfer.GRIDS, "common", other)  # the common grid changed:
+    transfer_zoo.write_packaged_scores(repo)  # the old result is no longer listed
+    assert registry.info(ID).transfer_score is None
 
 
 def test_non_positive_fitness_reports_the_raw_mean(repo):

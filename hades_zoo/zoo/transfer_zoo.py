@@ -159,6 +159,12 @@ def write_card(root: Path, dataset_id: str) -> Path | None:
     return results.write_card_section(root, dataset_id, results.TRANSFER_SECTION, body)
 
 
+def _current(res: TransferResult, grid: str) -> bool:
+    """False for a result filed under a named grid whose axes have changed since."""
+    return grid not in GRIDS or GRIDS[grid].matches(res.widths, res.lrs, res.steps,
+                                                    res.returns.shape[-1])
+
+
 def _rel(path: Path, root: Path) -> str:
     return str(path.relative_to(root))
 
@@ -173,7 +179,7 @@ def packaged_scores(root: Path) -> dict[str, Any]:
         scores[dataset_id] = {
             g: {"score": r.score, "top50_mean": r.top50_mean, "recorded": r.recorded,
                 "note": r.score_note}
-            for g, r in sorted(by_grid.items())}
+            for g, r in sorted(by_grid.items()) if _current(r, g)}
     return {"transfer_version": 1, "shown_grid": COMMON_GRID,
             "grids": {name: g.to_dict() for name, g in GRIDS.items()},
             "definition": "score = mean over widths of the top-50% (lr, steps) configs' "
