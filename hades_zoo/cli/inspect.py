@@ -76,10 +76,18 @@ def verify(source: str) -> None:
 
 @cli.command(name="list")
 @click.argument("pattern", required=False, default="*")
+@click.option("--sort", "sort_by", type=click.Choice(["id", "transfer"]), default="id",
+              show_default=True,
+              help="transfer: entries with a transfer score first, highest first; the "
+                   "rest after, by id.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of entries.")
 @_fail_cleanly
-def list_cmd(pattern: str, as_json: bool) -> None:
+def list_cmd(pattern: str, sort_by: str, as_json: bool) -> None:
     """List zoo datasets whose id matches PATTERN (shell-style, default '*').
+
+    The transfer column is the transfer-robustness score on the common grid (see
+    `hades-zoo transfer --help`); [x] is the raw top-50% mean return of an entry whose
+    recorded fitness is <= 0, where a ratio means nothing.
 
     \b
     Examples:
@@ -87,11 +95,16 @@ def list_cmd(pattern: str, as_json: bool) -> None:
       hades-zoo list 'hopper-*' --json
       hades-zoo list '*-F-*'
       hades-zoo list '*.hz*'          # the zoo's own entries (origin hades_zoo)
+      hades-zoo list --sort transfer  # most transfer-robust first
     """
     from hades_zoo.zoo.registry import entries, list_datasets
 
     ids = list_datasets(pattern)
     table = entries()
+    if sort_by == "transfer":
+        scored = sorted((i for i in ids if table[i].transfer_score is not None),
+                        key=lambda i: (-table[i].transfer_score, i))
+        ids = scored + [i for i in ids if table[i].transfer_score is None]
     if as_json:
         click.echo(json.dumps([table[i].to_dict() for i in ids], indent=1))
         return
@@ -99,15 +112,27 @@ def list_cmd(pattern: str, as_json: bool) -> None:
         click.echo(f"no zoo dataset matches {pattern!r}; try `hades-zoo list`.", err=True)
         return
     width = max(len(i) for i in ids)
-    click.echo(f"{'id':<{width}}  {'env':<24} var {'D':>4} {'fitness':>12}  origin")
+    click.echo(f"{'id':<{width}}  {'env':<24} var {'D':>4} {'fitness':>12} "
+               f"{'transfer':>9}  origin")
     for i in ids:
         e = table[i]
         fit = "" if e.fitness is None else f"{e.fitness:12.4g}"
         flag = "  (!)" if e.notes and ("collapsed" in e.notes or "below" in e.notes) else ""
         fit = fit or " " * 12
-        click.echo(f"{i:<{width}}  {e.env:<24} {e.variant:^3} {e.size:>4} {fit}  "
-                   f"{e.origin}{flag}")
-    click.echo(f"{len(ids)} dataset(s); (!) = see `hades-zoo info ID` for caveats.")
+        click.echo(f"{i:<{width}}  {e.env:<24} {e.variant:^3} {e.size:>4} {fit} "
+                   f"{_transfer_cell(e):>9}  {e.origin}{flag}")
+    click.echo(f"{len(ids)} dataset(s); (!) = see `hades-zoo info ID` for caveats; "
+               "transfer: score on the common grid, [x] = raw top-50% mean (recorded "
+               "fitness <= 0).")
+
+
+def _transfer_cell(entry) -> str:
+    """The list's transfer column: the score, [raw top-50% mean] or blank."""
+    if entry.transfer_score is not None:
+        return f"{entry.transfer_score:.3f}"
+    if entry.transfer_top50_mean is not None:
+        return f"[{entry.transfer_top50_mean:.4g}]"
+    return ""
 
 
 @cli.command()

@@ -1,7 +1,7 @@
 """Use datasets: train policies on them and measure them: ``eval``, ``train``, ``certify``,
 ``transfer``, ``merge``.
 
-Just over 400 lines: five commands of about 60 lines each, mostly click options and
+Just over 400 lines (about 445): five commands of about 60 lines each, mostly click options and
 output formatting; the work is done in ``engine`` and ``zoo``.
 """
 
@@ -274,75 +274,83 @@ def _certify_image(ds, *, seeds, root, data_dir, as_json) -> None:
 
 @cli.command()
 @click.argument("source")
-@click.option("--widths", callback=_csv(int), default="64,128,256,512,1024",
-              show_default=True)
-@click.option("--lrs", callback=_csv(float), default="1e-4,1e-3,1e-2", show_default=True)
-@click.option("--steps", callback=_csv(int), default="100,300,500", show_default=True)
-@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--grid", "grid", type=click.Choice(["common", "full"]), default="common",
+              show_default=True,
+              help="Named grid. common: widths 64,256,1024 x lrs 1e-3,1e-2 x steps "
+                   "100,300 x 2 seeds (every zoo entry's score); full: widths "
+                   "64..1024 x lrs 1e-4,1e-3,1e-2 x steps 100,300,500 x 3 seeds.")
+@click.option("--widths", callback=_csv(int), default=None,
+              help="Replace the grid's widths (the grid becomes 'custom').")
+@click.option("--lrs", callback=_csv(float), default=None, help="Replace its lrs.")
+@click.option("--steps", callback=_csv(int), default=None, help="Replace its steps.")
+@click.option("--seeds", type=click.IntRange(min=1), default=None,
+              help="Replace its BC seeds per config.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="Folder for <id>.json and <id>.png (default: results/transfer).")
-@click.option("--no-write", is_flag=True, help="Do not write the card's Transfer section.")
+              help="Also write <id>.json and <id>.png here.")
+@click.option("--no-write", is_flag=True,
+              help="Do not write results/transfer/, the card or the packaged scores.")
 @click.option("--repo", type=click.Path(file_okay=False), default=None,
               help="Source checkout holding cards/ and results/ (default: this one).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @_fail_cleanly
-def transfer(source, widths, lrs, steps, seeds, out_dir, no_write, repo, as_json):
+def transfer(source, grid, widths, lrs, steps, seeds, out_dir, no_write, repo, as_json):
     """Train SOURCE over a width x lr x steps grid (paper Fig. 4); score transfer.
 
-    Score = mean over widths of the top-50% configs' mean return / recorded fitness.
+    Score = mean over widths of the top-50% configs' mean return / recorded fitness
+    (n/a for a recorded fitness <= 0: the raw top-50% mean is reported). Results go
+    to results/transfer/<id>.{json,png} for the common grid (what the card and
+    `hades-zoo list` show), results/transfer/<grid>/<id>.{json,png} for any other.
+    `python scripts/transfer_all.py` scores every seed-0 Brax and MinAtar entry.
 
     \b
     Examples:
-      hades-zoo transfer hopper-R-4 --widths 64,512 --lrs 1e-3,5e-3 --steps 100,200
-      hades-zoo transfer breakout-minatar-F-16 --seeds 2 --out /tmp/tr --no-write
+      hades-zoo transfer hopper-R-4                       # the common grid
+      hades-zoo transfer hopper-R-4 --grid full
+      hades-zoo transfer breakout-minatar-F-16 --widths 64,512 --seeds 2 --no-write
     """
     from hades_zoo.zoo import results
     from hades_zoo.zoo.loading import load as load_source
-    from hades_zoo.zoo.transfer import (
-        plot_transfer,
-        render_transfer_section,
-        transfer_grid,
-    )
+    from hades_zoo.zoo.transfer import GRIDS, plot_transfer, transfer_grid
 
     _jit_cache()
     if not no_write:
         results.repo_root(repo)  # fail before measuring
     ds = load_source(_resolve_source(source))
+    base = GRIDS[grid]
 
     def progress(w, r):
         if not as_json:
             click.echo(f"  width {w}: config means "
                        + " ".join(f"{x:.1f}" for x in r.mean(-1).ravel()))
 
-    res = transfer_grid(ds, widths=widths, lrs=lrs, steps=steps, seeds=seeds,
+    res = transfer_grid(ds, widths=widths or base.widths, lrs=lrs or base.lrs,
+                        steps=steps or base.steps, seeds=seeds or base.seeds,
                         progress_fn=progress)
     data = res.to_dict()
-    if out_dir is None and not no_write:
-        out_dir = results.repo_root(repo) / "results" / "transfer"
-    plot_name = None
     if out_dir is not None:
-        out = Path(out_dir)
         from hades_zoo.data.cache import atomic_write_bytes
 
+        out = Path(out_dir)
         atomic_write_bytes(out / f"{ds.dataset_id}.json", json.dumps(data, indent=1).encode())
         try:
-            plot_name = plot_transfer(res, out / f"{ds.dataset_id}.png")
+            plot_transfer(res, out / f"{ds.dataset_id}.png")
         except ImportError as err:
             click.echo(f"  (no plot: {err})", err=True)
     if not no_write:
-        root = results.repo_root(repo)
-        if plot_name:
-            try:
-                plot_name = str(Path(plot_name).resolve().relative_to(root.resolve()))
-            except ValueError:
-                pass
-        results.write_card_section(root, ds.dataset_id, results.TRANSFER_SECTION,
-                                   render_transfer_section(res, plot_name))
+        from hades_zoo.zoo.transfer_zoo import write_result
+
+        is_zoo_card = (results.repo_root(repo) / "cards" / f"{ds.dataset_id}.md").exists()
+        path = write_result(results.repo_root(repo), res, card=is_zoo_card)
+        if not as_json:
+            click.echo(f"  wrote {path}" + (" and the card's Transfer section"
+                                            if is_zoo_card else ""))
     if as_json:
         click.echo(json.dumps(data))
         return
-    score = "n/a" if res.score is None else f"{res.score:.3f}"
-    click.echo(f"{ds.dataset_id}: transfer score {score}; top-50% per width "
+    score = ("n/a (recorded fitness <= 0 or unknown)" if res.score is None
+             else f"{res.score:.3f}")
+    click.echo(f"{ds.dataset_id}: transfer score {score} on grid '{res.grid_name}'; "
+               f"top-50% mean {res.top50_mean:.1f}; per width "
                + ", ".join(f"{w}: {v:.1f}" for w, v in zip(res.widths, res.top50))
                + f" ({res.seconds:.0f} s)")
 

@@ -14,6 +14,11 @@ The registry is ``hades_zoo/zoo/entries/index.json``, written by ``scripts/build
       "excluded_patterns": [{"pattern": "freeway-minatar-*", "reason": "..."}]
     }
 
+Transfer scores are packaged beside it in ``entries/transfer.json`` (``TRANSFER_FILE``,
+written by ``hades_zoo.zoo.transfer_zoo`` from ``results/transfer/``, which is not
+packaged); each entry's ``transfer_*`` fields are its result on the file's
+``shown_grid`` (the ``common`` grid every entry is scored on), so they compare.
+
 ``hub`` is optional. Entries whose file is packaged load from the package (sha256
 checked); an entry without a packaged file but with a ``hub`` reference is fetched
 with ``hades_zoo.hub.load_from_hub``. ``excluded`` names published datasets that are
@@ -46,9 +51,12 @@ __all__ = [
     "entries",
     "excluded_reason",
     "INDEX_VERSION",
+    "TRANSFER_FILE",
+    "refresh_transfer_scores",
 ]
 
 INDEX_VERSION = 1
+TRANSFER_FILE = "transfer.json"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -77,6 +85,11 @@ class ZooEntry:
         notes: caveats (collapsed runs, masks...).
         card, recipe: repo-relative paths of the dataset card and recipe YAML.
         hub: optional Hub location.
+        transfer_score: transfer-robustness score on ``transfer_grid`` (None: not
+            measured, or a recorded fitness <= 0, which makes a ratio meaningless).
+        transfer_top50_mean: the score's numerator, a raw return (mean over widths of
+            the top-50% configs' mean return); set whenever the entry was measured.
+        transfer_grid: the grid of those two (None: not measured on it).
     """
 
     dataset_id: str
@@ -95,6 +108,9 @@ class ZooEntry:
     card: str = ""
     recipe: str = ""
     hub: HubRef | None = None
+    transfer_score: float | None = None
+    transfer_top50_mean: float | None = None
+    transfer_grid: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -129,14 +145,48 @@ def _index() -> dict[str, Any]:
     return data
 
 
+def _transfer_path():
+    return _zoo_root() / TRANSFER_FILE
+
+
+@functools.lru_cache(maxsize=1)
+def _transfer() -> dict[str, Any]:
+    """``{dataset_id: {"transfer_score", "transfer_top50_mean", "transfer_grid"}}`` on
+    the packaged file's shown grid (empty when the file is absent)."""
+    try:
+        data = json.loads(_transfer_path().read_text())
+    except FileNotFoundError:
+        return {}
+    except json.JSONDecodeError as err:
+        raise DatasetFormatError(
+            f"packaged transfer scores are corrupt ({err}); reinstall hades_zoo."
+        ) from err
+    grid = data.get("shown_grid")
+    out = {}
+    for dataset_id, by_grid in data.get("scores", {}).items():
+        rec = by_grid.get(grid)
+        if rec is not None:
+            out[dataset_id] = {"transfer_score": rec.get("score"),
+                               "transfer_top50_mean": rec.get("top50_mean"),
+                               "transfer_grid": grid}
+    return out
+
+
+def refresh_transfer_scores() -> None:
+    """Re-read the packaged transfer scores (after ``transfer_zoo`` rewrote them)."""
+    _transfer.cache_clear()
+
+
 def _entry(dataset_id: str, raw: dict[str, Any]) -> ZooEntry:
     raw = dict(raw)
     hub = raw.pop("hub", None)
-    fields = {f.name for f in dataclasses.fields(ZooEntry)}
+    fields = {f.name for f in dataclasses.fields(ZooEntry)} - {
+        "transfer_score", "transfer_top50_mean", "transfer_grid"}
     return ZooEntry(
         dataset_id=dataset_id,
         hub=HubRef(**hub) if hub else None,
         **{k: v for k, v in raw.items() if k in fields},
+        **_transfer().get(dataset_id, {}),
     )
 
 

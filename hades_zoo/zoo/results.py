@@ -83,7 +83,7 @@ def _markers(name: str) -> tuple[str, str]:
 def get_card_section(text: str, name: str) -> str | None:
     """The body between ``name``'s markers, or None if the card has no such section."""
     start, end = _markers(name)
-    m = re.search(re.escape(start) + r"\n(.*?)\n" + re.escape(end), text, re.S)
+    m = re.search(re.escape(start) + r"\n(.*?)\n?" + re.escape(end), text, re.S)
     return m.group(1) if m else None
 
 
@@ -91,7 +91,7 @@ def set_card_section(text: str, name: str, body: str) -> str:
     """``text`` with ``name``'s section body replaced (or added before Citation)."""
     start, end = _markers(name)
     block = f"{start}\n{body.strip()}\n{end}"
-    pattern = re.escape(start) + r"\n.*?\n" + re.escape(end)
+    pattern = re.escape(start) + r"\n.*?\n?" + re.escape(end)  # an empty body too
     if re.search(pattern, text, re.S):
         return re.sub(pattern, lambda _: block, text, count=1, flags=re.S)
     section = f"## {_HEADINGS.get(name, name.title())}\n\n{block}\n\n"
