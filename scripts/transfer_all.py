@@ -14,7 +14,9 @@ grid are skipped (``--force`` redoes them), so a stopped run resumes.
     PYTHONPATH=$PWD python scripts/transfer_all.py --rerender  # files from the JSONs
 
 Results measured elsewhere: copy their ``results/transfer/*.json`` here, then
-``--rerender``.
+``--rerender``. To spread the entries over N processes on a bigger machine, run
+``--shard K/N --json-only`` for K = 1..N side by side (each writes only its entries'
+JSONs, so the processes never write the same file), then ``--rerender`` once.
 """
 
 from __future__ import annotations
@@ -51,6 +53,10 @@ def main(argv: list[str] | None = None, *, grid=None, load_fn=None) -> int:
     parser.add_argument("--force", action="store_true", help="redo entries already done")
     parser.add_argument("--repo", type=Path, default=None, help="source checkout")
     parser.add_argument("--list", action="store_true", help="print what would run; stop")
+    parser.add_argument("--shard", default="1/1", metavar="K/N",
+                        help="measure only every N-th entry to run, from the K-th")
+    parser.add_argument("--json-only", action="store_true",
+                        help="write only each entry's JSON (no plots, cards, tables)")
     parser.add_argument("--rerender", action="store_true",
                         help="rewrite plots, cards, figures, table and packaged scores "
                              "from the stored JSONs; measure nothing")
@@ -69,6 +75,13 @@ def main(argv: list[str] | None = None, *, grid=None, load_fn=None) -> int:
         return 0
     done = {i for i in order if transfer_zoo.is_done(root, i, grid)}
     todo = [i for i in order if args.force or i not in done]
+    try:
+        k, n = (int(x) for x in args.shard.split("/"))
+        if not 1 <= k <= n:
+            raise ValueError
+    except ValueError:
+        parser.error(f"--shard must be K/N with 1 <= K <= N, got {args.shard!r}")
+    todo = todo[k - 1::n]
     print(f"grid {grid.name!r}: widths {list(grid.widths)} x lrs {list(grid.lrs)} x "
           f"steps {list(grid.steps)} x {grid.seeds} seeds; {len(order)} entries, "
           f"{len(done)} done, {len(todo)} to run", flush=True)
@@ -85,10 +98,27 @@ def main(argv: list[str] | None = None, *, grid=None, load_fn=None) -> int:
         from hades_zoo.zoo.loading import load as load_fn
     enable_compilation_cache()  # entries of one protocol share compiled programs
     seconds = {i: transfer_zoo.load_result(root, i).seconds for i in done}
-    return _run(root, todo, grid, zoo, load_fn, seconds)
+    return _run(root, todo, grid, zoo, load_fn, seconds, json_only=args.json_only)
 
 
-def _run(root, todo, grid, zoo, load_fn, seconds) -> int:
+def _measure_json(root, ds, grid):
+    """Measure ``ds`` on ``grid`` and write only its JSON (``--json-only``)."""
+    import dataclasses
+    import json
+
+    from hades_zoo.data.cache import atomic_write_bytes
+    from hades_zoo.zoo import transfer_zoo
+    from hades_zoo.zoo.transfer import transfer_grid
+
+    res = transfer_grid(ds, widths=grid.widths, lrs=grid.lrs, steps=grid.steps,
+                        seeds=grid.seeds)
+    res = dataclasses.replace(res, grid=grid.name)
+    path = transfer_zoo.result_path(root, res.dataset_id, res.grid_name)
+    atomic_write_bytes(path, json.dumps(res.to_dict(), indent=1).encode())
+    return res
+
+
+def _run(root, todo, grid, zoo, load_fn, seconds, json_only=False) -> int:
     """Measure ``todo`` under a rich progress bar (plain lines when not a terminal)."""
     from rich.console import Console
     from rich.progress import (
@@ -113,6 +143,12 @@ def _run(root, todo, grid, zoo, load_fn, seconds) -> int:
             progress.update(task, description=f"{i} ({n + 1}/{len(todo)})", eta=eta)
             t0 = time.time()
             try:
+                if json_only:
+                    res = _measure_json(root, load_fn(i), grid)
+                    progress.advance(task, len(grid.widths))
+                    console.print(f"{i:<38} top-50% mean {res.top50_mean:10.4g}  "
+                                  f"[{time.time() - t0:.0f} s]", soft_wrap=True)
+                    continue
                 res = transfer_zoo.run_entry(
                     root, load_fn(i), grid,
                     progress_fn=lambda w, r: progress.advance(task))

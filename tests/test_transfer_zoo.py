@@ -211,3 +211,31 @@ def test_cli_transfer_files_a_custom_grid_under_its_name(repo):
                                     results.TRANSFER_SECTION)
     assert "Grid 'custom'" in body  # the only result: shown until a common one exists
     assert registry.info(ID).transfer_score is None  # list shows the common grid only
+
+
+def test_shards_write_only_their_jsons_then_rerender_files_the_rest(repo, capsys, monkeypatch):
+    monkeypatch.setitem(transfer.GRIDS, "common", TINY)
+    driver = _driver()
+    ids = [ID, "acrobot-F-3.hz"]
+    seen = []
+
+    def load(dataset_id):
+        seen.append(dataset_id)
+        return _tiny_load(dataset_id)
+
+    assert driver.main([*ids, "--repo", str(repo), "--shard", "2/2", "--json-only"],
+                       load_fn=load) == 0
+    assert len(seen) == 1  # the second of the two entries to run
+    out = repo / "results" / "transfer"
+    assert sorted(p.name for p in out.iterdir()) == [f"{seen[0]}.json"]
+    data = json.loads((out / f"{seen[0]}.json").read_text())
+    assert data["machine"].endswith(f"jax {__import__('jax').__version__}")
+    assert TransferResult.from_dict(data).machine == data["machine"]
+    assert not (repo / "hades_zoo/zoo/entries/transfer.json").exists()
+    assert driver.main([*ids, "--repo", str(repo), "--shard", "1/2", "--json-only"],
+                       load_fn=load) == 0
+    assert set(seen) == set(ids)
+    assert driver.main(["--repo", str(repo), "--rerender"]) == 0
+    assert (out / f"{ID}.png").exists()
+    with pytest.raises(SystemExit):
+        driver.main([ID, "--repo", str(repo), "--shard", "3/2"])

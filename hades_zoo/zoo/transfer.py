@@ -120,6 +120,8 @@ class TransferResult:
         recorded: the dataset's recorded fitness (None if unknown).
         seconds: wall time (compile included).
         grid: the grid's name (``grid_name``; ``None``: derive it from the axes).
+        machine: where it was measured (device kind, jax version), since returns of
+            one grid differ in the last digits between CPU and GPU arithmetic.
     """
 
     dataset_id: str
@@ -130,6 +132,7 @@ class TransferResult:
     recorded: float | None
     seconds: float = 0.0
     grid: str | None = None
+    machine: str = ""
 
     @property
     def grid_name(self) -> str:
@@ -191,7 +194,8 @@ class TransferResult:
             "score": self.score, "score_note": self.score_note,
             "score_definition": "mean over widths of the top-50% config mean return, "
                                 "divided by the recorded fitness",
-            "seconds": round(self.seconds, 1), "grid": grid,
+            "seconds": round(self.seconds, 1),
+            **({"machine": self.machine} if self.machine else {}), "grid": grid,
         }
 
     @classmethod
@@ -204,7 +208,7 @@ class TransferResult:
                     steps.index(g["steps"])] = g["returns"]
         return cls(dataset_id=d["dataset_id"], widths=widths, lrs=lrs, steps=steps,
                    returns=returns, recorded=d["recorded"], seconds=d.get("seconds", 0.0),
-                   grid=d.get("grid_name"))
+                   grid=d.get("grid_name"), machine=d.get("machine", ""))
 
 
 def _pool(res) -> jax.Array:
@@ -315,7 +319,13 @@ def transfer_grid(ds: SyntheticDataset, *, widths: Sequence[int] = DEFAULT_WIDTH
     return TransferResult(dataset_id=ds.dataset_id, widths=widths, lrs=lrs, steps=steps,
                           returns=np.stack(out), recorded=ds.info.fitness,
                           seconds=time.perf_counter() - t0,
-                          grid=grid_name(widths, lrs, steps, seeds))
+                          grid=grid_name(widths, lrs, steps, seeds), machine=_machine())
+
+
+def _machine() -> str:
+    """``"<device kind> x<count>, jax <version>"`` of the default backend."""
+    devices = jax.devices()
+    return f"{devices[0].device_kind} x{len(devices)}, jax {jax.__version__}"
 
 
 def plot_transfer(result: TransferResult, path) -> str:
