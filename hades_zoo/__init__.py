@@ -59,7 +59,24 @@ from hades_zoo.zoo.loading import load, load_dataset_file
 from hades_zoo.zoo.multitask import MultiTaskDataset, merge
 from hades_zoo.zoo.registry import info, list_datasets
 
-__version__ = _metadata.version("hades_zoo")
+
+
+def _version() -> str:
+    """The installed distribution's version; from a source checkout on ``PYTHONPATH``
+    (no installed metadata), pyproject.toml's version tagged ``+source``."""
+    try:
+        return _metadata.version("hades_zoo")
+    except _metadata.PackageNotFoundError:
+        import re
+        from pathlib import Path
+
+        pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+        found = (re.search(r'^version\s*=\s*"([^"]+)"', pyproject.read_text(), re.M)
+                 if pyproject.exists() else None)
+        return f"{found.group(1)}+source" if found else "0+unknown"
+
+
+__version__ = _version()
 
 __all__ = [
     "BCConfig", "DatasetConfig", "DatasetFormatError", "DatasetInfo", "DistillResult",

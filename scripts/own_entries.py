@@ -33,6 +33,29 @@ OUT = REPO / "results" / "own"
 ES_SETTINGS = ("es.sigma_init=0.05", "es.lrate_init=0.03")
 
 
+def es_centre_returns(es_folder: Path, seeds: int = 5, seed: int = 0) -> list[float]:
+    """The ES baseline's result, its mean policy (``policy.safetensors``), scored like a
+    certificate: the recipe's evaluation protocol with ``seeds`` keys split from
+    ``key(seed)`` (as ``protocol_returns``), so it compares with the HaDES certificate."""
+    import jax
+    import numpy as np
+    from safetensors.numpy import load_file
+
+    from hades_zoo.data.recipe_io import load_recipe
+    from hades_zoo.engine.tasks.control import ControlTask
+
+    recipe = load_recipe(es_folder / "recipe.yaml")
+    task = ControlTask(recipe)
+    flat = load_file(str(es_folder / "policy.safetensors"))
+    template = task.init_params(jax.random.PRNGKey(0))
+    params = jax.tree_util.tree_map_with_path(
+        lambda p, x: np.asarray(flat[jax.tree_util.keystr(p)], x.dtype), template)
+    fitness = task.make_fitness_fn()
+    keys = jax.random.split(jax.random.key(seed), seeds)
+    returns = jax.jit(jax.vmap(lambda k: fitness(k, params)[0]))(keys)
+    return [float(x) for x in np.asarray(returns)]
+
+
 def _run(args: list[str]) -> None:
     print("+", " ".join(args), flush=True)
     subprocess.run(args, check=True)
@@ -77,21 +100,35 @@ def plot(entry: str, hades: list[dict], es: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
+def _mean(xs: list[float]) -> float:
+    return sum(xs) / len(xs)
+
+
+def _std(xs: list[float]) -> float:
+    m = _mean(xs)
+    return (sum((x - m) ** 2 for x in xs) / len(xs)) ** 0.5
+
+
 def render(table: dict) -> str:
     """The markdown table of every own entry beside its ES baseline."""
     lines = [
         "| entry | HaDES certificate (5 BC seeds) | HaDES final pop. mean | generations "
-        "| env steps | wall | ES final pop. mean (max) | ES generations | ES env steps "
-        "| ES wall | HaDES >= ES (final population means) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| env steps | wall | ES final pop. mean (max) | ES mean policy (5 seeds) "
+        "| ES generations | ES env steps | ES wall | HaDES >= ES (final population means) "
+        "| HaDES >= ES (certificate vs mean policy) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for entry, row in sorted(table.items()):
         h, e = row["hades"], row["es"]
-        es = ("-",) * 4 if e is None else (
+        centre = None if e is None else e.get("centre_returns")
+        es = ("-",) * 5 if e is None else (
             f"{e['final_population_mean']:.1f} ({e['final_population_max']:.1f})",
+            "-" if not centre else f"{_mean(centre):.1f} ± {_std(centre):.1f}",
             str(e["generations"]), f"{e['env_steps']:,.0f}", f"{e['wall_seconds'] / 60:.1f} min")
         holds = "-" if e is None else (
             "yes" if h["final_population_mean"] >= e["final_population_mean"] else "no")
+        holds += " | " + ("-" if not centre else
+                          "yes" if h["certificate_mean"] >= _mean(centre) else "no")
         lines.append(
             f"| {entry} | {h['certificate_mean']:.1f} ± {h['certificate_std']:.1f} | "
             f"{h['final_population_mean']:.1f} | {h['generations']} | {h['env_steps']:,} | "
@@ -130,6 +167,9 @@ def main() -> None:
         es_rows = _rows(es_folder)
         plot(entry, rows, es_rows, OUT / f"{entry}.png")
         es_last = _wall(es_rows)[-1] if es_rows else None
+        centre = (table.get(entry, {}).get("es") or {}).get("centre_returns")
+        if es_last is not None and (centre is None or len(centre) != args.seeds):
+            centre = es_centre_returns(es_folder, seeds=args.seeds)
         table[entry] = {
             "hades": {"certificate_mean": cert["mean"], "certificate_std": cert["std"],
                       "certificate_returns": cert["returns"],
@@ -139,7 +179,8 @@ def main() -> None:
             "es": None if es_last is None else {
                 "final_population_mean": es_last[2], "final_population_max": es_last[3],
                 "generations": es_rows[-1]["generation"], "env_steps": es_last[0],
-                "wall_seconds": es_last[1]},
+                "wall_seconds": es_last[1], "centre_returns": centre,
+                "centre_mean": float(sum(centre) / len(centre))},
             "machine": evo["machine"], "pipeline_seconds": round(time.time() - t0, 1),
         }
         OUT.mkdir(parents=True, exist_ok=True)
