@@ -59,6 +59,20 @@ def test_card_is_generic_for_continuous_datasets():
     assert block["kind"] == "continuous" and block["obs_dim"] == 11
 
 
+def test_rr_card_names_the_inner_loop_and_others_do_not(tiny_dataset):
+    from hades_zoo.data.inner_loop import InnerLoopConfig
+
+    plain = render_card(tiny_dataset)
+    assert "inner_loop" not in validate_card(plain)["protocol"]
+    assert "inner loop" not in plain.text
+    recipe = tiny_dataset.recipe.replace(variant="RR", inner_loop=InnerLoopConfig(
+        widths=(32, 64), bc_steps=(25, 75))).validate()
+    card = render_card(tiny_dataset.replace(recipe=recipe))
+    assert validate_card(card)["protocol"]["inner_loop"]["widths"] == [32, 64]
+    assert "| variant | HaDES-RR, 2 inits |\n| inner loop (distillation only) |" in card.text
+    assert "bc_steps" not in card.text and "steps on [25, 75]" in card.text
+
+
 def test_size_categories():
     assert [size_category(n) for n in (1, 999, 1000, 50_000, 2_000_000)] == [
         "n<1K", "n<1K", "1K<n<10K", "10K<n<100K", "1M<n<10M"]

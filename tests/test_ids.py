@@ -23,6 +23,9 @@ HAND = [
     "pong-misc-F-3",
     "cartpole-v1-R-2",
     "a-b-c-d-R-1.w64.g10.greedy.s99",
+    "acrobot-RR-3.hz",
+    "cartpole-RR-2.hz.s1",
+    "hopper-RR-64.w256",
 ]
 
 
@@ -33,6 +36,12 @@ def test_round_trip(text):
     assert parse_dataset_id(format_dataset_id(parsed)) == parsed
     assert str(parsed) == text
     assert is_dataset_id(text)
+
+
+def test_rr_variant():
+    i = parse_dataset_id("acrobot-RR-3.hz")
+    assert (i.env, i.variant, i.size, i.own) == ("acrobot", "RR", 3, True)
+    assert str(DatasetId(env="acrobot", variant="RR", size=3, own=True)) == "acrobot-RR-3.hz"
 
 
 def test_fields_are_read_from_the_right():
@@ -79,6 +88,8 @@ def test_format_then_parse(fields):
         (".hidden-R-1", "path"),
         ("hopper-X-64", "variant 'X'"),
         ("hopper-r-64", "variant 'r'"),
+        ("hopper-RRR-64", "variant 'RRR' must be 'F' .*'R' .* or 'RR'"),
+        ("hopper-FR-64", "variant 'FR'"),
         ("hopper-R-064", "size '064'"),
         ("hopper-R-0", "size '0'"),
         ("hopper-R-", "size ''"),

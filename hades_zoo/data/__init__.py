@@ -3,7 +3,7 @@
 Owns: ``SyntheticDataset`` and ``DatasetInfo`` (``dataset``), the safetensors file
 format and its metadata schema (``format``), dataset ids (``ids``), recipes: the frozen
 config tree that is also a dataset's protocol (``recipe``, strict YAML/JSON in
-``recipe_io``), normalisation statistics (``normalization``), and where files live
+``recipe_io``; HaDES-RR's ``inner_loop`` ranges in ``inner_loop``), normalisation statistics (``normalization``), and where files live
 (``cache``: cache root, sha256, atomic writes).
 
 May import: ``hades_zoo.errors`` only (plus numpy, safetensors, flax.struct, yaml).

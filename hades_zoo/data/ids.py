@@ -5,6 +5,7 @@ A zoo dataset id names one published synthetic dataset::
     <env>-<variant>-<size>[.<tag>...]
 
     hopper-R-64                      HaDES-R, D=64, defaults (seed 0)
+    acrobot-RR-3.hz                  HaDES-RR (randomised inner loop), own entry
     breakout-minatar-F-16.s1         HaDES-F, seed 1
     asterix-minatar-R-16.w256.g5000  half-width (256) policy, 5000 generations
     spaceinvaders-minatar-F-16.greedy.s2
@@ -12,7 +13,9 @@ A zoo dataset id names one published synthetic dataset::
 - ``env``: lowercase; letters, digits and ``_``, in hyphen-separated parts that each
   start with a letter or digit (``breakout-minatar``, ``inverted_double_pendulum``).
   It is the env name (gymnax id or brax name) lowercased.
-- ``variant``: ``F`` (HaDES-F, fixed policy init) or ``R`` (HaDES-R, fresh inits).
+- ``variant``: ``F`` (HaDES-F, fixed policy init), ``R`` (HaDES-R, fresh inits) or
+  ``RR`` (HaDES-RR: fresh inits, and every BC run draws its architecture and BC
+  hyperparameters from the recipe's ``inner_loop`` ranges).
 - ``size``: D, the number of state-action pairs: a positive integer, no leading zeros.
 
 Because the env may contain hyphens, parsing splits the ``.``-separated tags off
@@ -64,6 +67,8 @@ DEFAULT_GENERATIONS = 2000
 _ENV_RE = re.compile(r"[a-z0-9][a-z0-9_]*(?:-[a-z0-9][a-z0-9_]*)*")
 _INT_RE = re.compile(r"[1-9][0-9]*")
 _TAG_ORDER = ("hz", "w", "g", "greedy", "s")  # canonical order of tag kinds
+VARIANTS = ("F", "R", "RR")
+_VARIANTS_HINT = "'F' (HaDES-F), 'R' (HaDES-R) or 'RR' (HaDES-RR)"
 
 _SOURCES_HINT = (
     "Load a local file with 'file:<path/to/file.safetensors>' and a Hugging Face Hub "
@@ -78,7 +83,7 @@ class DatasetId:
 
     Attributes:
         env: lowercase env slug (``breakout-minatar``).
-        variant: ``F`` or ``R``.
+        variant: ``F``, ``R`` or ``RR``.
         size: D, number of pairs (>= 1).
         width: policy width when non-default, else None.
         generations: ES generations when non-default, else None.
@@ -152,8 +157,8 @@ def _check_fields(i: DatasetId) -> None:
     """Field-level validation of a DatasetId (raises InvalidDatasetIdError)."""
     if not isinstance(i.env, str) or not _ENV_RE.fullmatch(i.env):
         raise _bad(i.env, "the env must be lowercase letters, digits, '_' and '-'")
-    if i.variant not in ("F", "R"):
-        raise _bad(i.variant, "the variant must be 'F' (HaDES-F) or 'R' (HaDES-R)")
+    if i.variant not in VARIANTS:
+        raise _bad(i.variant, f"the variant must be {_VARIANTS_HINT}")
     for name, value, lo in (
         ("size", i.size, 1),
         ("width", i.width, 1),
@@ -202,12 +207,12 @@ def parse_dataset_id(text: str) -> DatasetId:
     base, *tags = text.split(".")
     parts = base.rsplit("-", 2)
     if len(parts) != 3:
-        raise _bad(text, "expected '<env>-<F|R>-<size>'")
+        raise _bad(text, "expected '<env>-<F|R|RR>-<size>'")
     env, variant, size = parts
     if not _ENV_RE.fullmatch(env):
         raise _bad(text, f"env {env!r} must be lowercase letters, digits, '_' and '-'")
-    if variant not in ("F", "R"):
-        raise _bad(text, f"variant {variant!r} must be 'F' (HaDES-F) or 'R' (HaDES-R)")
+    if variant not in VARIANTS:
+        raise _bad(text, f"variant {variant!r} must be {_VARIANTS_HINT}")
     if not _INT_RE.fullmatch(size):
         raise _bad(
             text, f"size {size!r} must be a positive integer without leading zeros"

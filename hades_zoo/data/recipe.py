@@ -15,10 +15,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Literal
 
+from hades_zoo.data.inner_loop import ACTIVATIONS, InnerLoopConfig
 from hades_zoo.errors import RecipeError, close_matches
 
 __all__ = ["EnvConfig", "DatasetConfig", "PolicyConfig", "BCConfig", "EvalConfig", "ESConfig",
-           "ImageConfig", "Recipe", "RECIPE_VERSION"]
+           "ImageConfig", "InnerLoopConfig", "Recipe", "RECIPE_VERSION", "ACTIVATIONS"]
 
 
 RECIPE_VERSION = 1
@@ -356,16 +357,21 @@ class Recipe:
     Attributes:
         name: dataset id this recipe produces (``cartpole-R-2``).
         variant: ``F`` HaDES-F (one fixed init, ``policy.init_seed``), ``R`` HaDES-R
-            (``num_inits`` fresh inits per generation, shared by the population), or
-            ``ES`` (direct neuroevolution of the policy weights: the baseline).
-        num_inits: BC initialisations (rollouts) per candidate; >= 2 for HaDES-R.
+            (``num_inits`` fresh inits per generation, shared by the population),
+            ``RR`` HaDES-RR (as ``R``, and every BC run also draws its architecture
+            and BC hyperparameters from ``inner_loop``), or ``ES`` (direct
+            neuroevolution of the policy weights: the baseline).
+        num_inits: BC initialisations (rollouts) per candidate; >= 2 for HaDES-R/RR.
         seed: master seed of the run.
         image: the image-classification protocol; set exactly when
             ``env.backend == "image"`` (``None`` for control recipes).
+        inner_loop: HaDES-RR's ranges (``InnerLoopConfig``); set exactly when
+            ``variant == "RR"``. ``policy:`` and ``bc:`` stay the nominal protocol
+            that training and evaluating the dataset use.
     """
 
     name: str
-    variant: Literal["F", "R", "ES"]
+    variant: Literal["F", "R", "RR", "ES"]
     env: EnvConfig
     dataset: DatasetConfig
     policy: PolicyConfig = dataclasses.field(default_factory=PolicyConfig)
@@ -376,6 +382,7 @@ class Recipe:
     seed: int = 0
     recipe_version: int = RECIPE_VERSION
     image: ImageConfig | None = None
+    inner_loop: InnerLoopConfig | None = None
 
     def validate(self, num_devices: int = 1) -> Recipe:
         """Check every field and the cross-field rules; return self.
@@ -389,13 +396,16 @@ class Recipe:
                 f"recipe_version={self.recipe_version} is not supported by this hades_zoo "
                 f"(reads version {RECIPE_VERSION}); upgrade hades_zoo."
             )
-        if self.variant not in ("F", "R", "ES"):
-            raise RecipeError(f"variant must be 'F', 'R' or 'ES', got {self.variant!r}.")
+        if self.variant not in ("F", "R", "RR", "ES"):
+            raise RecipeError(
+                f"variant must be 'F', 'R', 'RR' or 'ES', got {self.variant!r}.")
         for sub in ("env", "dataset", "policy", "bc", "eval", "es"):
             getattr(self, sub).validate(sub)
         _check_positive(self.num_inits, "num_inits")
-        if self.variant == "R" and self.num_inits < 2:
-            raise RecipeError("num_inits must be >= 2 for HaDES-R (variant 'R').")
+        if self.variant in ("R", "RR") and self.num_inits < 2:
+            raise RecipeError(f"num_inits must be >= 2 for HaDES-{self.variant} "
+                              f"(variant '{self.variant}').")
+        self._validate_inner_loop()
         if self.variant == "F" and self.policy.init_seed is None:
             raise RecipeError("variant 'F' needs policy.init_seed (the fixed initialisation).")
         is_image = self.env.backend == IMAGE_BACKEND
@@ -417,6 +427,30 @@ class Recipe:
                 )
         return self
 
+    def _validate_inner_loop(self) -> None:
+        """``inner_loop`` is set exactly for HaDES-RR, a control recipe with fresh inits."""
+        if self.variant != "RR":
+            if self.inner_loop is not None:
+                raise RecipeError(
+                    f"inner_loop: is only used by variant 'RR' (HaDES-RR), but variant "
+                    f"is {self.variant!r}; remove the section or set variant: RR.")
+            return
+        if self.inner_loop is None:
+            raise RecipeError(
+                "variant 'RR' needs an inner_loop: section, e.g. inner_loop: {widths: "
+                "[32, 64, 128], depths: [1, 2, 3], activations: [tanh, relu], bc_lr: "
+                "[3.0e-3, 3.0e-2], bc_steps: [25, 100]}.")
+        self.inner_loop.validate("inner_loop")
+        if self.env.backend == IMAGE_BACKEND:
+            raise RecipeError("variant 'RR' is defined for control recipes (an MLP "
+                              "policy), not image recipes; use 'R' or 'F'.")
+        if self.policy.init_seed is not None:
+            raise RecipeError("variant 'RR' draws a fresh init for every BC run; set "
+                              "policy.init_seed: null.")
+        if self.policy.init != "orthogonal":
+            raise RecipeError("variant 'RR' uses the orthogonal MLP init; set "
+                              "policy.init: orthogonal.")
+
     def replace(self, **changes: Any) -> Recipe:
         return dataclasses.replace(self, **changes)
 
@@ -424,3 +458,4 @@ class Recipe:
 def _check_positive(value: int, path: str) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise RecipeError(f"{path} must be a positive integer, got {value!r}.")
+

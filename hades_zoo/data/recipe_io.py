@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -19,6 +20,9 @@ from hades_zoo.data.recipe import Recipe
 from hades_zoo.errors import RecipeError, close_matches
 
 __all__ = ["apply_overrides", "recipe_from_dict", "recipe_to_dict", "recipe_to_json", "load_recipe", "dump_recipe"]
+
+# YAML 1.1 (PyYAML) reads ``1e-3`` (no dot) as a string; such a string is the number.
+_EXPONENT_FLOAT = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+")
 
 
 def _convert(value: Any, annotation: Any, path: str) -> Any:
@@ -41,6 +45,8 @@ def _convert(value: Any, annotation: Any, path: str) -> Any:
             except RecipeError as err:
                 errors.append(str(err))
         raise RecipeError(errors[0] if errors else f"{path}: bad value {value!r}.")
+    if origin is tuple:
+        return _convert_tuple(value, typing.get_args(annotation), path)
     if origin is Literal:
         allowed = typing.get_args(annotation)
         if value not in allowed:
@@ -58,6 +64,8 @@ def _convert(value: Any, annotation: Any, path: str) -> Any:
             raise RecipeError(f"{path}: expected an integer, got {value!r}.")
         return value
     if annotation is float:
+        if isinstance(value, str) and _EXPONENT_FLOAT.fullmatch(value.strip()):
+            return float(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise RecipeError(f"{path}: expected a number, got {value!r}.")
         return float(value)
@@ -66,6 +74,19 @@ def _convert(value: Any, annotation: Any, path: str) -> Any:
             raise RecipeError(f"{path}: expected a string, got {value!r}.")
         return value
     raise RecipeError(f"{path}: unsupported field type {annotation!r}.")  # pragma: no cover
+
+
+def _convert_tuple(value: Any, args: tuple, path: str) -> tuple:
+    """A YAML list as a tuple: ``tuple[X, ...]`` (any length) or ``tuple[X, Y]``."""
+    if not isinstance(value, (list, tuple)):
+        raise RecipeError(f"{path}: expected a list, got {value!r}.")
+    if len(args) == 2 and args[1] is Ellipsis:
+        args = (args[0],) * len(value)
+    elif len(value) != len(args):
+        raise RecipeError(f"{path}: expected a list of {len(args)} values, got "
+                          f"{list(value)!r}.")
+    return tuple(_convert(v, a, f"{path}[{i}]")
+                 for i, (v, a) in enumerate(zip(value, args)))
 
 
 def _build(cls: type, data: Mapping[str, Any], path: str) -> Any:
@@ -107,6 +128,7 @@ _OMIT_WHEN_DEFAULT: dict[tuple[str, ...], Any] = {
     ("es", "lrate_decay"): 1.0,
     ("eval", "mode"): "pooled",
     ("eval", "common_random_numbers"): True,
+    ("inner_loop",): None,
 }
 
 
@@ -120,6 +142,15 @@ def recipe_to_dict(recipe: Recipe) -> dict[str, Any]:
             node = node[p]
         if leaf in node and node[leaf] == default:
             del node[leaf]
+    return _lists(data)
+
+
+def _lists(data: Any) -> Any:
+    """Tuples (``inner_loop``'s lists) as lists, which YAML and JSON both write."""
+    if isinstance(data, dict):
+        return {k: _lists(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_lists(v) for v in data]
     return data
 
 

@@ -1,7 +1,9 @@
 """engine/: how datasets are MADE and USED.
 
 Owns: env adapters behind one functional API (``envs/``: gymnax, brax, compat shims),
-the policy network (``policy``), behaviour cloning (``bc``), rollouts and episode
+the policy network (``policy``), behaviour cloning (``bc``), HaDES-RR's randomised
+inner loop (``randomised``: one masked network and BC run for every drawn
+architecture and BC setting), rollouts and episode
 returns (``rollout``), fitness of a candidate dataset (``tasks/``: control return,
 image loss), the ES loop (``distill``) and its checkpoints (``checkpoint``), how the
 population is spread over devices and processes (``parallel``: mesh, padding, chunked

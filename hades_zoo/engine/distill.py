@@ -13,6 +13,9 @@ Variants (Lupu et al., "Behaviour Distillation", ICLR 2024):
 
 - ``F`` (HaDES-F): every candidate is trained from one fixed init;
 - ``R`` (HaDES-R): ``num_inits`` fresh inits per generation;
+- ``RR`` (HaDES-RR, the paper's section 5.2 suggestion): as ``R``, and every BC run
+  also draws its width, depth, activation, BC lr and BC steps from the recipe's
+  ``inner_loop`` ranges (``engine.randomised``; one compiled program for all draws);
 - ``ES``: direct neuroevolution of the policy parameters (baseline).
 
 Image recipes (``env.backend: image``) evolve ``states`` (the flattened images) with

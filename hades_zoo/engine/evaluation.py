@@ -200,7 +200,10 @@ def protocol_returns(ds: SyntheticDataset, *, seeds: int = 5, seed: int = 0,
 
     Each seed trains ``num_inits`` policies (a fixed init for HaDES-F) and evaluates
     them with the recipe's eval protocol (``num_envs`` x ``num_steps``, pooled
-    completed episodes). Comparable to the recorded fitness.
+    completed episodes). Comparable to the recorded fitness. A HaDES-RR dataset is
+    trained with its nominal ``policy`` / ``bc`` (fresh inits, as HaDES-R), not with
+    draws from its ``inner_loop`` ranges, so its recorded fitness (a population mean
+    over random architectures) is not the same quantity.
 
     Returns:
         (seeds,) mean returns.
@@ -213,7 +216,8 @@ def protocol_returns(ds: SyntheticDataset, *, seeds: int = 5, seed: int = 0,
     # The dataset, its normalisation stats and the fixed init are arguments, not
     # constants: datasets of one protocol share one program (and its cache entry).
     def run(keys, states, mean, var, targets, weights, init):
-        fitness = task.make_fitness_fn(mean, var, targets, weights, init_params=init)
+        fitness = task.make_fitness_fn(mean, var, targets, weights, init_params=init,
+                                       randomised=False)  # RR: the nominal net
         return jax.vmap(fitness, in_axes=(0, None))(keys, {"states": states})[0]
 
     returns = jax.jit(run)(keys, states, mean, var, targets, weights, task.fixed_params)

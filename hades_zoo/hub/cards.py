@@ -67,7 +67,27 @@ def _protocol(ds: Any) -> dict[str, Any]:
                  "greedy": r.eval.greedy},
         "variant": r.variant,
         "num_inits": r.num_inits,
+        **({} if r.inner_loop is None else {"inner_loop": _inner_loop(r.inner_loop)}),
     }
+
+
+def _inner_loop(il: Any) -> dict[str, Any]:
+    """HaDES-RR's ranges as plain data (lists, which YAML front matter writes)."""
+    return {"widths": list(il.widths), "depths": list(il.depths),
+            "activations": list(il.activations), "bc_lr": list(il.bc_lr),
+            "bc_steps": list(il.bc_steps)}
+
+
+def _inner_loop_row(proto: dict[str, Any]) -> str:
+    """The Protocol table's HaDES-RR row ('' for every other variant)."""
+    il = proto.get("inner_loop")
+    if il is None:
+        return ""
+    return (f"| inner loop (distillation only) | each BC run drew width from "
+            f"{il['widths']}, depth from {il['depths']}, activation from "
+            f"{il['activations']}, lr log-uniform on {il['bc_lr']}, steps on "
+            f"{il['bc_steps']}; the policy and BC rows above are what training and "
+            "evaluating this dataset use |\n")
 
 
 def _certificate(ds: Any, certificate: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -190,7 +210,7 @@ print(hz.evaluate(policy, episodes=10).mean_return)
 | BC | lr {proto["bc"]["lr"]}, {proto["bc"]["steps"]} steps |
 | eval | {proto["eval"]["num_envs"]} envs x {proto["eval"]["num_steps"]} steps, greedy={proto["eval"]["greedy"]} |
 | variant | HaDES-{ds.recipe.variant}, {ds.recipe.num_inits} inits |
-
+{_inner_loop_row(proto)}
 ## Files
 
 - `{filename}`: named arrays + metadata (safetensors, format_version {FORMAT_VERSION},

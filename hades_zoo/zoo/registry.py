@@ -231,8 +231,9 @@ def info(dataset_id: str) -> ZooEntry:
         if slips:
             raise InvalidDatasetIdError(
                 f"{dataset_id!r} is not a valid dataset id; did you mean {slips[0]!r}? Zoo "
-                "ids are case-sensitive: the env in lowercase, the variant 'F' or 'R' in "
-                "upper case, fields joined by '-' (`hades-zoo list` shows them all)."
+                "ids are case-sensitive: the env in lowercase, the variant 'F', 'R' or "
+                "'RR' in upper case, fields joined by '-' (`hades-zoo list` shows them "
+                "all)."
             ) from err
         raise
     if dataset_id in datasets:

@@ -11,7 +11,12 @@ pure functions:
 
 HaDES-R trains ``num_inits`` policies from fresh inits (keys shared by the whole
 population within a generation: common random numbers, as the reference) and pools
-their completed episodes; HaDES-F trains from the one fixed init.
+their completed episodes; HaDES-F trains from the one fixed init. HaDES-RR is HaDES-R
+whose every BC run also draws its width, depth, activation, BC lr and BC steps from the
+recipe's ``inner_loop`` ranges (``engine.randomised``), from the same keys, so under
+common random numbers every candidate gets the same draws. Only the fitness during
+distillation is randomised: ``train`` and ``make_fitness_fn(randomised=False)`` use the
+nominal ``policy`` / ``bc``, which is how a HaDES-RR dataset is trained and evaluated.
 """
 
 from __future__ import annotations
@@ -28,8 +33,9 @@ from hades_zoo.data.recipe import Recipe
 from hades_zoo.engine.bc import make_bc_train
 from hades_zoo.engine.envs import Env, make_env
 from hades_zoo.engine.policy import fixed_init_params, init_policy_params, make_policy
+from hades_zoo.engine.randomised import InnerLoopSample, RandomisedInnerLoop
 from hades_zoo.engine.rollout import EvalResult, make_evaluate
-from hades_zoo.errors import EnvError
+from hades_zoo.errors import EnvError, RecipeError
 
 __all__ = ["ControlTask", "fixed_labels", "to_es_fitness"]
 
@@ -84,6 +90,24 @@ class ControlTask:
         return make_evaluate(self.env, self.module, self.recipe.eval,
                              self.recipe.env.obs_norm)
 
+    @functools.cached_property
+    def randomised(self) -> RandomisedInnerLoop:
+        """HaDES-RR's inner loop (``engine.randomised``), from ``recipe.inner_loop``."""
+        if self.recipe.inner_loop is None:
+            raise RecipeError(
+                f"recipe {self.recipe.name!r} has no inner_loop: section, so there is "
+                "no randomised inner loop; use variant: RR with inner_loop: ranges.")
+        spec = self.spec
+        return RandomisedInnerLoop(self.recipe.inner_loop, self.recipe.bc,
+                                   action_dim=spec.action_dim, discrete=spec.discrete,
+                                   obs_dim=spec.obs_dim)
+
+    @functools.cached_property
+    def evaluate_randomised(self) -> Callable[..., EvalResult]:
+        """``evaluate`` for the randomised inner loop's masked network."""
+        return make_evaluate(self.env, self.randomised.module, self.recipe.eval,
+                             self.recipe.env.obs_norm)
+
     # ----------------------------------------------------------------- datasets
     def solution_template(self) -> dict[str, jax.Array]:
         """Zero arrays with the structure the ES evolves (dataset variants)."""
@@ -136,6 +160,17 @@ class ControlTask:
         params, losses = self.train(k_init, states, targets, weights, init_params)
         return self.evaluate(k_eval, params, obs_mean, obs_var), losses[-1]
 
+    def train_and_evaluate_randomised(self, key, states, targets, weights, obs_mean,
+                                      obs_var
+                                      ) -> tuple[EvalResult, jax.Array, InnerLoopSample]:
+        """HaDES-RR: draw an architecture and BC setting, init, train and evaluate,
+        all from ``key``. Returns ``(EvalResult, final BC loss, the draw)``."""
+        k_train, k_eval = jax.random.split(key)
+        variables, loss, sample = self.randomised.train(k_train, states, targets,
+                                                        weights)
+        result = self.evaluate_randomised(k_eval, variables, obs_mean, obs_var)
+        return result, loss, sample
+
     def norm_arrays(self, obs_mean=None, obs_var=None) -> tuple[jax.Array, jax.Array]:
         """Const-normalisation stats, or (0, 1) placeholders."""
         d = self.spec.obs_dim
@@ -144,7 +179,7 @@ class ControlTask:
         return mean, var
 
     def make_fitness_fn(self, obs_mean=None, obs_var=None, targets=None, weights=None,
-                        init_params=None):
+                        init_params=None, *, randomised: bool | None = None):
         """``fitness(key, solution) -> (mean_return, aux)`` for one candidate (pure).
 
         Returns are pooled over ``num_inits`` BC runs: sum of completed-episode returns
@@ -153,10 +188,15 @@ class ControlTask:
         ``weights`` fix the BC targets (a stored dataset's labels) instead of deriving
         them from the candidate. ``init_params`` replaces the task's init (every BC run
         starts from it), e.g. the HaDES-F init passed as a traced argument rather than
-        baked into the program as a constant.
+        baked into the program as a constant. ``randomised`` (default: the recipe is
+        ``variant: RR``) runs HaDES-RR's randomised inner loop; ``aux`` then also
+        holds ``inner_loop``, the ``num_inits`` draws (an ``InnerLoopSample`` of
+        ``(num_inits,)`` arrays). ``randomised=False`` is the nominal protocol.
         """
         mean, var = self.norm_arrays(obs_mean, obs_var)
         k = self.recipe.num_inits
+        if randomised is None:
+            randomised = self.recipe.variant == "RR"
 
         if self.recipe.variant == "ES":
             def fitness_es(key, params):
@@ -172,12 +212,17 @@ class ControlTask:
                 y, w = self.targets_and_weights(sol)
             else:
                 y, w = targets, weights
-            res, loss = jax.vmap(
-                lambda kk: self.train_and_evaluate(kk, sol["states"], y, w, mean, var,
-                                                   init_params)
-            )(jax.random.split(key, k))
+            keys, extra = jax.random.split(key, k), {}
+            if randomised:
+                res, loss, extra["inner_loop"] = jax.vmap(
+                    lambda kk: self.train_and_evaluate_randomised(
+                        kk, sol["states"], y, w, mean, var))(keys)
+            else:
+                res, loss = jax.vmap(
+                    lambda kk: self.train_and_evaluate(kk, sol["states"], y, w, mean, var,
+                                                       init_params))(keys)
             return _pool(res), {"episodes": jnp.sum(res.episodes), "bc_loss": jnp.mean(loss),
-                                "env_steps": jnp.sum(res.env_steps)}
+                                "env_steps": jnp.sum(res.env_steps), **extra}
 
         return fitness
 
