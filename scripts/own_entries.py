@@ -184,6 +184,9 @@ def main() -> None:
             "machine": evo["machine"], "pipeline_seconds": round(time.time() - t0, 1),
         }
         OUT.mkdir(parents=True, exist_ok=True)
+        row = table[entry]  # other runs of this script may have written rows meanwhile
+        table = json.loads(table_path.read_text()) if table_path.exists() else {}
+        table[entry] = row
         table_path.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
         (OUT / "TABLE.md").write_text(render(table))
         print(json.dumps({entry: table[entry]}, indent=1), flush=True)
