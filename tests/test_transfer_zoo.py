@@ -73,7 +73,12 @@ def test_default_ids_are_the_seed0_brax_and_minatar_entries():
     assert not any(i.startswith(("pong-", "cartpole-", "mnist-")) for i in ids)
     envs = {registry.info(i).env for i in ids}
     assert envs == set(transfer_zoo.BRAX_ENVS) | set(transfer_zoo.MINATAR_ENVS)
-    assert len(ids) == 24 + 19  # 3 games x F/R x 4 variants; 8 brax envs x F/R + 3
+    own = [i for i in ids if registry.info(i).origin == "hades_zoo"]
+    assert "hopper-F-4.hz" in own and all(registry.info(i).env in transfer_zoo.BRAX_ENVS
+                                          or registry.info(i).env in transfer_zoo.MINATAR_ENVS
+                                          for i in own)
+    # the paper's: 3 games x F/R x 4 variants; 8 brax envs x F/R + hopper-R-4, walker2d-R-4
+    assert len(ids) - len(own) == 24 + 18
 
 
 def test_grid_names():
