@@ -26,6 +26,10 @@ def main() -> None:
     points = []
     for d in args.sizes:
         folder = RUNS / f"{args.env}-F-{d}.hz"
+        if not (folder / "certificate.json").exists():
+            raise SystemExit(f"{folder} has no certificate.json: run `python "
+                             f"scripts/own_entries.py --skip-es recipes/{folder.name}.yaml` "
+                             "first (nothing was written).")
         cert = json.loads((folder / "certificate.json").read_text())
         evo = json.loads((folder / "evolution.json").read_text())
         points.append({"size": d, "certificate_mean": cert["mean"], "certificate_std": cert["std"],

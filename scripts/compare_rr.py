@@ -37,9 +37,15 @@ def main() -> None:
     runs = {arm: [_run(p) for p in sorted(RUNS.glob(f"{arm}-s*"))
                   if (p / "transfer" / "done").exists() and (p / "certificate.json").exists()]
             for arm in ("R", "RR")}
+    missing = [arm for arm, rs in runs.items() if not rs]
+    if missing:  # never overwrite the stored comparison with an empty one
+        raise SystemExit(f"no finished runs of arm(s) {', '.join(missing)} under {RUNS} "
+                         "(each needs certificate.json and transfer/done): run the commands "
+                         "in experiments/transfer_rr/README.md first; "
+                         f"{OUT / 'compare.json'} is left as it is.")
     summary = {}
     for arm, rs in runs.items():
-        def stat(key):
+        def stat(key, rs=rs):
             x = np.array([r[key] for r in rs])
             return {"mean": float(x.mean()), "sem": float(x.std(ddof=1) / np.sqrt(len(x)))
                     if len(x) > 1 else None, "values": x.tolist()}
@@ -49,11 +55,11 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "compare.json").write_text(json.dumps({"summary": summary, "runs": runs}, indent=1))
 
-    rows = ["| arm | evolution seeds | certificate at the recipe's settings | transfer top-50% "
-            "mean | transfer grid mean | worst grid config | env steps | wall |",
+    rows = [("| arm | evolution seeds | certificate at the recipe's settings | transfer top-50% "
+             "mean | transfer grid mean | worst grid config | env steps | wall |"),
             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for arm, s in summary.items():
-        def f(k, fmt="{:.1f}"):
+        def f(k, fmt="{:.1f}", s=s):
             v = s[k]
             sem = "" if v["sem"] is None else f" ± {fmt.format(v['sem'])}"
             return fmt.format(v["mean"]) + sem
