@@ -225,13 +225,9 @@ def plot_multitask(result: MultiTaskResult, path) -> str:
     Raises:
         ImportError: matplotlib is missing (``pip install hades_zoo[plot]``).
     """
-    try:
-        import matplotlib
+    from hades_zoo.zoo.plotting import pyplot
 
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-    except ImportError as err:
-        raise ImportError("plotting needs matplotlib: pip install hades_zoo[plot]") from err
+    plt = pyplot()
 
     envs = len(result.dataset_ids)
     if result.single is None:  # no normaliser measured: merged / recorded only

@@ -35,8 +35,12 @@ __all__ = ["plot_dataset", "display_states", "observation_shape"]
 _PLOT_HINT = "plotting needs matplotlib: pip install hades_zoo[plot]"
 
 
-def _pyplot():
-    """Import matplotlib lazily with a non-interactive backend."""
+def pyplot():
+    """``matplotlib.pyplot``, imported lazily with the non-interactive Agg backend.
+
+    Raises:
+        ImportError: matplotlib is missing (``pip install hades_zoo[plot]``).
+    """
     try:
         import matplotlib
 
@@ -209,7 +213,7 @@ def plot_dataset(ds: SyntheticDataset, path: str | Path | None = None):
     Raises:
         ImportError: matplotlib is missing (``pip install hades_zoo[plot]``).
     """
-    plt = _pyplot()
+    plt = pyplot()
     title = f"{ds.dataset_id}" + (f" ({ds.recipe.env.name})" if ds.recipe else "")
     if ds.recipe is not None and ds.recipe.image is not None:
         fig = _images(plt, ds)

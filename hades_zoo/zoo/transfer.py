@@ -334,14 +334,9 @@ def plot_transfer(result: TransferResult, path) -> str:
     Raises:
         ImportError: matplotlib is missing (``pip install 'hades_zoo[plot]'``).
     """
-    try:
-        import matplotlib
+    from hades_zoo.zoo.plotting import pyplot
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as err:  # pragma: no cover
-        raise ImportError("plotting needs matplotlib: pip install 'hades_zoo[plot]'"
-                          ) from err
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(1.2 * len(result.widths) + 2.5, 3.5))
     data = [result.top_half(i).ravel() for i in range(len(result.widths))]
     ax.boxplot(data, showmeans=True)

@@ -246,14 +246,9 @@ def plot_env(env: str, res: list[TransferResult], path) -> str:
     Raises:
         ImportError: matplotlib is missing (``pip install 'hades_zoo[plot]'``).
     """
-    try:
-        import matplotlib
+    from hades_zoo.zoo.plotting import pyplot
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as err:  # pragma: no cover
-        raise ImportError("plotting needs matplotlib: pip install 'hades_zoo[plot]'"
-                          ) from err
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharex=True, sharey=True)
     for ax, variant in zip(axes, ("F", "R")):
         mine = [r for r in res if parse_dataset_id(r.dataset_id).variant == variant]
