@@ -256,6 +256,42 @@ def test_distill_image_end_to_end(mnist_ds, image_data_dir, tmp_path):
     assert end < start
 
 
+def test_patch_conv_is_nn_conv():
+    """PatchConv (the CNN's conv) has nn.Conv's params, init values and outputs."""
+    import flax.linen as nn
+
+    from hades_zoo.engine.tasks.image import PatchConv
+
+    x = jax.random.normal(jax.random.key(2), (2, 7, 9, 3))
+    for k in (3, 4):
+        ref, ours = nn.Conv(5, (k, k), padding="SAME"), PatchConv(5, k, name="Conv_0")
+        p_ref, p_ours = ref.init(jax.random.key(0), x), ours.init(jax.random.key(0), x)
+        assert jax.tree.all(jax.tree.map(lambda a, b: bool(jnp.all(a == b)), p_ref, p_ours))
+        np.testing.assert_allclose(ours.apply(p_ref, x), ref.apply(p_ref, x), atol=2e-6)
+
+
+def test_image_hades_r_fitness_runs_in_the_population_evaluator(mnist_ds):
+    """HaDES-R (fresh inits from the traced generation key) through the population
+    shard_map: nn.Conv's kernel gradient could not be batched there (jax 0.7)."""
+    from hades_zoo.engine.parallel import global_mesh, make_population_evaluator
+    from hades_zoo.engine.tasks.image import ImageTask
+
+    r = mnist_ds.recipe
+    r = r.replace(num_inits=2, bc=dataclasses.replace(r.bc, steps=2),
+                  es=dataclasses.replace(r.es, popsize=3))
+    task = ImageTask(r)
+    pixels = np.random.default_rng(0).random((20, 28, 28, 1), np.float32)
+    fitness = task.make_fitness_fn(pixels, np.arange(20) % 10)
+    evaluate = make_population_evaluator(fitness, popsize=3, mesh=global_mesh(),
+                                         common_random_numbers=True)
+    pop = {"states": jnp.stack([jnp.zeros((10, 784)), jnp.ones((10, 784)),
+                                jnp.zeros((10, 784))])}
+    loss, aux = jax.jit(evaluate)(jax.random.key(0), pop)
+    assert loss.shape == (3,) and bool(jnp.all(jnp.isfinite(loss)))
+    assert float(loss[0]) == pytest.approx(float(loss[2]), rel=1e-6)  # same inits (CRN)
+    assert float(loss[0]) != pytest.approx(float(loss[1]), rel=1e-3)
+
+
 def test_cli_distill_image_without_data_fails_cleanly(tmp_path):
     res = CliRunner().invoke(cli, ["distill", str(REPO / "recipes" / "mnist-R-10.yaml"),
                                    "--out", str(tmp_path / "o"), "--data-dir",

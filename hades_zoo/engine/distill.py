@@ -364,6 +364,8 @@ def _image_task(recipe: Recipe, data_dir, split: str | None, limit: int | None):
 
     task = ImageTask(recipe)
     img = recipe.image
+    if limit is None and img.fitness_limit:
+        limit = img.fitness_limit
     data = load_split(recipe.env.name, split or img.fitness_split, data_dir=data_dir,
                       limit=limit)
     task.real_pixels = data.pixels(img.normalize)

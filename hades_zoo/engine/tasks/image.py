@@ -36,11 +36,42 @@ import optax
 from hades_zoo.data.recipe import BCConfig, ImageConfig, Recipe
 from hades_zoo.errors import RecipeError
 
-__all__ = ["ImageCNN", "ImageTask", "ImageScores", "fixed_image_labels", "class_mean_images",
+__all__ = ["ImageCNN", "PatchConv", "ImageTask", "ImageScores", "fixed_image_labels", "class_mean_images",
            "image_protocol_scores",
            "EVAL_BATCH"]
 
 EVAL_BATCH = 1000
+
+
+class PatchConv(nn.Module):
+    """``nn.Conv`` (stride 1, SAME padding, no dilation) as patches x kernel matmul.
+
+    Same parameters (``kernel`` (k, k, C, F), ``bias`` (F,)), same initialisers and,
+    named ``Conv_0``, the same init values as ``nn.Conv``; outputs agree to float
+    rounding. Why not ``nn.Conv``: inside the population ``shard_map`` a vmapped
+    ``conv_general_dilated`` whose kernel depends on the traced per-generation key
+    (HaDES-R's fresh inits) cannot be differentiated with respect to the kernel:
+    jax 0.7's conv batching rule raises ``NotImplementedError`` once the transposed
+    conv carries an ``out_sharding`` (jax/_src/lax/convolution.py,
+    ``_conv_general_dilated_batch_rule``). Slices and an einsum batch anywhere.
+    """
+
+    features: int
+    kernel_size: int = 3
+    bias_init: Callable[..., Any] = nn.initializers.zeros_init()
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:  # (N, H, W, C) -> (N, H, W, F)
+        k, c = self.kernel_size, x.shape[-1]
+        kernel = self.param("kernel", nn.initializers.lecun_normal(), (k, k, c, self.features))
+        bias = self.param("bias", self.bias_init, (self.features,))
+        lo = (k - 1) // 2  # lax's SAME padding: the extra pixel goes after
+        xp = jnp.pad(x, ((0, 0), (lo, k - 1 - lo), (lo, k - 1 - lo), (0, 0)))
+        h, w = x.shape[1], x.shape[2]
+        patches = jnp.stack([xp[:, i:i + h, j:j + w, :] for i in range(k) for j in range(k)],
+                            axis=3)  # (N, H, W, k*k, C), row-major over (i, j)
+        return jnp.einsum("nhwpc,pcf->nhwf", patches,
+                          kernel.reshape(k * k, c, self.features)) + bias
 
 
 class ImageCNN(nn.Module):
@@ -55,7 +86,7 @@ class ImageCNN(nn.Module):
     def __call__(self, x: jax.Array) -> jax.Array:  # (N, H, W, C)
         bias = nn.initializers.uniform(0.05)
         k = self.kernel_size
-        x = nn.Conv(self.conv_features, (k, k), strides=1, padding="SAME", bias_init=bias)(x)
+        x = PatchConv(self.conv_features, k, bias_init=bias, name="Conv_0")(x)
         x = nn.relu(x)
         x = x.reshape((x.shape[0], -1))
         x = nn.relu(nn.Dense(self.width, bias_init=bias)(x))
