@@ -3,16 +3,18 @@
 The Freeway-MinAtar target of the own entries is "above the best constant-action policy
 measured under the same protocol". This script builds, for each discrete action ``a``,
 the recipe's policy network with zero kernels and an output bias of +1e4 on ``a`` (so
-the greedy and the sampled policy both always play ``a``), and scores it with the
-recipe's own fitness function (``ControlTask.make_fitness_fn`` of the ``variant: ES``
-recipe: same env, episode mode, episode length, number of eval envs, reset keys split
-from ``key(seed)`` exactly as a certificate). Output: one JSON with the per-seed
-returns of each action and the best one.
+the greedy and the sampled policy both always play ``a``), and scores it on exactly the episodes a
+certificate of a dataset made by this recipe plays: same env, episode mode, episode
+length and eval envs, and the same reset keys (per seed ``key``, for each of the
+``num_inits`` BC runs ``split(key, num_inits)[i]``, evaluated with its second half as
+``ControlTask.train_and_evaluate`` does), so constant policy and dataset are compared
+on paired episodes. Output: one JSON with the per-seed returns of each action and the
+best one.
 
 Usage::
 
     python scripts/constant_action_baseline.py recipes/freeway-minatar-F-16.hz.yaml \\
-        --out results/own/constant_freeway-minatar.json
+        --seeds 20 --out results/own/constant_freeway-minatar-F-16.hz.json
 """
 
 from __future__ import annotations
@@ -50,16 +52,27 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
 
-    recipe = load_recipe(args.recipe, ["variant=ES", "num_inits=1"])
+    recipe = load_recipe(args.recipe)
     task = ControlTask(recipe)
     if not task.spec.discrete:
         raise SystemExit(f"{recipe.env.name} has continuous actions: no constant-action "
                          "baseline to take.")
     num_actions = task.spec.action_dim
     template = task.init_params(jax.random.PRNGKey(0))
-    fitness = task.make_fitness_fn()
+    mean, var = task.norm_arrays()  # irrelevant: every kernel is zero
+
+    def protocol_return(key, params):
+        """The certificate's episodes (``make_fitness_fn`` / ``train_and_evaluate``)."""
+        def one(kk):
+            return task.evaluate(jax.random.split(kk)[1], params, mean, var)
+
+        res = jax.vmap(one)(jax.random.split(key, recipe.num_inits))
+        episodes = jnp.sum(res.episodes)
+        return jnp.where(episodes > 0, jnp.sum(res.return_sum) / jnp.maximum(episodes, 1),
+                         jnp.mean(res.partial_return))
+
     keys = jax.random.split(jax.random.key(args.seed), args.seeds)
-    score = jax.jit(lambda params: jax.vmap(lambda k: fitness(k, params)[0])(keys))
+    score = jax.jit(lambda params: jax.vmap(lambda k: protocol_return(k, params))(keys))
     results = {}
     for a in range(num_actions):
         returns = np.asarray(score(constant_params(template, a, num_actions)))
