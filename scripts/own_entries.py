@@ -9,12 +9,18 @@ For each recipe ``recipes/<id>.yaml`` given (own entries, tag ``.hz``):
    ``runs/own/<id>.es``;
 3. ``hades-zoo certify runs/own/<id> --seeds 5`` (certificate in the entry's card);
 4. one plot per entry of both learning curves against env steps and wall time
-   (``results/own/<id>.png``) and one table (``results/own/README.md``,
-   ``results/own/own_entries.json``).
+   (``results/own/<id>.png``) and one table (``results/own/TABLE.md``,
+   ``results/own/own_entries.json``);
+5. for an entry already in the zoo (``cards/<id>.md``), the card's "Target and
+   baselines" section: the issue's target for its env, met or the measured gap, the
+   ES baseline, a constant-action baseline where one was measured
+   (``results/own/constant_<id>.json``, ``scripts/constant_action_baseline.py``) and the
+   hand-written notes of what was tried (``results/own/notes.json``).
 
 Usage (run by hand; each step resumes where it stopped)::
 
     python scripts/own_entries.py recipes/cartpole-F-2.hz.yaml recipes/cartpole-R-2.hz.yaml
+    python scripts/own_entries.py --render-only recipes/*.hz*.yaml   # tables and cards only
 """
 
 from __future__ import annotations
@@ -31,6 +37,86 @@ RUNS = REPO / "runs" / "own"
 OUT = REPO / "results" / "own"
 # The ES baseline searches policy weights: a weight-space step size, not the dataset's.
 ES_SETTINGS = ("es.sigma_init=0.05", "es.lrate_init=0.03")
+
+# The own entries' targets (issue "Distil from scratch", certificate means), by env
+# and variant: (text, threshold or None when the target is a baseline).
+TARGETS = {
+    ("CartPole-v1", "F"): ("500", 500.0), ("CartPole-v1", "R"): ("500", 500.0),
+    ("Acrobot-v1", "F"): (">= -90", -90.0), ("Acrobot-v1", "R"): (">= -90", -90.0),
+    ("Pendulum-v1", "F"): (">= -250", -250.0), ("Pendulum-v1", "R"): (">= -250", -250.0),
+    ("Breakout-MinAtar", "F"): (">= 17 (60% of the paper entry's 28.0)", 17.0),
+    ("Breakout-MinAtar", "R"): (">= 5 (60% of the paper entry's 8.8)", 5.0),
+    ("Freeway-MinAtar", "F"): ("above the best constant-action policy, same protocol", None),
+    ("Freeway-MinAtar", "R"): ("above the best constant-action policy, same protocol", None),
+    ("inverted_double_pendulum", "F"): (">= 9000", 9000.0),
+    ("inverted_double_pendulum", "R"): (">= 9000", 9000.0),
+    ("hopper", "F"): (">= 1500 within 60 min", 1500.0),
+    ("hopper", "R"): (">= 1200", 1200.0),
+}
+
+
+def _se_diff(a: list[float], b: list[float], paired: bool) -> tuple[float, float]:
+    """Mean difference a - b and its standard error (paired: same episodes)."""
+    import numpy as np
+
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if paired and len(a) == len(b):
+        d = a - b
+        return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
+    return (float(a.mean() - b.mean()),
+            float(np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))))
+
+
+def target_section(entry: str, row: dict, env: str, variant: str,
+                   constant: dict | None, note: str) -> str:
+    """The card's "Target and baselines" section of one own entry (markdown)."""
+    h, e = row["hades"], row["es"]
+    cert = h["certificate_returns"]
+    n = len(cert)
+    lines = []
+    target = TARGETS.get((env, variant))
+    if target is not None:
+        text, threshold = target
+        if threshold is not None:
+            met = h["certificate_mean"] >= threshold
+            verdict = ("**met**" if met else
+                       f"**missed** by {threshold - h['certificate_mean']:.1f}")
+        elif constant is not None:
+            diff, se = _se_diff(cert, constant["returns"][str(constant["best_action"])],
+                                paired=True)
+            met = diff > 0
+            verdict = (f"**{'met' if met else 'missed'}**: {diff:+.1f} ± {se:.1f} (s.e., "
+                       f"paired over the same {n} seeds' episodes) against the best "
+                       f"constant action")
+        else:
+            verdict = "not measured (no constant-action baseline on record)"
+        lines.append(f"- Target: {text}. Certificate {h['certificate_mean']:.1f} ± "
+                     f"{h['certificate_std']:.1f} ({n} BC seeds): {verdict}.")
+    lines.append(f"- Evolved in {h['wall_seconds'] / 60:.1f} min of wall time on "
+                 f"{row.get('machine', 'this machine')}, {h['generations']} generations, "
+                 f"{h['env_steps']:,} environment steps.")
+    if constant is not None:
+        per = ", ".join(f"action {a}: {_mean(r):.1f}" for a, r in
+                        sorted(constant["returns"].items()))
+        lines.append(f"- Constant-action policies on the certificate's episodes "
+                     f"({constant['protocol']['seeds']} seeds): {per} "
+                     f"(`scripts/constant_action_baseline.py`).")
+    if e is not None:
+        centre = e.get("centre_returns") or []
+        es_line = (f"- Direct ES on the weights of the same policy, same init and eval "
+                   f"protocol, {e['env_steps']:,.0f} environment steps "
+                   f"({e['wall_seconds'] / 60:.1f} min): final population mean "
+                   f"{e['final_population_mean']:.1f} (HaDES "
+                   f"{h['final_population_mean']:.1f})")
+        if centre:
+            diff, se = _se_diff(cert, centre, paired=False)
+            es_line += (f"; its mean policy scores {_mean(centre):.1f} ± {_std(centre):.1f} "
+                        f"on {len(centre)} seeds, certificate - ES = {diff:+.1f} "
+                        f"(2 s.e. {2 * se:.1f})")
+        lines.append(es_line + ". Curves: `results/own/" + entry + ".png`.")
+    if note:
+        lines.append(f"- What was tried: {note}")
+    return "\n".join(lines)
 
 
 def es_centre_returns(es_folder: Path, seeds: int = 5, seed: int = 0) -> list[float]:
@@ -112,8 +198,9 @@ def _std(xs: list[float]) -> float:
 def render(table: dict) -> str:
     """The markdown table of every own entry beside its ES baseline."""
     lines = [
-        "| entry | HaDES certificate (5 BC seeds) | HaDES final pop. mean | generations "
-        "| env steps | wall | ES final pop. mean (max) | ES mean policy (5 seeds) "
+        "| entry | HaDES certificate (BC seeds: 5 unless n= says) | HaDES final pop. mean "
+        "| generations | env steps | wall | ES final pop. mean (max) "
+        "| ES mean policy (the certificate's seeds) "
         "| ES generations | ES env steps | ES wall | HaDES >= ES (final population means) "
         "| HaDES >= ES (certificate vs mean policy) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
@@ -129,8 +216,10 @@ def render(table: dict) -> str:
             "yes" if h["final_population_mean"] >= e["final_population_mean"] else "no")
         holds += " | " + ("-" if not centre else
                           "yes" if h["certificate_mean"] >= _mean(centre) else "no")
+        n = len(h.get("certificate_returns") or ()) or 5
         lines.append(
-            f"| {entry} | {h['certificate_mean']:.1f} ± {h['certificate_std']:.1f} | "
+            f"| {entry} | {h['certificate_mean']:.1f} ± {h['certificate_std']:.1f}"
+            f"{'' if n == 5 else f' (n={n})'} | "
             f"{h['final_population_mean']:.1f} | {h['generations']} | {h['env_steps']:,} | "
             f"{h['wall_seconds'] / 60:.1f} min | " + " | ".join(es) + f" | {holds} |")
     return "\n".join(lines) + "\n"
@@ -143,6 +232,9 @@ def main() -> None:
                         help="ES baseline generation cap (the env-step budget stops it)")
     parser.add_argument("--skip-es", action="store_true")
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--render-only", action="store_true",
+                        help="run nothing: rebuild the table, plots and cards from the "
+                             "finished runs")
     args = parser.parse_args()
     exe = str(Path(sys.executable).with_name("hades-zoo"))
     table_path = OUT / "own_entries.json"
@@ -151,10 +243,15 @@ def main() -> None:
         entry = recipe.name.removesuffix(".yaml")
         folder, es_folder = RUNS / entry, RUNS / f"{entry}.es"
         t0 = time.time()
-        _run([exe, "distill", str(recipe), "--out", str(folder)])
+        if args.render_only:
+            if not (folder / "certificate.json").exists():
+                print(f"{entry}: no finished, certified run in {folder}; skipped")
+                continue
+        else:
+            _run([exe, "distill", str(recipe), "--out", str(folder)])
         rows = _rows(folder)
         budget = rows[-1]["env_steps_total"]
-        if not args.skip_es:
+        if not args.skip_es and not args.render_only:
             _run([exe, "distill", str(recipe), "--out", str(es_folder),
                   "--set", "variant=ES", "--set", "num_inits=1",
                   "--set", f"es.generations={args.es_generations}",
@@ -168,8 +265,8 @@ def main() -> None:
         plot(entry, rows, es_rows, OUT / f"{entry}.png")
         es_last = _wall(es_rows)[-1] if es_rows else None
         centre = (table.get(entry, {}).get("es") or {}).get("centre_returns")
-        if es_last is not None and (centre is None or len(centre) != args.seeds):
-            centre = es_centre_returns(es_folder, seeds=args.seeds)
+        if es_last is not None and (centre is None or len(centre) != len(cert["returns"])):
+            centre = es_centre_returns(es_folder, seeds=len(cert["returns"]))
         table[entry] = {
             "hades": {"certificate_mean": cert["mean"], "certificate_std": cert["std"],
                       "certificate_returns": cert["returns"],
@@ -181,7 +278,9 @@ def main() -> None:
                 "generations": es_rows[-1]["generation"], "env_steps": es_last[0],
                 "wall_seconds": es_last[1], "centre_returns": centre,
                 "centre_mean": float(sum(centre) / len(centre))},
-            "machine": evo["machine"], "pipeline_seconds": round(time.time() - t0, 1),
+            "machine": evo["machine"],
+            "pipeline_seconds": (table.get(entry, {}).get("pipeline_seconds")
+                                 if args.render_only else round(time.time() - t0, 1)),
         }
         OUT.mkdir(parents=True, exist_ok=True)
         row = table[entry]  # other runs of this script may have written rows meanwhile
@@ -189,7 +288,24 @@ def main() -> None:
         table[entry] = row
         table_path.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
         (OUT / "TABLE.md").write_text(render(table))
+        if (REPO / "cards" / f"{entry}.md").exists():
+            write_target_section(entry, table[entry], recipe)
         print(json.dumps({entry: table[entry]}, indent=1), flush=True)
+
+
+def write_target_section(entry: str, row: dict, recipe_path: Path) -> None:
+    """Set the "Target and baselines" section of ``cards/<entry>.md``."""
+    from hades_zoo.data.recipe_io import load_recipe
+    from hades_zoo.zoo.results import TARGET_SECTION, write_card_section
+
+    recipe = load_recipe(recipe_path)
+    constant_path = OUT / f"constant_{entry}.json"
+    constant = json.loads(constant_path.read_text()) if constant_path.exists() else None
+    notes_path = OUT / "notes.json"
+    notes = json.loads(notes_path.read_text()) if notes_path.exists() else {}
+    body = target_section(entry, row, recipe.env.name, recipe.variant, constant,
+                          notes.get(entry, ""))
+    write_card_section(REPO, entry, TARGET_SECTION, body)
 
 
 if __name__ == "__main__":

@@ -47,8 +47,9 @@ __all__ = [
 CERT_SECTION = "reproduction-certificate"
 TRANSFER_SECTION = "transfer"
 MULTITASK_SECTION = "multitask"
+TARGET_SECTION = "target"
 _HEADINGS = {CERT_SECTION: "Reproduction certificate", TRANSFER_SECTION: "Transfer",
-             MULTITASK_SECTION: "Multi-task"}
+             MULTITASK_SECTION: "Multi-task", TARGET_SECTION: "Target and baselines"}
 TABLE_JSON = Path("results") / "certificates.json"
 TABLE_MD = Path("results") / "CERTIFICATES.md"
 
