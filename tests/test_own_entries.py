@@ -37,3 +37,50 @@ def test_own_entry_has_recipe_card_curve_and_certificate(dataset_id):
     assert (REPO / "cards" / f"{dataset_id}.curve.png").stat().st_size > 1000
     evo = ds.info.provenance["evolution"]
     assert evo["wall_seconds"] <= 60 * 60 and evo["env_steps"] > 0
+
+
+@pytest.mark.parametrize("dataset_id", [i for i in OWN if parse_dataset_id(i).variant != "RR"])
+def test_own_entry_card_states_its_target_and_baselines(dataset_id):
+    card = (REPO / registry.info(dataset_id).card).read_text()
+    assert "## Target and baselines" in card and "- Target: " in card
+    assert ("**met**" in card) or ("**missed**" in card)
+
+
+def _own_entries_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("own_entries",
+                                                  REPO / "scripts" / "own_entries.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _row(cert, centre=None):
+    hades = {"certificate_mean": sum(cert) / len(cert), "certificate_std": 1.0,
+             "certificate_returns": cert, "final_population_mean": 1.0,
+             "generations": 10, "env_steps": 1000, "wall_seconds": 60.0}
+    es = None if centre is None else {
+        "final_population_mean": 2.0, "final_population_max": 3.0, "generations": 5,
+        "env_steps": 1000.0, "wall_seconds": 30.0, "centre_returns": centre}
+    return {"hades": hades, "es": es, "machine": "test CPU"}
+
+
+def test_target_section_reports_met_missed_and_the_paired_gap():
+    m = _own_entries_script()
+    met = m.target_section("hopper-R-4.hz", _row([1300.0, 1310.0], [1200.0, 1250.0]),
+                           "hopper", "R", None, "first try")
+    assert "**met**" in met and "What was tried: first try" in met
+    assert "certificate - ES = +80.0" in met
+    missed = m.target_section("breakout-minatar-F-16.hz", _row([7.0, 8.0]),
+                              "Breakout-MinAtar", "F", None, "")
+    assert "**missed** by 9.5" in missed and "Direct ES" not in missed
+    constant = {"returns": {"0": [0.0, 0.0, 0.0], "1": [10.0, 20.0, 30.0]},
+                "best_action": 1, "protocol": {"seeds": 3}}
+    # paired: the dataset beats always-up on every seed by 2, 4, 6
+    paired = m.target_section("freeway-minatar-F-16.hz", _row([12.0, 24.0, 36.0]),
+                              "Freeway-MinAtar", "F", constant, "")
+    assert "**met**: +4.0 ± 1.2" in paired and "action 1: 20.0" in paired
+    worse = m.target_section("freeway-minatar-F-16.hz", _row([9.0, 19.0, 29.0]),
+                             "Freeway-MinAtar", "F", constant, "")
+    assert "**missed**: -1.0" in worse
