@@ -37,6 +37,9 @@ RUNS = REPO / "runs" / "own"
 OUT = REPO / "results" / "own"
 # The ES baseline searches policy weights: a weight-space step size, not the dataset's.
 ES_SETTINGS = ("es.sigma_init=0.05", "es.lrate_init=0.03")
+# es_centre_returns scores const-normalised envs with their stats (before 2026-11-30 it
+# did not: rows without this marker are measured again).
+CENTRE_NORM = "const-stats"
 
 # The own entries' targets (issue "Distil from scratch", certificate means), by env
 # and variant: (text, threshold or None when the target is a baseline).
@@ -136,7 +139,12 @@ def es_centre_returns(es_folder: Path, seeds: int = 5, seed: int = 0) -> list[fl
     template = task.init_params(jax.random.PRNGKey(0))
     params = jax.tree_util.tree_map_with_path(
         lambda p, x: np.asarray(flat[jax.tree_util.keystr(p)], x.dtype), template)
-    fitness = task.make_fitness_fn()
+    mean = var = None
+    if recipe.env.obs_norm == "const":  # as `hades-zoo distill` ran it (cli/make.py)
+        from hades_zoo.data.normalization import load_stats
+
+        mean, var = load_stats(recipe.env.name)
+    fitness = task.make_fitness_fn(mean, var)
     keys = jax.random.split(jax.random.key(seed), seeds)
     returns = jax.jit(jax.vmap(lambda k: fitness(k, params)[0]))(keys)
     return [float(x) for x in np.asarray(returns)]
@@ -265,7 +273,9 @@ def main() -> None:
         plot(entry, rows, es_rows, OUT / f"{entry}.png")
         es_last = _wall(es_rows)[-1] if es_rows else None
         centre = (table.get(entry, {}).get("es") or {}).get("centre_returns")
-        if es_last is not None and (centre is None or len(centre) != len(cert["returns"])):
+        stale = (table.get(entry, {}).get("es") or {}).get("centre_norm") != CENTRE_NORM
+        if es_last is not None and (centre is None or stale
+                                    or len(centre) != len(cert["returns"])):
             centre = es_centre_returns(es_folder, seeds=len(cert["returns"]))
         table[entry] = {
             "hades": {"certificate_mean": cert["mean"], "certificate_std": cert["std"],
@@ -277,6 +287,7 @@ def main() -> None:
                 "final_population_mean": es_last[2], "final_population_max": es_last[3],
                 "generations": es_rows[-1]["generation"], "env_steps": es_last[0],
                 "wall_seconds": es_last[1], "centre_returns": centre,
+                "centre_norm": CENTRE_NORM,
                 "centre_mean": float(sum(centre) / len(centre))},
             "machine": evo["machine"],
             "pipeline_seconds": (table.get(entry, {}).get("pipeline_seconds")
