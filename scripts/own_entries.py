@@ -233,6 +233,56 @@ def render(table: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def target_verdict(row: dict, env: str, variant: str, constant: dict | None) -> tuple[str, str]:
+    """(target text, 'yes' / 'no (gap)' / '-') of one table row."""
+    target = TARGETS.get((env, variant))
+    if target is None:
+        return "-", "-"
+    text, threshold = target
+    h = row["hades"]
+    if threshold is not None:
+        gap = threshold - h["certificate_mean"]
+        return text, "yes" if gap <= 0 else f"no ({gap:.1f} short)"
+    if constant is None:
+        return text, "not measured"
+    diff, se = _se_diff(h["certificate_returns"],
+                        constant["returns"][str(constant["best_action"])], paired=True)
+    return text, (f"yes (+{diff:.1f} ± {se:.1f} paired)" if diff > 0
+                  else f"no ({diff:+.1f} ± {se:.1f} paired)")
+
+
+def summary_rows(table: dict, recipes: dict[str, Path]) -> str:
+    """Markdown rows for results/README.md's own-entries table (entries in ``recipes``)."""
+    from hades_zoo.data.recipe_io import load_recipe
+
+    out = []
+    for entry in sorted(recipes):
+        row = table.get(entry)
+        if row is None:
+            continue
+        recipe = load_recipe(recipes[entry])
+        constant_path = OUT / f"constant_{entry}.json"
+        constant = json.loads(constant_path.read_text()) if constant_path.exists() else None
+        text, met = target_verdict(row, recipe.env.name, recipe.variant, constant)
+        h, e = row["hades"], row["es"]
+        n = len(h["certificate_returns"])
+        cert = f"{h['certificate_mean']:.1f} ± {h['certificate_std']:.1f}" + (
+            "" if n == 5 else f" (n={n})")
+        if e is None or not e.get("centre_returns"):
+            es_cols = "- | - | - | -"
+        else:
+            c = e["centre_returns"]
+            diff, se = _se_diff(h["certificate_returns"], c, paired=False)
+            verdict = ("tie" if diff == 0 else "within noise" if abs(diff) <= 2 * se
+                       else "HaDES ahead" if diff > 0 else "ES ahead")
+            es_cols = (f"{_mean(c):.1f} ± {_std(c):.1f} | {diff:+.1f} ({2 * se:.1f}) | "
+                       f"{verdict} | {h['final_population_mean']:.1f} / "
+                       f"{e['final_population_mean']:.1f}")
+        out.append(f"| {entry} | {text} | {cert} | {met} | "
+                   f"{h['wall_seconds'] / 60:.1f} min | {es_cols} |")
+    return "\n".join(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("recipes", nargs="+", type=Path)
@@ -240,6 +290,9 @@ def main() -> None:
                         help="ES baseline generation cap (the env-step budget stops it)")
     parser.add_argument("--skip-es", action="store_true")
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--summary", action="store_true",
+                        help="print the rows of results/README.md's own-entries table "
+                             "for these recipes and exit")
     parser.add_argument("--render-only", action="store_true",
                         help="run nothing: rebuild the table, plots and cards from the "
                              "finished runs")
@@ -247,6 +300,9 @@ def main() -> None:
     exe = str(Path(sys.executable).with_name("hades-zoo"))
     table_path = OUT / "own_entries.json"
     table = json.loads(table_path.read_text()) if table_path.exists() else {}
+    if args.summary:
+        print(summary_rows(table, {r.name.removesuffix(".yaml"): r for r in args.recipes}))
+        return
     for recipe in args.recipes:
         entry = recipe.name.removesuffix(".yaml")
         folder, es_folder = RUNS / entry, RUNS / f"{entry}.es"
