@@ -52,7 +52,9 @@ FREEWAY_REASON = (
     "0. Freeway-MinAtar episodes last 2500 steps (gymnax max_steps_in_episode) but the "
     "reference evaluated each candidate for only 1024 steps, so no episode ever "
     "completed, the ES had no signal and the stored states are pure drift. Import the "
-    "raw file with `hades-zoo import-reference` if you need it anyway."
+    "raw file with `hades-zoo import-reference` if you need it anyway. The zoo's own "
+    "Freeway entries, evolved with every episode played to its end, are "
+    "`freeway-minatar-F-16.hz` and `freeway-minatar-R-16.hz`."
 )
 EXCLUDED_PATTERNS = [
     {"pattern": "freeway-minatar-*", "reason": FREEWAY_REASON},

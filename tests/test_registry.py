@@ -78,9 +78,11 @@ def test_load_via_api_equals_registry():
 def test_list_patterns():
     assert registry.list_datasets("hopper-R-4*") == [
         "hopper-R-4",
+        "hopper-R-4.hz",  # the zoo's own entry
         "hopper-R-4.s1",
         "hopper-R-4.s2",
     ]
+    assert registry.list_datasets("hopper-R-4.s*") == ["hopper-R-4.s1", "hopper-R-4.s2"]
     assert hz.list_datasets("nothing-*") == []
     f_ids = registry.list_datasets("*-F-*")
     assert f_ids == sorted(f_ids) and all("-F-" in i for i in f_ids)
@@ -193,8 +195,8 @@ def test_cli_list_and_info():
     assert (
         res.exit_code == 0
         and "hopper-R-4.s2" in res.output
-        and "6 dataset(s)" in res.output
-        and "paper" in res.output
+        and "7 dataset(s)" in res.output  # 6 of the paper's, 1 own
+        and "paper" in res.output and "hades_zoo" in res.output
     )
     res = runner.invoke(cli, ["list", "ant-R-*", "--json"])
     rows = json.loads(res.output)
