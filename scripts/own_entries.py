@@ -329,7 +329,9 @@ def main() -> None:
         plot(entry, rows, es_rows, OUT / f"{entry}.png")
         es_last = _wall(es_rows)[-1] if es_rows else None
         centre = (table.get(entry, {}).get("es") or {}).get("centre_returns")
-        stale = (table.get(entry, {}).get("es") or {}).get("centre_norm") != CENTRE_NORM
+        old_es = table.get(entry, {}).get("es") or {}
+        stale = (old_es.get("centre_norm") != CENTRE_NORM  # measured by an older rule
+                 or es_last is None or old_es.get("env_steps") != es_last[0])  # another run
         if es_last is not None and (centre is None or stale
                                     or len(centre) != len(cert["returns"])):
             centre = es_centre_returns(es_folder, seeds=len(cert["returns"]))
