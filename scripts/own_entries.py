@@ -77,17 +77,12 @@ def target_section(entry: str, row: dict, env: str, variant: str,
     cert = h["certificate_returns"]
     n = len(cert)
     lines = []
-    target = TARGETS.get((env, variant))
-    if target is not None:
-        text, threshold = target
-        if threshold is not None:
-            met = h["certificate_mean"] >= threshold
-            verdict = ("**met**" if met else
-                       f"**missed** by {threshold - h['certificate_mean']:.1f}")
-        elif constant is not None:
-            diff, se = _se_diff(cert, constant["returns"][str(constant["best_action"])],
-                                paired=True)
-            met = diff > 0
+    check = _target_check(row, env, variant, constant)
+    if check is not None:
+        text, met, gap, diff, se = check
+        if gap is not None:
+            verdict = "**met**" if met else f"**missed** by {gap:.1f}"
+        elif diff is not None:
             verdict = (f"**{'met' if met else 'missed'}**: {diff:+.1f} ± {se:.1f} (s.e., "
                        f"paired over the same {n} seeds' episodes) against the best "
                        f"constant action")
@@ -233,21 +228,37 @@ def render(table: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def target_verdict(row: dict, env: str, variant: str, constant: dict | None) -> tuple[str, str]:
-    """(target text, 'yes' / 'no (gap)' / '-') of one table row."""
+def _target_check(row: dict, env: str, variant: str, constant: dict | None):
+    """``(text, met, gap, diff, se)`` of one row against its target, or None when its
+    env has none: ``gap`` (threshold - certificate) for a threshold target, ``diff`` /
+    ``se`` (paired, certificate - best constant action) for a baseline target; ``met``
+    is None when the baseline was not measured."""
     target = TARGETS.get((env, variant))
     if target is None:
-        return "-", "-"
+        return None
     text, threshold = target
     h = row["hades"]
     if threshold is not None:
         gap = threshold - h["certificate_mean"]
-        return text, "yes" if gap <= 0 else f"no ({gap:.1f} short)"
+        return text, gap <= 0, gap, None, None
     if constant is None:
-        return text, "not measured"
+        return text, None, None, None, None
     diff, se = _se_diff(h["certificate_returns"],
                         constant["returns"][str(constant["best_action"])], paired=True)
-    return text, (f"yes (+{diff:.1f} ± {se:.1f} paired)" if diff > 0
+    return text, diff > 0, None, diff, se
+
+
+def target_verdict(row: dict, env: str, variant: str, constant: dict | None) -> tuple[str, str]:
+    """(target text, 'yes' / 'no (gap)' / '-') of one table row."""
+    check = _target_check(row, env, variant, constant)
+    if check is None:
+        return "-", "-"
+    text, met, gap, diff, se = check
+    if gap is not None:
+        return text, "yes" if met else f"no ({gap:.1f} short)"
+    if diff is None:
+        return text, "not measured"
+    return text, (f"yes (+{diff:.1f} ± {se:.1f} paired)" if met
                   else f"no ({diff:+.1f} ± {se:.1f} paired)")
 
 

@@ -175,3 +175,13 @@ def image_data_dir(tmp_path) -> Path:
     write_image_fixture_dir(root, "mnist")
     write_image_fixture_dir(root, "fashion-mnist")
     return root
+
+
+def load_script(name: str):
+    """Import ``scripts/<name>.py`` (scripts are not a package) as a module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -12,6 +12,8 @@ from hades_zoo.data.ids import parse_dataset_id
 from hades_zoo.data.recipe_io import load_recipe
 from hades_zoo.zoo import registry
 
+from .conftest import load_script
+
 REPO = Path(__file__).resolve().parents[1]
 OWN = [i for i, e in registry.entries().items() if e.origin == "hades_zoo"]
 
@@ -47,13 +49,7 @@ def test_own_entry_card_states_its_target_and_baselines(dataset_id):
 
 
 def _own_entries_script():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("own_entries",
-                                                  REPO / "scripts" / "own_entries.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("own_entries")
 
 
 def _row(cert, centre=None):

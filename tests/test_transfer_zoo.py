@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -17,6 +16,8 @@ from hades_zoo.cli import cli
 from hades_zoo.zoo import registry, results, transfer, transfer_zoo
 from hades_zoo.zoo.transfer import TransferGrid, TransferResult, transfer_grid
 
+from .conftest import load_script
+
 REPO = Path(__file__).resolve().parents[1]
 ID = "cartpole-F-2.hz"
 # a 2-point grid; the driver tests make it the common one
@@ -24,11 +25,7 @@ TINY = TransferGrid(name="common", widths=(8, 16), lrs=(1e-2,), steps=(5,), seed
 
 
 def _driver():
-    spec = importlib.util.spec_from_file_location("transfer_all",
-                                                  REPO / "scripts" / "transfer_all.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("transfer_all")
 
 
 @pytest.fixture
