@@ -316,3 +316,69 @@ def test_image_file_with_wrong_shape_is_refused(mnist_ds, tmp_path):
     bad.save(tmp_path / "bad.safetensors")
     with pytest.raises(hz.EnvError, match="states of size 100 but env 'MNIST'.*784"):
         hz.load(f"file:{tmp_path / 'bad.safetensors'}")
+
+
+def test_truncated_fitness_trains_the_first_fitness_steps(mnist_ds):
+    """image.fitness_steps: the fitness's classifiers are the protocol's after its
+    first fitness_steps SGD steps (same init key), while bc.steps stays the protocol."""
+    r = mnist_ds.recipe
+    r = r.replace(num_inits=2, bc=dataclasses.replace(r.bc, steps=12),
+                  image=dataclasses.replace(r.image, fitness_steps=5))
+    task = ImageTask(r)
+    pixels = np.random.default_rng(0).random((30, 28, 28, 1), np.float32)
+    labels = np.arange(30) % 10
+    states = jnp.asarray(mnist_ds.states)
+    key = jax.random.key(3)
+    loss, aux = jax.jit(task.make_fitness_fn(pixels, labels))(key, {"states": states})
+    score = task.make_score(pixels, labels)
+    keys = jax.random.split(key, 2)
+    at5 = np.mean([float(score(task.train(k, states, steps=5)[0]).loss) for k in keys])
+    at12 = np.mean([float(score(task.train(k, states)[0]).loss) for k in keys])
+    assert float(loss) == pytest.approx(at5, rel=1e-5)
+    assert at5 != pytest.approx(at12, rel=1e-3)
+    assert task.train(keys[0], states)[1].shape == (12,)  # the protocol is unchanged
+    with pytest.raises(RecipeError, match="fitness_steps=13 is more than bc.steps=12"):
+        r.replace(image=dataclasses.replace(r.image, fitness_steps=13)).validate()
+    with pytest.raises(RecipeError, match="fitness_steps must be >= 0"):
+        r.replace(image=dataclasses.replace(r.image, fitness_steps=-1)).validate()
+
+
+def test_fitness_batch_draws_real_images_per_key(mnist_ds):
+    """image.fitness_batch: each key scores a draw of B distinct real images; the
+    full batch (B = N) is the whole-set fitness, and B > N is refused."""
+    r = mnist_ds.recipe
+    r = r.replace(num_inits=2, bc=dataclasses.replace(r.bc, steps=3))
+    pixels = np.random.default_rng(1).random((40, 28, 28, 1), np.float32)
+    labels = np.arange(40) % 10
+    states = {"states": jnp.asarray(mnist_ds.states)}
+
+    def fitness(batch):
+        task = ImageTask(r.replace(image=dataclasses.replace(r.image, fitness_batch=batch)))
+        return jax.jit(task.make_fitness_fn(pixels, labels))
+
+    key = jax.random.key(0)
+    a, b = float(fitness(8)(key, states)[0]), float(fitness(8)(jax.random.key(1), states)[0])
+    assert a != pytest.approx(b, rel=1e-4)  # another key, another draw (and inits)
+    assert a == float(fitness(8)(key, states)[0])  # same key, same draw
+    # B = N: every image once, so the loss is the full fitness with the same inits
+    full_task = ImageTask(r)
+    k_inits = jax.random.split(key)[0]  # the fitness splits the draw's key off first
+    score = full_task.make_score(pixels, labels)
+    want = np.mean([float(score(full_task.train(k, states["states"])[0]).loss)
+                    for k in jax.random.split(k_inits, 2)])
+    assert float(fitness(40)(key, states)[0]) == pytest.approx(want, rel=1e-5)
+    with pytest.raises(RecipeError, match="fitness_batch=41 is more than the 40"):
+        fitness(41)
+    with pytest.raises(RecipeError, match="fitness_batch must be >= 0"):
+        r.replace(image=dataclasses.replace(r.image, fitness_batch=-2)).validate()
+
+
+def test_new_image_fields_are_omitted_at_their_defaults(mnist_ds):
+    """Recipes that do not use fitness_steps / fitness_batch serialise as before (the
+    published entries' recipe JSON, hence their bytes, is unchanged)."""
+    data = recipe_to_dict(mnist_ds.recipe)
+    assert "fitness_steps" not in data["image"] and "fitness_batch" not in data["image"]
+    r = mnist_ds.recipe.replace(image=dataclasses.replace(
+        mnist_ds.recipe.image, fitness_steps=7, fitness_batch=9))
+    back = recipe_from_dict(recipe_to_dict(r))
+    assert back.image.fitness_steps == 7 and back.image.fitness_batch == 9

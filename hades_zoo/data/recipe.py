@@ -326,6 +326,16 @@ class ImageConfig:
         fitness_limit: score the fitness on the first ``fitness_limit`` images of
             that split only (0: all). A fixed subset, the same for every candidate
             and generation: it cuts the cost of a fitness evaluation on a CPU.
+        fitness_steps: train the fitness's classifiers for only the first
+            ``fitness_steps`` of the ``bc.steps`` protocol steps (0: all of them), a
+            truncated inner loop that makes a generation ``bc.steps / fitness_steps``
+            times cheaper. The dataset's protocol (``eval``, ``certify``) stays
+            ``bc.steps``: the fitness then scores what the protocol's classifier
+            reaches after ``fitness_steps`` steps, not its end point.
+        fitness_batch: score each generation on ``fitness_batch`` real images drawn
+            without replacement from the fitness images (0: all of them), a fresh
+            draw per generation, the same for every candidate (an unbiased, cheaper
+            estimate of the full fitness; the ranking within a generation is fair).
     """
 
     height: int = 28
@@ -338,6 +348,8 @@ class ImageConfig:
     kernel_size: int = 3
     fitness_split: Literal["train", "test", "train5k"] = "train"
     fitness_limit: int = 0
+    fitness_steps: int = 0
+    fitness_batch: int = 0
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -356,6 +368,12 @@ class ImageConfig:
         if self.fitness_limit < 0:
             raise RecipeError(f"{path}.fitness_limit must be >= 0 (0: every image), got "
                               f"{self.fitness_limit}.")
+        if self.fitness_batch < 0:
+            raise RecipeError(f"{path}.fitness_batch must be >= 0 (0: every fitness "
+                              f"image), got {self.fitness_batch}.")
+        if self.fitness_steps < 0:
+            raise RecipeError(f"{path}.fitness_steps must be >= 0 (0: all bc.steps), got "
+                              f"{self.fitness_steps}.")
 
 
 @_frozen
@@ -427,6 +445,11 @@ class Recipe:
             self.image.validate("image")
             if self.variant == "ES":
                 raise RecipeError("variant 'ES' is not defined for image recipes; use 'R' or 'F'.")
+            if self.image.fitness_steps > self.bc.steps:
+                raise RecipeError(
+                    f"image.fitness_steps={self.image.fitness_steps} is more than "
+                    f"bc.steps={self.bc.steps}; it truncates the protocol's training, so "
+                    "set it to at most bc.steps (0: all of them).")
             if self.dataset.size < self.image.num_classes:
                 raise RecipeError(
                     f"dataset.size={self.dataset.size} is smaller than "

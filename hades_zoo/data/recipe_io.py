@@ -124,6 +124,8 @@ def recipe_from_dict(data: Mapping[str, Any], *, validate: bool = True) -> Recip
 # recipe JSON, hence its bytes and sha256) stays exactly as it was.
 _OMIT_WHEN_DEFAULT: dict[tuple[str, ...], Any] = {
     ("image",): None,
+    ("image", "fitness_steps"): 0,
+    ("image", "fitness_batch"): 0,
     ("bc", "momentum"): 0.0,
     ("es", "lrate_decay"): 1.0,
     ("eval", "mode"): "pooled",
@@ -139,8 +141,8 @@ def recipe_to_dict(recipe: Recipe) -> dict[str, Any]:
         *parents, leaf = path
         node = data
         for p in parents:
-            node = node[p]
-        if leaf in node and node[leaf] == default:
+            node = node.get(p) if isinstance(node, dict) else None
+        if isinstance(node, dict) and leaf in node and node[leaf] == default:
             del node[leaf]
     return _lists(data)
 

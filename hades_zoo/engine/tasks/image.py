@@ -196,14 +196,15 @@ class ImageTask:
         logits = self.module.apply(params, images)
         return -jnp.mean(jax.nn.log_softmax(logits, -1) * onehot)
 
-    def train(self, key: jax.Array, states: jax.Array, onehot: jax.Array | None = None
-              ) -> tuple[Any, jax.Array]:
+    def train(self, key: jax.Array, states: jax.Array, onehot: jax.Array | None = None,
+              steps: int | None = None) -> tuple[Any, jax.Array]:
         """Train a CNN on the synthetic images (pure; vmap over ``key`` for seeds).
 
         Args:
             key: init key (ignored by a HaDES-F fixed init).
             states: (D, H*W*C) synthetic images, flattened.
             onehot: (D, C) targets; default the fixed one-hot labels.
+            steps: SGD steps (static); default the protocol's ``bc.steps``.
 
         Returns:
             (params, losses (steps,)): trained params and the loss before each step.
@@ -221,7 +222,8 @@ class ImageTask:
             return (optax.apply_updates(params, updates), opt_state), value
 
         (params, _), losses = jax.lax.scan(step, (params, opt_state), None,
-                                           length=self.recipe.bc.steps)
+                                           length=self.recipe.bc.steps if steps is None
+                                           else steps)
         return params, losses
 
     # ----------------------------------------------------------------- real data
@@ -272,21 +274,61 @@ class ImageTask:
         """``fitness(key, solution) -> (loss, aux)`` for one candidate (pure).
 
         ``solution`` is ``{"states": (D, H*W*C)}``; the loss is averaged over
-        ``num_inits`` trainings (fresh inits from ``key``, or the fixed init).
+        ``num_inits`` trainings (fresh inits from ``key``, or the fixed init), each of
+        ``image.fitness_steps`` SGD steps when set (a truncated inner loop), else
+        ``bc.steps``. With ``image.fitness_batch`` B > 0 the classifiers are scored
+        on B of the real images drawn without replacement from a key split off
+        ``key`` (the same draw for every candidate under common random numbers).
+
+        Raises:
+            RecipeError: ``image.fitness_batch`` is larger than the real images given.
         """
-        score = self.make_score(pixels, labels, batch_size=batch_size)
         k = self.recipe.num_inits
+        steps = self.image.fitness_steps or self.recipe.bc.steps
+        batch = self.image.fitness_batch
+        if batch:
+            score = self._batch_score(pixels, labels, batch)
+        else:
+            fixed = self.make_score(pixels, labels, batch_size=batch_size)
+
+            def score(params, _key):
+                return fixed(params)
 
         def fitness(key, sol):
+            k_batch = None
+            if batch:
+                key, k_batch = jax.random.split(key)
+
             def one(kk):
-                params, losses = self.train(kk, sol["states"])
-                return score(params), losses[-1]
+                params, losses = self.train(kk, sol["states"], steps=steps)
+                return score(params, k_batch), losses[-1]
 
             scores, bc_loss = jax.vmap(one)(jax.random.split(key, k))
             return jnp.mean(scores.loss), {"accuracy": jnp.mean(scores.accuracy),
                                            "bc_loss": jnp.mean(bc_loss)}
 
         return fitness
+
+
+    def _batch_score(self, pixels: np.ndarray, labels: np.ndarray, batch: int
+                     ) -> Callable[[Any, jax.Array], ImageScores]:
+        """``score(params, key)`` on ``batch`` real images drawn by ``key``."""
+        n = int(labels.shape[0])
+        if batch > n:
+            raise RecipeError(
+                f"image.fitness_batch={batch} is more than the {n} real fitness images; "
+                f"set it to at most {n} (0: score on all of them).")
+        x_all = jnp.asarray(pixels, jnp.float32)
+        y_all = jax.nn.one_hot(jnp.asarray(labels), self.image.num_classes)
+        classes = self.image.num_classes
+
+        def score(params: Any, key: jax.Array) -> ImageScores:
+            idx = jax.random.choice(key, n, (batch,), replace=False)
+            ce, correct = _loss_terms(self.module.apply(params, x_all[idx]), y_all[idx])
+            return ImageScores(loss=jnp.mean(ce) / classes, cross_entropy=jnp.mean(ce),
+                               accuracy=jnp.mean(correct))
+
+        return score
 
 
 def image_protocol_scores(task: ImageTask, states: jax.Array, pixels: np.ndarray,
