@@ -382,3 +382,34 @@ def test_new_image_fields_are_omitted_at_their_defaults(mnist_ds):
         mnist_ds.recipe.image, fitness_steps=7, fitness_batch=9))
     back = recipe_from_dict(recipe_to_dict(r))
     assert back.image.fitness_steps == 7 and back.image.fitness_batch == 9
+
+
+def test_low_resolution_search_decodes_onto_the_start(mnist_ds, image_data_dir, tmp_path):
+    """image.search_resolution r: the ES searches a (D, r*r) offset, upsampled and
+    added to the class-mean start; the entry holds the full decoded images."""
+    from hades_zoo.engine.distill import _image_task, distill
+
+    r = mnist_ds.recipe
+    r = r.replace(name="tiny-mnist-R-10", bc=dataclasses.replace(r.bc, steps=5),
+                  es=dataclasses.replace(r.es, popsize=4, generations=2, log_every=1,
+                                         sigma_init=0.05, lrate_init=0.05),
+                  image=dataclasses.replace(r.image, search_resolution=7))
+    data = image_data_dir / "mnist"
+    task = _image_task(r, data, None, 100)
+    sol = task.initial_solution()
+    assert sol["offset"].shape == (10, 49)
+    np.testing.assert_array_equal(task.decode(sol), task.initial_states)
+    shifted = np.asarray(task.decode({"offset": sol["offset"] + 0.25}))
+    np.testing.assert_allclose(shifted, task.initial_states + 0.25, atol=1e-6)
+    bump = np.asarray(task.decode({"offset": sol["offset"].at[3, 24].set(1.0)}))
+    moved = np.abs(bump - task.initial_states).reshape(10, 28, 28)
+    assert 0.5 < moved[3].max() <= 1.0 and moved[[0, 9]].max() == 0  # 4x bilinear: peak < 1
+    assert 10 < int((moved[3] > 0).sum()) < 100  # a smooth bump around the centre
+
+    out = distill(r, data_dir=data, image_limit=100, out_dir=tmp_path / "run")
+    assert out.dataset.states.shape == (10, 784)
+    again = distill(r, data_dir=data, image_limit=100, out_dir=tmp_path / "run")
+    np.testing.assert_array_equal(again.dataset.states, out.dataset.states)
+    assert not np.array_equal(out.dataset.states, task.initial_states)  # it moved
+    with pytest.raises(RecipeError, match="search_resolution must be in"):
+        r.replace(image=dataclasses.replace(r.image, search_resolution=29)).validate()

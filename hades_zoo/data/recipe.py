@@ -336,6 +336,11 @@ class ImageConfig:
             without replacement from the fitness images (0: all of them), a fresh
             draw per generation, the same for every candidate (an unbiased, cheaper
             estimate of the full fitness; the ranking within a generation is fair).
+        search_resolution: 0 (default): the ES searches the pixels themselves. r > 0:
+            it searches a (D, r, r, C) offset, bilinearly upsampled to the image size
+            and added to the ``init_mode`` images (``jax.image.resize``): ``r * r``
+            dimensions per image instead of ``height * width``, which a small
+            population can estimate a gradient for. The dataset holds the full images.
     """
 
     height: int = 28
@@ -350,6 +355,7 @@ class ImageConfig:
     fitness_limit: int = 0
     fitness_steps: int = 0
     fitness_batch: int = 0
+    search_resolution: int = 0
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -371,6 +377,10 @@ class ImageConfig:
         if self.fitness_batch < 0:
             raise RecipeError(f"{path}.fitness_batch must be >= 0 (0: every fitness "
                               f"image), got {self.fitness_batch}.")
+        if not 0 <= self.search_resolution <= min(self.height, self.width):
+            raise RecipeError(
+                f"{path}.search_resolution must be in [0, {min(self.height, self.width)}] "
+                f"(0: search the pixels), got {self.search_resolution}.")
         if self.fitness_steps < 0:
             raise RecipeError(f"{path}.fitness_steps must be >= 0 (0: all bc.steps), got "
                               f"{self.fitness_steps}.")

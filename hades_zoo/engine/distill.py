@@ -169,7 +169,7 @@ def make_generation_fn(recipe: Recipe, es, es_params, fitness_fn: Callable,
 
 def _initial_solution(recipe: Recipe, task: ControlTask, key: jax.Array) -> Any:
     if recipe.image is not None:
-        return {"states": jnp.asarray(task.initial_states)}
+        return task.initial_solution()
     if recipe.variant == "ES":
         return task.init_params(key)
     sol = task.solution_template()
@@ -385,10 +385,11 @@ def solution_to_dataset(recipe: Recipe, task: ControlTask, solution: dict[str, A
     """Wrap an ES mean into a ``SyntheticDataset`` with its protocol and provenance."""
     from importlib import metadata
 
-    arrays = {k: np.asarray(v, np.float32) for k, v in solution.items()}
-    if recipe.image is not None:
-        arrays["labels"] = task.labels
+    if recipe.image is not None:  # the ES may search a low-resolution offset
+        arrays = {"states": np.asarray(task.decode(solution), np.float32),
+                  "labels": task.labels}
     else:
+        arrays = {k: np.asarray(v, np.float32) for k, v in solution.items()}
         arrays.update(task.static_arrays())
     if recipe.env.obs_norm == "const":
         arrays["obs_mean"] = np.asarray(obs_mean, np.float32)

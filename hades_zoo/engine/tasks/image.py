@@ -167,6 +167,7 @@ class ImageTask:
                                kernel_size=self.image.kernel_size)
         self.tx = _optimizer(recipe.bc)
         self.labels = fixed_image_labels(recipe.dataset.size, self.image.num_classes)
+        self.initial_states: np.ndarray | None = None  # (D, H*W*C): the ES start
         self.fixed_params: Any | None = None
         if recipe.policy.init_seed is not None:
             self.fixed_params = self.module.init(jax.random.key(recipe.policy.init_seed),
@@ -179,6 +180,35 @@ class ImageTask:
     def onehot(self) -> jax.Array:
         """(D, C) one-hot BC targets of the fixed labels."""
         return jax.nn.one_hot(self.labels, self.image.num_classes)
+
+    def initial_solution(self) -> dict[str, jax.Array]:
+        """The ES start: ``{"states": (D, H*W*C)}`` (the ``initial_states``), or with
+        ``image.search_resolution`` r > 0 ``{"offset": (D, r*r*C)}`` zeros.
+
+        Raises:
+            RecipeError: ``initial_states`` was not set (the real images give it).
+        """
+        if self.initial_states is None:
+            raise RecipeError("the image task has no initial_states (class means of the "
+                              "real images); set them before distilling.")
+        r = self.image.search_resolution
+        if r:
+            d = self.recipe.dataset.size
+            return {"offset": jnp.zeros((d, r * r * self.image.channels), jnp.float32)}
+        return {"states": jnp.asarray(self.initial_states, jnp.float32)}
+
+    def decode(self, solution: dict[str, jax.Array]) -> jax.Array:
+        """(D, H*W*C) images of an ES solution (pure; see ``initial_solution``).
+
+        ``{"offset"}`` is upsampled bilinearly (``jax.image.resize``, ``linear``) from
+        (r, r) to (H, W) and added to ``initial_states``.
+        """
+        if "states" in solution:
+            return solution["states"]
+        r, img = self.image.search_resolution, self.image
+        offset = jnp.reshape(solution["offset"], (-1, r, r, img.channels))
+        up = jax.image.resize(offset, (offset.shape[0], *img.shape), method="linear")
+        return jnp.asarray(self.initial_states, jnp.float32) + up.reshape(offset.shape[0], -1)
 
     def to_images(self, states: jax.Array) -> jax.Array:
         """(D, H*W*C) flat states -> (D, H, W, C) images."""
@@ -273,7 +303,8 @@ class ImageTask:
                         batch_size: int = EVAL_BATCH):
         """``fitness(key, solution) -> (loss, aux)`` for one candidate (pure).
 
-        ``solution`` is ``{"states": (D, H*W*C)}``; the loss is averaged over
+        ``solution`` is ``{"states": (D, H*W*C)}`` or a low-resolution
+        ``{"offset"}`` (``decode``); the loss is averaged over
         ``num_inits`` trainings (fresh inits from ``key``, or the fixed init), each of
         ``image.fitness_steps`` SGD steps when set (a truncated inner loop), else
         ``bc.steps``. With ``image.fitness_batch`` B > 0 the classifiers are scored
@@ -300,7 +331,7 @@ class ImageTask:
                 key, k_batch = jax.random.split(key)
 
             def one(kk):
-                params, losses = self.train(kk, sol["states"], steps=steps)
+                params, losses = self.train(kk, self.decode(sol), steps=steps)
                 return score(params, k_batch), losses[-1]
 
             scores, bc_loss = jax.vmap(one)(jax.random.split(key, k))
