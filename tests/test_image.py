@@ -413,3 +413,20 @@ def test_low_resolution_search_decodes_onto_the_start(mnist_ds, image_data_dir, 
     assert not np.array_equal(out.dataset.states, task.initial_states)  # it moved
     with pytest.raises(RecipeError, match="search_resolution must be in"):
         r.replace(image=dataclasses.replace(r.image, search_resolution=29)).validate()
+
+
+def test_certificate_notes_a_truncated_fitness(mnist_ds, image_data_dir):
+    """A dataset evolved with image.fitness_steps < bc.steps: its recorded loss is
+    the truncated fitness's, and the certificate says so."""
+    from hades_zoo.zoo.image_eval import certify_image_dataset
+
+    ds = _short(mnist_ds, 6)
+    r = ds.recipe
+    plain = certify_image_dataset(ds, seeds=1, data_dir=image_data_dir / "mnist")
+    assert "truncated" not in plain["note"]
+    ds = ds.replace(recipe=r.replace(image=dataclasses.replace(
+        r.image, fitness_steps=2, fitness_batch=50)))
+    rec = certify_image_dataset(ds, seeds=1, data_dir=image_data_dir / "mnist")
+    assert "truncated fitness (classifiers trained 2 of the protocol's 6 SGD steps, on " \
+           "50 images per generation)" in rec["note"]
+    assert rec["mean"] == pytest.approx(plain["mean"])  # the protocol is bc.steps

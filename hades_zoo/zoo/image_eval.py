@@ -121,6 +121,13 @@ def certify_image_dataset(ds: SyntheticDataset, *, seeds: int = 5, seed: int = 0
                 f"are not available here; mean ± std are on '{primary}' "
                 f"({m['examples']} images) instead, so the ratio compares different "
                 "image sets")
+    img = ds.recipe.image
+    if img.fitness_steps and img.fitness_steps < ds.recipe.bc.steps:
+        note = "; ".join(n for n in (note, (
+            f"the recorded loss is the evolution's truncated fitness (classifiers "
+            f"trained {img.fitness_steps} of the protocol's {ds.recipe.bc.steps} SGD "
+            f"steps{f', on {img.fitness_batch} images per generation' if img.fitness_batch else ''}), "
+            "so it is not the protocol's loss measured here")) if n)
     versions = {}
     for lib in ("hades_zoo", "jax", "flax", "optax"):
         try:
