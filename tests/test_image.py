@@ -411,6 +411,20 @@ def test_low_resolution_search_decodes_onto_the_start(mnist_ds, image_data_dir, 
     again = distill(r, data_dir=data, image_limit=100, out_dir=tmp_path / "run")
     np.testing.assert_array_equal(again.dataset.states, out.dataset.states)
     assert not np.array_equal(out.dataset.states, task.initial_states)  # it moved
+    import yaml
+
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(recipe_to_dict(r.replace(image=dataclasses.replace(
+        r.image, fitness_limit=100)))))
+    res = CliRunner().invoke(cli, ["distill", str(path), "--out", str(tmp_path / "cli"),
+                                   "--data-dir", str(data)])
+    assert res.exit_code == 0, res.output
+    card = (tmp_path / "cli" / "README.md").read_text()  # an image card, not a policy's
+    for needle in ("10\nsynthetic 28 x 28 images with fixed labels", "evaluate_image_dataset",
+                   "classifiers trained: 16 (5 SGD steps each)",
+                   "searches a 7 x 7 offset per image", "one row per image"):
+        assert needle in card, needle
+    assert "train_policy" not in card and "environment steps simulated" not in card
     with pytest.raises(RecipeError, match="search_resolution must be in"):
         r.replace(image=dataclasses.replace(r.image, search_resolution=29)).validate()
 

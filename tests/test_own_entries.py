@@ -80,3 +80,30 @@ def test_target_section_reports_met_missed_and_the_paired_gap():
     worse = m.target_section("freeway-minatar-F-16.hz", _row([9.0, 19.0, 29.0]),
                              "Freeway-MinAtar", "F", constant, "")
     assert "**missed**: -1.0" in worse
+
+
+def test_image_target_pools_the_runs_and_reports_the_gap():
+    """scripts/own_image_entries.py: the target is the mean over runs of each run's
+    20-classifier test accuracy; a miss states the gap in points."""
+    m = load_script("own_image_entries")
+    recipe = load_recipe(REPO / "recipes" / "fashionmnist-R-10.yaml")
+
+    def run(acc):
+        return {"test_accuracy": [acc - 0.01, acc + 0.01], "generations": 100,
+                "wall_seconds": 1800.0, "machine": "test CPU"}
+
+    refs = {"start": {"accuracy": [0.69, 0.69]},
+            "fashionmnist-R-10": {"accuracy": [0.80, 0.80]}}
+    runs = {"fashionmnist-R-10.hz": run(0.76), "fashionmnist-R-10.hz.s1": run(0.78)}
+    row = m.summarise("fashionmnist-R-10.hz", recipe, runs, refs)
+    assert row["accuracy"] == pytest.approx(0.77) and not row["met"]
+    assert row["gap_points"] == pytest.approx(3.2)
+    section = m.target_section(row, "fashionmnist-R-10.hz.s1", "tried this")
+    assert "**missed** by 3.2 points" in section and "78.0 %" in section
+    assert "ES start (class-mean images) 69.0 %" in section and "datasets 80.0 %" in section
+    assert "What was tried: tried this" in section
+    table = m.render({"fashionmnist-R-10.hz": row})
+    assert "| fashionmnist-R-10.hz | 2 | 77.0 % | 76.0 %, 78.0 % |" in table
+    assert "no (3.2 points short)" in table
+    met = m.summarise("x", recipe, {"a": run(0.81)}, refs)
+    assert met["met"] and "**met**" in m.target_section(met, "a", "")

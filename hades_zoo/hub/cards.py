@@ -183,7 +183,10 @@ def render_card(
     source = f"hf:{repo_id}" if repo_id else f"file:{filename}"
     target = "label (int)" if ds.discrete else "action (list of floats)"
     proto = block["protocol"]
-    body = f"""
+    if ds.recipe.image is not None:
+        head = _image_head(ds, source)
+    else:
+        head = f"""
 # HaDES dataset `{ds.info.dataset_id}`
 
 A behaviour-distillation dataset (HaDES, Lupu et al., ICLR 2024): {ds.size} synthetic
@@ -210,13 +213,15 @@ print(hz.evaluate(policy, episodes=10).mean_return)
 | BC | lr {proto["bc"]["lr"]}, {proto["bc"]["steps"]} steps |
 | eval | {proto["eval"]["num_envs"]} envs x {proto["eval"]["num_steps"]} steps, greedy={proto["eval"]["greedy"]} |
 | variant | HaDES-{ds.recipe.variant}, {ds.recipe.num_inits} inits |
-{_inner_loop_row(proto)}
+{_inner_loop_row(proto)}"""
+    rows = "image" if ds.recipe.image is not None else "pair"
+    body = head + f"""
 ## Files
 
 - `{filename}`: named arrays + metadata (safetensors, format_version {FORMAT_VERSION},
   sha256 `{sha256}`).
 - `{RECIPE_FILE}`: the full recipe; `hades-zoo distill {RECIPE_FILE}` regenerates the data.
-- `{PARQUET_GLOB}`: one row per pair: `state` (list of floats), {target}, `mask`.
+- `{PARQUET_GLOB}`: one row per {rows}: `state` (list of floats), {target}, `mask`.
 
 ## Provenance
 
@@ -231,6 +236,55 @@ print(hz.evaluate(policy, episodes=10).mean_return)
 ```
 """
     return DatasetCard(f"---\n{data.to_yaml()}\n---\n{body}")
+
+
+def _image_head(ds: Any, source: str) -> str:
+    """Title, usage and protocol of an image dataset's card (Sec. 5.3's protocol)."""
+    r, img = ds.recipe, ds.recipe.image
+    h, w = img.height, img.width
+    split = img.fitness_split + (f" (first {img.fitness_limit})" if img.fitness_limit else "")
+    fitness = (f"cross-entropy / {img.num_classes} on the real `{split}` images"
+               + (f", {img.fitness_batch} drawn afresh per generation" if img.fitness_batch
+                  else "")
+               + (f"; its classifiers train the protocol's first {img.fitness_steps} steps"
+                  if img.fitness_steps and img.fitness_steps < r.bc.steps else ""))
+    search = (f"a {img.search_resolution} x {img.search_resolution} offset per image, "
+              f"upsampled bilinearly onto the `{img.init_mode}` start"
+              if img.search_resolution else f"the pixels, from the `{img.init_mode}` start")
+    inits = (f"{r.num_inits} fresh inits per candidate" if r.policy.init_seed is None
+             else f"fixed init `key({r.policy.init_seed})`")
+    data = "mnist" if r.env.name == "MNIST" else "fashion-mnist"
+    return f"""
+# HaDES dataset `{ds.info.dataset_id}`
+
+A dataset-distillation dataset (HaDES, Lupu et al., ICLR 2024, Sec. 5.3): {ds.size}
+synthetic {h} x {w} images with fixed labels for `{r.env.name}` that train a small CNN
+classifier from scratch. Recorded fitness: {ds.info.fitness}
+({ds.info.fitness_kind or "n/a"}; lower is better).
+
+## Usage
+
+```python
+import hades_zoo as hz
+
+ds = hz.load("{source}")   # sha256-checked against this card
+images = ds.states.reshape(-1, {h}, {w})      # pixel / 255 scale, labels in ds.labels
+# train the protocol's CNN on them, score it on the real test images (not shipped:
+# put the IDX .gz files in $HADES_ZOO_DATA/{data}/ or pass data_dir=)
+print(hz.evaluate_image_dataset(ds, split="test", seeds=3)["accuracy"])
+```
+
+## Protocol
+
+| piece | value |
+|---|---|
+| task | `{r.env.name}`, {img.num_classes} classes, {h} x {w} x {img.channels} |
+| classifier | Conv({img.conv_features}, {img.kernel_size}x{img.kernel_size}, SAME) -> relu -> Dense({r.policy.width}) -> relu -> Dense({img.num_classes}) |
+| training | {r.bc.steps} full-batch {r.bc.optimizer} steps, lr {r.bc.lr}, on the {ds.size} images |
+| fitness | {fitness} (minimised) |
+| variant | HaDES-{r.variant}, {inits} |
+| ES | {r.es.strategy}, population {r.es.popsize}, sigma {r.es.sigma_init}, lr {r.es.lrate_init}; searches {search} |
+"""
 
 
 def card_block(card: Any) -> dict[str, Any]:

@@ -84,8 +84,12 @@ def evolution_summary(recipe: Recipe, rows: Sequence[Mapping[str, Any]], *,
         "eval_mode": recipe.eval.mode,
     }
     if loss:
+        img = recipe.image
         out.update(final_mean_loss=last.get("mean_loss"), final_min_loss=last.get("min_loss"),
-                   final_accuracy=last.get("accuracy"))
+                   final_accuracy=last.get("accuracy"),
+                   classifier_trainings=recipe.es.popsize * recipe.num_inits
+                   * out["generations"],
+                   fitness_steps=(img.fitness_steps or recipe.bc.steps) if img else None)
     else:
         out.update(final_mean_return=last.get("mean_return"),
                    final_max_return=last.get("max_return"),
@@ -121,8 +125,11 @@ def _evolution_body(summary: Mapping[str, Any], rows: Sequence[Mapping[str, Any]
     lines = [
         f"- Source: {summary['source']} (`hades-zoo distill`), {status}.",
         f"- Machine: {summary['machine']}; wall time {mins:.1f} min.",
-        f"- Generations: {summary['generations']}; environment steps simulated: "
-        f"{summary['env_steps']:,} (evaluation protocol `{summary['eval_mode']}`).",
+        (f"- Generations: {summary['generations']}; classifiers trained: "
+         f"{summary['classifier_trainings']:,} ({summary['fitness_steps']} SGD steps each)."
+         if summary.get("classifier_trainings") is not None else
+         f"- Generations: {summary['generations']}; environment steps simulated: "
+         f"{summary['env_steps']:,} (evaluation protocol `{summary['eval_mode']}`)."),
         "- Overrides: " + (", ".join(f"`{o}`" for o in summary["overrides"])
                            if summary["overrides"] else "none (the recipe as written)") + ".",
         "",
