@@ -444,3 +444,21 @@ def test_certificate_notes_a_truncated_fitness(mnist_ds, image_data_dir):
     assert "truncated fitness (classifiers trained 2 of the protocol's 6 SGD steps, on " \
            "50 images per generation)" in rec["note"]
     assert rec["mean"] == pytest.approx(plain["mean"])  # the protocol is bc.steps
+
+
+def test_scoring_several_splits_trains_each_classifier_once(mnist_ds, image_data_dir):
+    """image_protocol_scores_splits (what certify uses) gives, per split, exactly what
+    image_protocol_scores gives on that split alone: the same classifiers."""
+    from hades_zoo.engine.tasks.image import image_protocol_scores, image_protocol_scores_splits
+
+    task = ImageTask(_short(mnist_ds, 8).recipe)
+    split = load_split("MNIST", "test", data_dir=image_data_dir / "mnist")
+    a = (split.pixels()[:120], split.labels[:120])
+    b = (split.pixels()[120:], split.labels[120:])
+    states = jnp.asarray(mnist_ds.states)
+    both = image_protocol_scores_splits(task, states, [a, b], seeds=2, seed=4)
+    for (pixels, labels), got in zip((a, b), both):
+        alone = image_protocol_scores(task, states, pixels, labels, seeds=2, seed=4)
+        for x, y in zip(got, alone):
+            np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-6)
+    assert float(both[0].loss[0]) != pytest.approx(float(both[1].loss[0]), rel=1e-4)

@@ -25,7 +25,11 @@ import numpy as np
 
 from hades_zoo.data.dataset import SyntheticDataset
 from hades_zoo.engine.image_data import available_splits, load_split
-from hades_zoo.engine.tasks.image import ImageTask, image_protocol_scores
+from hades_zoo.engine.tasks.image import (
+    ImageTask,
+    image_protocol_scores,
+    image_protocol_scores_splits,
+)
 from hades_zoo.errors import DataNotFoundError, RecipeError
 
 __all__ = ["evaluate_image_dataset", "certify_image_dataset", "CERTIFY_FRACTION"]
@@ -101,8 +105,15 @@ def certify_image_dataset(ds: SyntheticDataset, *, seeds: int = 5, seed: int = 0
             + str(_missing(name, data_dir)))
     t0 = time.perf_counter()
     measured = {}
-    for split in dict.fromkeys(splits):
-        data, per_seed = _scores(task, ds, split, seeds, seed, data_dir, None)
+    datas = [load_split(name, split, data_dir=data_dir) for split in dict.fromkeys(splits)]
+    # one training per classifier, scored on every split (same classifiers as one
+    # split at a time: the seeds' keys do not depend on the split)
+    all_scores = image_protocol_scores_splits(
+        task, jnp.asarray(ds.states, jnp.float32),
+        [(d.pixels(ds.recipe.image.normalize), d.labels) for d in datas],
+        seeds=seeds, seed=seed)
+    for split, data, s in zip(dict.fromkeys(splits), datas, all_scores):
+        per_seed = {k: np.asarray(v, np.float64) for k, v in s._asdict().items()}
         measured[split] = {
             "examples": data.size,
             **{k: float(np.mean(v)) for k, v in per_seed.items()},

@@ -24,7 +24,7 @@ scored in fixed-size batches with ``lax.map`` so memory does not grow with N.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import flax.linen as nn
@@ -37,7 +37,7 @@ from hades_zoo.data.recipe import BCConfig, ImageConfig, Recipe
 from hades_zoo.errors import RecipeError
 
 __all__ = ["ImageCNN", "PatchConv", "ImageTask", "ImageScores", "fixed_image_labels", "class_mean_images",
-           "image_protocol_scores",
+           "image_protocol_scores", "image_protocol_scores_splits",
            "EVAL_BATCH"]
 
 EVAL_BATCH = 1000
@@ -374,15 +374,33 @@ def image_protocol_scores(task: ImageTask, states: jax.Array, pixels: np.ndarray
     Returns:
         ImageScores of (seeds,) arrays.
     """
-    score = task.make_score(pixels, labels, batch_size=batch_size)
+    return image_protocol_scores_splits(task, states, [(pixels, labels)], seeds=seeds,
+                                        seed=seed, batch_size=batch_size)[0]
+
+
+def image_protocol_scores_splits(task: ImageTask, states: jax.Array,
+                                 splits: Sequence[tuple[np.ndarray, np.ndarray]], *,
+                                 seeds: int = 5, seed: int = 0,
+                                 batch_size: int = EVAL_BATCH) -> list[ImageScores]:
+    """``image_protocol_scores`` on several real splits with the same classifiers.
+
+    Each classifier is trained once and scored on every ``(pixels, labels)`` split;
+    the result for a split equals ``image_protocol_scores`` on it alone (same keys,
+    same classifiers), at the cost of one training instead of one per split.
+
+    Returns:
+        One ImageScores of (seeds,) arrays per split, in order.
+    """
+    scores = [task.make_score(p, y, batch_size=batch_size) for p, y in splits]
     k = task.recipe.num_inits
 
     def one_seed(key):
         def one_init(kk):
-            return score(task.train(kk, states)[0])
+            params = task.train(kk, states)[0]
+            return [score(params) for score in scores]
 
-        s = jax.lax.map(one_init, jax.random.split(key, k))
-        return ImageScores(*(jnp.mean(v) for v in s))
+        per_init = jax.lax.map(one_init, jax.random.split(key, k))
+        return [ImageScores(*(jnp.mean(v) for v in s)) for s in per_init]
 
     keys = jax.random.split(jax.random.key(seed), seeds)
     return jax.jit(lambda ks: jax.lax.map(one_seed, ks))(keys)
