@@ -58,8 +58,7 @@ def run_ids(entry: str) -> list[str]:
 
 def certificate(dataset_id: str) -> dict | None:
     """The certificate of ``dataset_id`` in ``results/certificates.json``, if any."""
-    path = REPO / "results" / "certificates.json"
-    table = json.loads(path.read_text()) if path.exists() else {}
+    table = _read_json(REPO / "results" / "certificates.json")
     return table.get("certificates", {}).get(dataset_id)
 
 
@@ -70,22 +69,27 @@ def test_accuracies(ds, seeds: int = SEEDS) -> list[float]:
     return evaluate_image_dataset(ds, split="test", seeds=seeds)["per_seed"]["accuracy"]
 
 
+def start_images(recipe):
+    """``(images (D, H*W*C), name of the real split)``: the ES start exactly as
+    ``distill`` builds it (``engine.distill._image_task``: class means of the fitness
+    images)."""
+    from hades_zoo.engine.distill import _image_task
+
+    task = _image_task(recipe, None, None, None)
+    return task.initial_states, task.data_name
+
+
 def references(recipe, seeds: int = SEEDS) -> dict:
     """Test accuracy of the ES start and of the paper's datasets, same protocol."""
     import hades_zoo as hz
     from hades_zoo.data.dataset import SyntheticDataset
-    from hades_zoo.engine.image_data import load_split
-    from hades_zoo.engine.tasks.image import class_mean_images, fixed_image_labels
+    from hades_zoo.engine.tasks.image import fixed_image_labels
 
-    img = recipe.image
-    data = load_split(recipe.env.name, img.fitness_split,
-                      limit=img.fitness_limit or None)
-    mean = class_mean_images(data.pixels(img.normalize), data.labels, recipe.dataset.size,
-                             img.num_classes)
-    labels = fixed_image_labels(recipe.dataset.size, img.num_classes)
-    start = SyntheticDataset(states=mean, labels=labels,
+    states, data_name = start_images(recipe)
+    labels = fixed_image_labels(recipe.dataset.size, recipe.image.num_classes)
+    start = SyntheticDataset(states=states, labels=labels,
                              recipe=recipe.replace(name=f"{recipe.name}.start"))
-    out = {"start": {"what": f"class-mean images of {data.name} (the ES start)",
+    out = {"start": {"what": f"class-mean images of {data_name} (the ES start)",
                      "accuracy": test_accuracies(start, seeds)}}
     base = PUBLISHED[recipe.env.name]
     for pid in (base, f"{base}.s1", f"{base}.s2"):
@@ -94,15 +98,19 @@ def references(recipe, seeds: int = SEEDS) -> dict:
     return out
 
 
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
 def reference_record(recipe) -> dict:
     """The references of ``recipe``'s env from ``REFS_JSON``, measured if missing."""
-    refs = json.loads(REFS_JSON.read_text()) if REFS_JSON.exists() else {}
     env = recipe.env.name
+    refs = _read_json(REFS_JSON)
     if env not in refs:
-        refs[env] = references(recipe)
+        measured = references(recipe)
+        # re-read: another run of this script may have written meanwhile
+        refs = {**_read_json(REFS_JSON), env: measured}
         OUT.mkdir(parents=True, exist_ok=True)
-        refs = {**(json.loads(REFS_JSON.read_text()) if REFS_JSON.exists() else {}),
-                env: refs[env]}  # another run of this script may have written meanwhile
         REFS_JSON.write_text(json.dumps(refs, indent=1, sort_keys=True) + "\n")
     return refs[env]
 
@@ -116,13 +124,9 @@ def plot_images(entry: str, recipe, run_ids_: list[str], path: Path) -> Path:
     import numpy as np
 
     import hades_zoo as hz
-    from hades_zoo.engine.image_data import load_split
-    from hades_zoo.engine.tasks.image import class_mean_images
 
     img = recipe.image
-    data = load_split(recipe.env.name, img.fitness_split, limit=img.fitness_limit or None)
-    rows = [("ES start", class_mean_images(data.pixels(img.normalize), data.labels,
-                                           recipe.dataset.size, img.num_classes))]
+    rows = [("ES start", start_images(recipe)[0])]
     rows += [(i, np.asarray(hz.load(i).states)) for i in run_ids_]
     rows.append((f"paper {PUBLISHED[recipe.env.name]}",
                  np.asarray(hz.load(PUBLISHED[recipe.env.name]).states)))
@@ -224,9 +228,8 @@ def main() -> None:
     from hades_zoo.zoo.results import TARGET_SECTION, write_card_section
 
     exe = str(Path(sys.executable).with_name("hades-zoo"))
-    table = json.loads(TABLE_JSON.read_text()) if TABLE_JSON.exists() else {}
-    notes_path = OUT / "notes.json"
-    notes = json.loads(notes_path.read_text()) if notes_path.exists() else {}
+    table = _read_json(TABLE_JSON)
+    notes = _read_json(OUT / "notes.json")
     for path in args.recipes:
         recipe = load_recipe(path)
         entry = recipe.name

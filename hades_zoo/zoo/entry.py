@@ -84,12 +84,11 @@ def evolution_summary(recipe: Recipe, rows: Sequence[Mapping[str, Any]], *,
         "eval_mode": recipe.eval.mode,
     }
     if loss:
-        img = recipe.image
         out.update(final_mean_loss=last.get("mean_loss"), final_min_loss=last.get("min_loss"),
                    final_accuracy=last.get("accuracy"),
                    classifier_trainings=recipe.es.popsize * recipe.num_inits
                    * out["generations"],
-                   fitness_steps=(img.fitness_steps or recipe.bc.steps) if img else None)
+                   fitness_steps=recipe.image.fitness_steps or recipe.bc.steps)
     else:
         out.update(final_mean_return=last.get("mean_return"),
                    final_max_return=last.get("max_return"),

@@ -96,8 +96,8 @@ def certify_image_dataset(ds: SyntheticDataset, *, seeds: int = 5, seed: int = 0
     name = ds.recipe.env.name
     have = available_splits(name, data_dir)
     want = ds.recipe.image.fitness_split
-    splits = [s for s in (want, "train5k", "test") if s in have]
-    if want in have and "train5k" in splits:
+    splits = list(dict.fromkeys(s for s in (want, "train5k", "test") if s in have))
+    if want in have and "train5k" in splits and want != "train5k":
         splits.remove("train5k")
     if not splits:
         raise DataNotFoundError(
@@ -105,14 +105,14 @@ def certify_image_dataset(ds: SyntheticDataset, *, seeds: int = 5, seed: int = 0
             + str(_missing(name, data_dir)))
     t0 = time.perf_counter()
     measured = {}
-    datas = [load_split(name, split, data_dir=data_dir) for split in dict.fromkeys(splits)]
+    datas = [load_split(name, split, data_dir=data_dir) for split in splits]
     # one training per classifier, scored on every split (same classifiers as one
     # split at a time: the seeds' keys do not depend on the split)
     all_scores = image_protocol_scores_splits(
         task, jnp.asarray(ds.states, jnp.float32),
         [(d.pixels(ds.recipe.image.normalize), d.labels) for d in datas],
         seeds=seeds, seed=seed)
-    for split, data, s in zip(dict.fromkeys(splits), datas, all_scores):
+    for split, data, s in zip(splits, datas, all_scores):
         per_seed = {k: np.asarray(v, np.float64) for k, v in s._asdict().items()}
         measured[split] = {
             "examples": data.size,
@@ -134,11 +134,11 @@ def certify_image_dataset(ds: SyntheticDataset, *, seeds: int = 5, seed: int = 0
                 "image sets")
     img = ds.recipe.image
     if img.fitness_steps and img.fitness_steps < ds.recipe.bc.steps:
-        note = "; ".join(n for n in (note, (
-            f"the recorded loss is the evolution's truncated fitness (classifiers "
-            f"trained {img.fitness_steps} of the protocol's {ds.recipe.bc.steps} SGD "
-            f"steps{f', on {img.fitness_batch} images per generation' if img.fitness_batch else ''}), "
-            "so it is not the protocol's loss measured here")) if n)
+        batch = f", on {img.fitness_batch} images per generation" if img.fitness_batch else ""
+        truncated = (f"the recorded loss is the evolution's truncated fitness (classifiers "
+                     f"trained {img.fitness_steps} of the protocol's {ds.recipe.bc.steps} "
+                     f"SGD steps{batch}), so it is not the protocol's loss measured here")
+        note = f"{note}; {truncated}" if note else truncated
     versions = {}
     for lib in ("hades_zoo", "jax", "flax", "optax"):
         try:

@@ -340,7 +340,6 @@ class ImageTask:
 
         return fitness
 
-
     def _batch_score(self, pixels: np.ndarray, labels: np.ndarray, batch: int
                      ) -> Callable[[Any, jax.Array], ImageScores]:
         """``score(params, key)`` on ``batch`` real images drawn by ``key``."""
