@@ -19,6 +19,7 @@ __all__ = [
     "DataNotFoundError",
     "DistributedError",
     "MemoryBudgetError",
+    "UnsafeNameError",
     "close_matches",
 ]
 
@@ -65,6 +66,12 @@ class DistributedError(HadesZooError, RuntimeError):
 
 class MemoryBudgetError(HadesZooError, ValueError):
     """A memory budget (``--max-memory``) is malformed, or no evaluation chunk fits it."""
+
+
+class UnsafeNameError(HadesZooError, ValueError):
+    """A dataset id, recipe name, tag or file name cannot become a file name safely:
+    it holds ``/``, ``\\``, ``..``, a control character, is absolute, empty or over
+    255 bytes. Raised by ``hades_zoo.data.paths`` before anything is written."""
 
 
 def close_matches(word: str, options: Iterable[str], n: int = 3) -> str:

@@ -4,7 +4,8 @@ Owns: ``SyntheticDataset`` and ``DatasetInfo`` (``dataset``), the safetensors fi
 format and its metadata schema (``format``), dataset ids (``ids``), recipes: the frozen
 config tree that is also a dataset's protocol (``recipe``, strict YAML/JSON in
 ``recipe_io``; HaDES-RR's ``inner_loop`` ranges in ``inner_loop``), normalisation statistics (``normalization``), and where files live
-(``cache``: cache root, sha256, atomic writes).
+(``cache``: cache root, sha256, atomic writes; ``paths``: the one gate from a
+name to a file name).
 
 May import: ``hades_zoo.errors`` only (plus numpy, safetensors, flax.struct, yaml).
 Nothing here simulates an env or trains a network; checking that a dataset fits its

@@ -119,6 +119,13 @@ def verify_sha256(data: bytes, expected: str, *, source: str) -> None:
         )
 
 
+def _umask() -> int:
+    """The process umask (read by setting and restoring it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _atomic_write(dst: Path, write: Callable[[BinaryIO], None]) -> Path:
     """Run ``write`` on a temporary file beside ``dst``, fsync it, then os.replace."""
     dst.parent.mkdir(parents=True, exist_ok=True)
@@ -127,6 +134,8 @@ def _atomic_write(dst: Path, write: Callable[[BinaryIO], None]) -> Path:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
+            # mkstemp creates 0600; a written file gets what open() would give it
+            os.fchmod(fh.fileno(), 0o666 & ~_umask())
             os.fsync(fh.fileno())
         os.replace(tmp, dst)
     except BaseException:
