@@ -190,3 +190,85 @@ def test_readme_commands_write_only_into_the_run_folder_or_out(
     registry.refresh_transfer_scores()  # read the packaged file again
     assert json.loads(_run("list", "cartpole-F-2.hz", "--json"))[0][
         "transfer_score"] == listed
+
+
+# ----------------------------------------------------------- the writers, unit-size
+def _transfer_result(dataset_id, grid):
+    from hades_zoo.zoo.transfer import GRIDS, TransferResult
+
+    g = GRIDS[grid]
+    returns = np.full((len(g.widths), len(g.lrs), len(g.steps), g.seeds), 250.0)
+    return TransferResult(dataset_id, g.widths, g.lrs, g.steps, returns, 500.0, 1.0,
+                          grid=grid)
+
+
+def _entry_folder(tmp_path):
+    folder = tmp_path / "runs" / "cartpole-F-2.hz"
+    folder.mkdir(parents=True)
+    (folder / "README.md").write_text("# cartpole-F-2.hz\n\n## Citation\n\nx\n")
+    return folder
+
+
+def test_transfer_into_an_entry_folder_keeps_every_grid(tmp_path):
+    from hades_zoo.zoo import results
+    from hades_zoo.zoo.outputs import record_transfer_in_folder
+
+    folder = _entry_folder(tmp_path)
+    record_transfer_in_folder(_transfer_result("cartpole-F-2.hz", "full"), folder)
+    record_transfer_in_folder(_transfer_result("cartpole-F-2.hz", "common"), folder)
+    names = {p.name for p in folder.iterdir()}
+    assert {"transfer.json", "transfer.png", "transfer-full.json",
+            "transfer-full.png"} <= names
+    card = (folder / "README.md").read_text()
+    body = results.get_card_section(card, results.TRANSFER_SECTION)
+    assert body.startswith("**Transfer-robustness score: 0.500**")
+    assert "Also measured on grid 'full'" in body and "`transfer-full.json`" in body
+    assert f"`hades-zoo transfer {folder} --grid common`" in body
+    assert "plot: `transfer.png`" in body and card.index("## Transfer") < card.index(
+        "## Citation")
+
+
+def test_image_certificate_into_an_entry_folder(tmp_path):
+    from hades_zoo.zoo import results
+    from hades_zoo.zoo.outputs import record_certificate_record_in_folder
+
+    folder = _entry_folder(tmp_path)
+    rec = {"dataset_id": "mnist-R-10", "metric": "loss", "returns": [0.05, 0.06],
+           "mean": 0.055, "std": 0.005, "recorded": 0.0352, "ratio": 0.64,
+           "reproduced_95": False, "recorded_train_accuracy": 0.9,
+           "splits": {"test": {"examples": 200, "loss": 0.055, "loss_std": 0.005,
+                               "accuracy": 0.8, "accuracy_std": 0.01}},
+           "date": "2026-12-02", "machine": "cpu", "seconds": 1.0, "versions": {}}
+    record_certificate_record_in_folder(rec, folder)
+    body = results.get_card_section((folder / "README.md").read_text(),
+                                    results.CERT_SECTION)
+    assert "| test | 200 |" in body
+    assert f"`hades-zoo certify {folder} --data-dir DIR`" in body
+    assert json.loads((folder / "certificate.json").read_text())["mean"] == 0.055
+
+
+def test_out_names_go_through_the_gate(tmp_path):
+    from hades_zoo.errors import UnsafeNameError
+    from hades_zoo.zoo.outputs import out_transfer_path, write_certificate_out
+
+    assert out_transfer_path(tmp_path, "hopper-R-4", "full") == (
+        tmp_path / "full" / "hopper-R-4.json")
+    with pytest.raises(UnsafeNameError, match="dataset id"):
+        out_transfer_path(tmp_path, "../victim", "common")
+    with pytest.raises(UnsafeNameError, match="dataset id"):
+        write_certificate_out({"dataset_id": "../victim"}, tmp_path / "out")
+    assert not (tmp_path / "victim.certificate.json").exists()
+
+
+def test_a_folder_without_a_card_is_refused_before_measuring(tmp_path, monkeypatch):
+    from hades_zoo.zoo import certify
+
+    monkeypatch.setattr(certify, "protocol_returns",
+                        lambda *a, **k: pytest.fail("measured before refusing"))
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    for cmd in ("certify", "transfer"):
+        r = CliRunner().invoke(cli, [cmd, str(folder)])
+        assert r.exit_code == 1 and "has no README.md card" in r.output, r.output
+        assert "--out DIR" in r.output and len(r.output.strip().splitlines()) == 1
+    assert list(folder.iterdir()) == []
