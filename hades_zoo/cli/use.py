@@ -1,7 +1,7 @@
 """Use datasets: train policies on them and measure them: ``eval``, ``train``, ``certify``,
 ``transfer``, ``merge``.
 
-Just over 400 lines (about 540): five commands of 60 to 100 lines each, mostly click
+Just over 400 lines (about 550): five commands of 60 to 100 lines each, mostly click
 options, help text and output formatting; the work is done in ``engine`` and ``zoo``.
 ``certify`` and ``transfer`` share ``_destination``: where a result goes (the entry
 folder given, ``--out``, or with ``--update-zoo`` the packaged zoo of a source
@@ -514,9 +514,18 @@ def merge(sources, out_dir, seeds, no_baseline, reuse_certificates, width, depth
     multitask_recipe(merge_ds(datasets, layout=layout), **ov)  # errors before compiling
     single = {}
     if reuse_certificates:
+        from hades_zoo.errors import HadesZooError
         from hades_zoo.zoo.results import load_table, repo_root
 
-        single = {i: r["returns"] for i, r in load_table(repo_root()).items()
+        try:
+            root = repo_root()
+        except HadesZooError:
+            raise HadesZooError(
+                "--reuse-certificates reads results/certificates.json of a source "
+                "checkout, and hades_zoo is not run from one; drop "
+                "--reuse-certificates (the single-task baselines are then measured)."
+            ) from None
+        single = {i: r["returns"] for i, r in load_table(root).items()
                   if len(r["returns"]) == seeds}
     res = run_multitask(datasets, seeds=seeds, baseline=not no_baseline,
                         single_returns=single, layout=layout, wrong=wrong, **ov)
