@@ -216,6 +216,18 @@ def test_cli_transfer_update_zoo_files_a_custom_grid_under_its_name(repo, monkey
                                     results.TRANSFER_SECTION)
     assert "Grid 'custom'" in body  # the only result: shown until a common one exists
     assert registry.info(ID).transfer_score is None  # list shows the common grid only
+    from hades_zoo.zoo import certify
+
+    monkeypatch.setattr(certify, "protocol_returns",
+                        lambda ds, seeds, seed: np.array([480.0, 500.0])[:seeds])
+    r = CliRunner().invoke(cli, ["certify", ID, "--seeds", "2", "--update-zoo",
+                                 "--repo", str(repo)])
+    assert r.exit_code == 0, r.output
+    assert f"wrote {repo / 'results' / 'certificates.json'}" in r.output
+    assert ID in json.loads((repo / "results/certificates.json").read_text())[
+        "certificates"]
+    assert "490.0 ± 10.0" in results.get_card_section(
+        (repo / "cards" / f"{ID}.md").read_text(), results.CERT_SECTION)
 
 
 def test_cli_update_zoo_refuses_a_path_and_an_installed_package(repo, tmp_path,

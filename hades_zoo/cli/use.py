@@ -1,7 +1,7 @@
 """Use datasets: train policies on them and measure them: ``eval``, ``train``, ``certify``,
 ``transfer``, ``merge``.
 
-Just over 400 lines (about 550): five commands of 60 to 100 lines each, mostly click
+Just over 400 lines (about 560): five commands of 60 to 100 lines each, mostly click
 options, help text and output formatting; the work is done in ``engine`` and ``zoo``.
 ``certify`` and ``transfer`` share ``_destination``: where a result goes (the entry
 folder given, ``--out``, or with ``--update-zoo`` the packaged zoo of a source
@@ -235,6 +235,13 @@ def _destination(source: str, *, out_dir, no_write: bool, update_zoo: bool, repo
     return (None if no_write else folder), None
 
 
+def _zoo_card(root: Path, dataset_id: str) -> Path:
+    """``root/cards/<id>.md`` (through the one name gate)."""
+    from hades_zoo.data.paths import child_path
+
+    return child_path(root / "cards", dataset_id, suffix=".md", what="dataset id")
+
+
 def _not_saved(what: str) -> None:
     click.echo("  not saved: a zoo id, file or hf: source is printed only; add --out "
                f"DIR to keep {what} (an entry folder records into its own card).",
@@ -303,7 +310,7 @@ def certify(source, seeds, out_dir, no_write, update_zoo, repo, data_dir, as_jso
                                          folder / "certificate.json"]
     if root is not None:
         written += [root / "results" / "certificates.json",
-                    root / "cards" / f"{ds.dataset_id}.md"]
+                    _zoo_card(root, ds.dataset_id)]
     if out_dir is not None:
         from hades_zoo.zoo.outputs import write_certificate_out
 
@@ -438,7 +445,7 @@ def transfer(source, grid, widths, lrs, steps, seeds, out_dir, no_write, update_
     if root is not None:
         from hades_zoo.zoo.transfer_zoo import write_result
 
-        is_zoo_card = (root / "cards" / f"{ds.dataset_id}.md").exists()
+        is_zoo_card = _zoo_card(root, ds.dataset_id).exists()
         written.append(write_result(root, res, card=is_zoo_card))
     if as_json:
         click.echo(json.dumps(data))
