@@ -6,10 +6,10 @@ SGD steps at lr 0.1, Lupu et al. 2024, Sec. 5.3). For an own image recipe ``<id>
 whose runs are packaged in the zoo as ``<id>``, ``<id>.s1``, ``<id>.s2`` (those that
 are; ``scripts/build_zoo.py --add-own runs/own/<run>``), this script:
 
-1. certifies each run with ``hades-zoo certify <run id> --seeds 10`` (10 seeds x
-   ``num_inits`` 2 fresh inits = the protocol's 20 classifiers; the certificate, in
-   ``results/certificates.json`` and the card, holds the ``test`` split beside the
-   fitness split) unless it already has a 10-seed certificate;
+1. certifies each run with ``hades-zoo certify <run id> --seeds 10 --update-zoo``
+   (10 seeds x ``num_inits`` 2 fresh inits = the protocol's 20 classifiers; the
+   certificate, in ``results/certificates.json`` and the card, holds the ``test``
+   split beside the fitness split) unless it already has a 10-seed certificate;
 2. measures, with the same 20 classifiers on the test split, two references on this
    code: the ES start (the class-mean images of the fitness split) and the paper's
    published datasets of that env (``<env>-R-10``, ``.s1``, ``.s2``);
@@ -241,8 +241,8 @@ def main() -> None:
             for run_id in run_ids(entry):
                 cert = certificate(run_id)
                 if cert is None or len(cert["returns"]) != SEEDS:
-                    subprocess.run([exe, "certify", run_id, "--seeds", str(SEEDS)],
-                                   check=True)
+                    subprocess.run([exe, "certify", run_id, "--seeds", str(SEEDS),
+                                    "--update-zoo", "--repo", str(REPO)], check=True)
                     cert = certificate(run_id)
                 evo = hz.load(run_id).info.provenance["evolution"]
                 if "test" not in cert["splits"]:

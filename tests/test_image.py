@@ -202,14 +202,19 @@ def test_cli_plot_image(tmp_path):
     assert (tmp_path / "f.png").stat().st_size > 10_000
 
 
-def test_cli_certify_image_into_a_repo_copy(tmp_path, image_data_dir, short_mnist_file):
-    """Writes a loss certificate into a temporary copy of results/ and the card."""
+def test_cli_certify_image_into_a_repo_copy(tmp_path, image_data_dir, mnist_ds,
+                                            monkeypatch):
+    """--update-zoo (maintainers) writes a loss certificate into a temporary copy of
+    results/ and the card; the zoo id loads with a 20-step protocol (fast on CPU)."""
+    from hades_zoo.zoo import loading
+
     repo = tmp_path / "repo"
     (repo / "cards").mkdir(parents=True)
     shutil.copy(REPO / "cards" / "mnist-R-10.md", repo / "cards")
-    res = CliRunner().invoke(cli, ["certify", str(short_mnist_file), "--seeds", "2", "--repo",
-                                   str(repo), "--data-dir", str(image_data_dir / "mnist"),
-                                   "--json"])
+    monkeypatch.setattr(loading, "load", lambda source: _short(mnist_ds, 20))
+    res = CliRunner().invoke(cli, ["certify", "mnist-R-10", "--seeds", "2",
+                                   "--update-zoo", "--repo", str(repo), "--data-dir",
+                                   str(image_data_dir / "mnist"), "--json"])
     assert res.exit_code == 0, res.output
     rec = json.loads(res.output)
     assert rec["metric"] == "loss" and rec["measured_split"] == "train"

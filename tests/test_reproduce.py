@@ -257,11 +257,11 @@ def test_cli_train_saves_policy_and_certify_json(tmp_path, tiny_cartpole):
     assert len(json.loads(r.output)["returns"]) == 1
 
 
-def test_cli_certify_without_checkout(tmp_path, tiny_cartpole):
-    path = save_dataset(tiny_cartpole, tmp_path / "cp.safetensors")
-    r = CliRunner().invoke(cli, ["certify", str(path), "--seeds", "1", "--repo",
-                                 str(tmp_path / "nowhere")])
-    _one_line_error(r, "no cards/ folder")
+def test_cli_certify_without_checkout(tmp_path):
+    """--update-zoo (maintainers) is refused, before measuring, without a checkout."""
+    r = CliRunner().invoke(cli, ["certify", "cartpole-F-2.hz", "--seeds", "1",
+                                 "--update-zoo", "--repo", str(tmp_path / "nowhere")])
+    _one_line_error(r, "no cards/ folder, so it is not a source checkout")
 
 
 def test_explain_collapsed_and_noise():

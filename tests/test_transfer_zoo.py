@@ -198,12 +198,15 @@ def test_datasets_of_one_protocol_share_a_compiled_program():
     assert a.grid_name == "custom" and a.returns.shape == b.returns.shape
 
 
-def test_cli_transfer_files_a_custom_grid_under_its_name(repo):
-    from hades_zoo.data.dataset import save_dataset
+def test_cli_transfer_update_zoo_files_a_custom_grid_under_its_name(repo, monkeypatch):
+    """--update-zoo (maintainers) files a zoo id's result in the checkout; the zoo id
+    loads with a short evaluation."""
+    from hades_zoo.zoo import loading
 
-    path = save_dataset(_tiny_load(ID), repo / "cp.safetensors")
-    r = CliRunner().invoke(cli, ["transfer", str(path), "--widths", "8", "--lrs", "1e-2",
-                                 "--steps", "5", "--seeds", "1", "--repo", str(repo)])
+    monkeypatch.setattr(loading, "load", lambda source: _tiny_load(ID))
+    r = CliRunner().invoke(cli, ["transfer", ID, "--widths", "8", "--lrs", "1e-2",
+                                 "--steps", "5", "--seeds", "1", "--update-zoo",
+                                 "--repo", str(repo)])
     assert r.exit_code == 0, r.output
     assert "on grid 'custom'" in r.output
     data = json.loads((repo / "results/transfer/custom" / f"{ID}.json").read_text())
@@ -213,6 +216,47 @@ def test_cli_transfer_files_a_custom_grid_under_its_name(repo):
                                     results.TRANSFER_SECTION)
     assert "Grid 'custom'" in body  # the only result: shown until a common one exists
     assert registry.info(ID).transfer_score is None  # list shows the common grid only
+    from hades_zoo.zoo import certify
+
+    monkeypatch.setattr(certify, "protocol_returns",
+                        lambda ds, seeds, seed: np.array([480.0, 500.0])[:seeds])
+    r = CliRunner().invoke(cli, ["certify", ID, "--seeds", "2", "--update-zoo",
+                                 "--repo", str(repo)])
+    assert r.exit_code == 0, r.output
+    assert f"wrote {repo / 'results' / 'certificates.json'}" in r.output
+    assert ID in json.loads((repo / "results/certificates.json").read_text())[
+        "certificates"]
+    assert "490.0 ± 10.0" in results.get_card_section(
+        (repo / "cards" / f"{ID}.md").read_text(), results.CERT_SECTION)
+
+
+def test_cli_update_zoo_refuses_a_path_and_an_installed_package(repo, tmp_path,
+                                                                 monkeypatch):
+    """A user's file or run folder whose id equals a zoo id never reaches the zoo's
+    card; an installed package (site-packages) is not a checkout. Both are refused
+    before anything is measured."""
+    from hades_zoo.data.dataset import save_dataset
+    from hades_zoo.zoo import transfer as transfer_mod
+
+    monkeypatch.setattr(transfer_mod, "transfer_grid", lambda *a, **k: pytest.fail(
+        "measured before refusing"))
+    path = save_dataset(_tiny_load(ID), tmp_path / f"{ID}.safetensors")
+    for cmd in ("transfer", "certify"):
+        r = CliRunner().invoke(cli, [cmd, str(path), "--update-zoo", "--repo",
+                                     str(repo)])
+        assert r.exit_code == 1 and "is not a zoo id" in r.output, r.output
+        r = CliRunner().invoke(cli, [cmd, ID, "--repo", str(repo)])
+        assert r.exit_code == 2 and "--repo names the checkout" in r.output
+        r = CliRunner().invoke(cli, [cmd, ID, "--no-write", "--out",
+                                     str(tmp_path / "o")])
+        assert r.exit_code == 2 and "--no-write writes nothing" in r.output
+    monkeypatch.setattr(results, "__file__", str(
+        tmp_path / "venv/lib/python3.12/site-packages/hades_zoo/zoo/results.py"))
+    r = CliRunner().invoke(cli, ["transfer", ID, "--update-zoo"])
+    assert r.exit_code == 1 and "installed in" in r.output
+    assert "site-packages" in r.output
+    assert "--out DIR" in r.output
+    assert not list(repo.glob("results/transfer/**/*.json"))
 
 
 def test_shards_write_only_their_jsons_then_rerender_files_the_rest(repo, capsys, monkeypatch):

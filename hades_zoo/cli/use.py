@@ -1,8 +1,11 @@
 """Use datasets: train policies on them and measure them: ``eval``, ``train``, ``certify``,
 ``transfer``, ``merge``.
 
-Just over 400 lines (about 445): five commands of about 60 lines each, mostly click options and
-output formatting; the work is done in ``engine`` and ``zoo``.
+Just over 400 lines (about 560): five commands of 60 to 100 lines each, mostly click
+options, help text and output formatting; the work is done in ``engine`` and ``zoo``.
+``certify`` and ``transfer`` share ``_destination``: where a result goes (the entry
+folder given, ``--out``, or with ``--update-zoo`` the packaged zoo of a source
+checkout; see ``hades_zoo.zoo.outputs``), checked before anything is measured.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from hades_zoo.cli.base import (
     _jit_cache,
     _overrides,
     _resolve_source,
+    _zoo_entry,
     cli,
 )
 
@@ -196,80 +200,162 @@ def train(source, width, depth, activation, lr, steps, seed, episodes, out, as_j
         click.echo(f"wrote {data['policy']} (+ .json sidecar)")
 
 
+def _destination(source: str, *, out_dir, no_write: bool, update_zoo: bool, repo):
+    """Where ``certify`` / ``transfer`` file SOURCE's result, checked before measuring:
+    ``(entry folder or None, checkout root for --update-zoo or None)``.
+
+    An entry folder records into itself; ``--out`` is the user's folder; a zoo id,
+    file or hf: source without ``--out`` is printed only. ``--update-zoo`` (the
+    maintainer's) needs a zoo id (never a path: a user's run whose id equals a zoo id
+    must not reach the zoo's card) and a source checkout.
+    """
+    from hades_zoo.errors import HadesZooError
+    from hades_zoo.zoo.outputs import entry_card
+    from hades_zoo.zoo.results import repo_root
+
+    if no_write and (out_dir is not None or update_zoo):
+        raise click.UsageError("--no-write writes nothing: drop --out / --update-zoo, "
+                               "or drop --no-write.")
+    if repo is not None and not update_zoo:
+        raise click.UsageError("--repo names the checkout that --update-zoo writes; "
+                               "add --update-zoo (maintainers), or keep your result "
+                               "with --out DIR.")
+    path = Path(source[len("file:"):] if source.startswith("file:") else source)
+    is_path = ":" not in source or source.startswith("file:")
+    folder = path if is_path and path.is_dir() else None
+    if update_zoo:
+        if (is_path and path.exists()) or _zoo_entry(source) is None:
+            raise HadesZooError(
+                f"--update-zoo files results of the packaged zoo, and {source!r} is "
+                "not a zoo id (`hades-zoo list`); a run folder records into itself "
+                "(drop --update-zoo), a file or hf: source into --out DIR.")
+        return None, repo_root(repo)
+    if folder is not None and not no_write:
+        entry_card(folder)
+    return (None if no_write else folder), None
+
+
+def _zoo_card(root: Path, dataset_id: str) -> Path:
+    """``root/cards/<id>.md`` (through the one name gate)."""
+    from hades_zoo.data.paths import child_path
+
+    return child_path(root / "cards", dataset_id, suffix=".md", what="dataset id")
+
+
+def _not_saved(what: str) -> None:
+    click.echo("  not saved: a zoo id, file or hf: source is printed only; add --out "
+               f"DIR to keep {what} (an entry folder records into its own card).",
+               err=True)
+
+
 @cli.command()
 @click.argument("source")
 @click.option("--seeds", type=click.IntRange(min=1), default=5, show_default=True,
               help="BC seeds (each pools the recipe's num_inits runs).")
-@click.option("--no-write", is_flag=True, help="Measure only; do not touch results/ or cards/.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder for <id>.certificate.json (created if missing).")
+@click.option("--no-write", is_flag=True,
+              help="Measure and print only; write nothing (not even an entry folder).")
+@click.option("--update-zoo", is_flag=True,
+              help="Maintainers, in a source checkout: file the certificate of a zoo "
+                   "id in results/certificates.json, results/CERTIFICATES.md and "
+                   "cards/<id>.md. Refused for an installed package and for paths.")
 @click.option("--repo", type=click.Path(file_okay=False), default=None,
-              help="Source checkout holding cards/ and results/ (default: this one).")
+              help="With --update-zoo: the source checkout (default: the one hades_zoo "
+                   "is imported from).")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="Image datasets: folder with the real IDX .gz files.")
 @click.option("--json", "as_json", is_flag=True, help="Print the certificate as JSON.")
 @_fail_cleanly
-def certify(source, seeds, no_write, repo, data_dir, as_json):
+def certify(source, seeds, out_dir, no_write, update_zoo, repo, data_dir, as_json):
     """Retrain SOURCE on its own protocol with SEEDS BC seeds; record a certificate.
 
-    Writes results/certificates.json, results/CERTIFICATES.md and the card's
-    "Reproduction certificate" section (zoo ids); for an entry folder
-    (`hades-zoo distill --out DIR`) the folder's README.md and certificate.json.
+    \b
+    Where the certificate goes (nothing is written into the installed package or
+    the source checkout unless --update-zoo):
+      entry folder (distill --out DIR, pull --out DIR): its README.md card gains the
+        "Reproduction certificate" section, the folder a certificate.json;
+      --out DIR: DIR/<id>.certificate.json (any SOURCE);
+      zoo id, .safetensors file or hf: without --out: printed only.
 
     \b
     Examples:
-      hades-zoo certify hopper-R-4
-      hades-zoo certify breakout-minatar-F-16 --seeds 5 --no-write --json
+      hades-zoo certify runs/cartpole-F-2.hz            # into the run's own card
+      hades-zoo certify hopper-R-4 --out certs     # certs/hopper-R-4.certificate.json
+      hades-zoo certify breakout-minatar-F-16 --seeds 5 --json
+      hades-zoo certify hopper-R-4 --update-zoo         # maintainers: the zoo's card
     """
     from hades_zoo.zoo.certify import certify as run_certify
-    from hades_zoo.zoo.certify import record_certificate_in_repo
     from hades_zoo.zoo.loading import load as load_source
-    from hades_zoo.zoo.results import repo_root
 
     _jit_cache()
-    folder = Path(source) if Path(source).is_dir() else None
-    root = None if no_write or folder else repo_root(repo)  # fail before measuring
+    folder, root = _destination(source, out_dir=out_dir, no_write=no_write,
+                                update_zoo=update_zoo, repo=repo)
     ds = load_source(_resolve_source(source))
     if ds.recipe.image is not None:
-        _certify_image(ds, seeds=seeds, root=root, data_dir=data_dir, as_json=as_json)
-        return
-    cert = run_certify(ds, seeds=seeds)
-    rec = cert.to_dict()
-    if folder is not None and not no_write:
-        from hades_zoo.zoo.certify import record_certificate_in_folder
+        rec = _certify_image(ds, seeds=seeds, root=root, folder=folder,
+                             data_dir=data_dir)
+    else:
+        cert = run_certify(ds, seeds=seeds)
+        rec = cert.to_dict()
+        if folder is not None:
+            from hades_zoo.zoo.certify import record_certificate_in_folder
 
-        rec = record_certificate_in_folder(cert, ds, folder)
-    elif not no_write:
-        rec = record_certificate_in_repo(cert, ds, root)
+            rec = record_certificate_in_folder(cert, ds, folder)
+        elif root is not None:
+            from hades_zoo.zoo.certify import record_certificate_in_repo
+
+            rec = record_certificate_in_repo(cert, ds, root)
+    written = [] if folder is None else [folder / "README.md",
+                                         folder / "certificate.json"]
+    if root is not None:
+        written += [root / "results" / "certificates.json",
+                    _zoo_card(root, ds.dataset_id)]
+    if out_dir is not None:
+        from hades_zoo.zoo.outputs import write_certificate_out
+
+        written.append(write_certificate_out(rec, out_dir))
     if as_json:
         click.echo(json.dumps(rec))
         return
-    ratio = "n/a" if rec["ratio"] is None else f"{rec['ratio']:.3f}"
-    click.echo(f"{ds.dataset_id}: reproduced {rec['mean']:.2f} ± {rec['std']:.2f} "
-               f"({seeds} seeds) vs recorded {rec['recorded']}; ratio {ratio}; "
-               f">=95%: {rec['reproduced_95']}; {rec['seconds']} s")
+    if rec.get("metric") == "loss":
+        _echo_image_certificate(ds, rec, seeds)
+    else:
+        ratio = "n/a" if rec["ratio"] is None else f"{rec['ratio']:.3f}"
+        click.echo(f"{ds.dataset_id}: reproduced {rec['mean']:.2f} ± {rec['std']:.2f} "
+                   f"({seeds} seeds) vs recorded {rec['recorded']}; ratio {ratio}; "
+                   f">=95%: {rec['reproduced_95']}; {rec['seconds']} s")
     if rec.get("note"):
         click.echo(f"  note: {rec['note']}")
+    if written:
+        click.echo("  wrote " + ", ".join(map(str, written)))
+    elif not no_write:
+        _not_saved("the certificate")
 
 
-def _certify_image(ds, *, seeds, root, data_dir, as_json) -> None:
+def _certify_image(ds, *, seeds, root, folder, data_dir) -> dict:
     """The image branch of ``certify`` (see ``hades_zoo.zoo.image_eval``)."""
     from hades_zoo.zoo.image_eval import certify_image_dataset
 
     rec = certify_image_dataset(ds, seeds=seeds, data_dir=data_dir)
-    if root is not None:
+    if folder is not None:
+        from hades_zoo.zoo.outputs import record_certificate_record_in_folder
+
+        rec = record_certificate_record_in_folder(rec, folder)
+    elif root is not None:
         from hades_zoo.zoo.certify import record_image_certificate_in_repo
 
         rec = record_image_certificate_in_repo(rec, root)
-    if as_json:
-        click.echo(json.dumps(rec))
-        return
+    return rec
+
+
+def _echo_image_certificate(ds, rec, seeds) -> None:
     acc = rec["recorded_train_accuracy"]
     click.echo(f"{ds.dataset_id}: loss {rec['mean']:.4f} ± {rec['std']:.4f} on "
                f"{rec['measured_split']} ({seeds} seeds) vs recorded {rec['recorded']:.4f}; "
                f"ratio recorded/mean {rec['ratio']:.3f}; accuracy {rec['accuracy']:.4f} "
                f"vs recorded train accuracy {acc if acc is None else round(acc, 4)}; "
                f"{rec['seconds']} s")
-    if rec.get("note"):
-        click.echo(f"  note: {rec['note']}")
 
 
 @cli.command()
@@ -286,35 +372,51 @@ def _certify_image(ds, *, seeds, root, data_dir, as_json) -> None:
 @click.option("--seeds", type=click.IntRange(min=1), default=None,
               help="Replace its BC seeds per config.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="Also write <id>.json and <id>.png here.")
+              help="Folder for <id>.json and <id>.png (other grids than common: "
+                   "<out>/<grid>/<id>.*), created if missing.")
 @click.option("--no-write", is_flag=True,
-              help="Do not write results/transfer/, the card or the packaged scores.")
+              help="Measure and print only; write nothing (not even an entry folder).")
+@click.option("--update-zoo", is_flag=True,
+              help="Maintainers, in a source checkout: file the result of a zoo id in "
+                   "results/transfer/, the card's Transfer section and the packaged "
+                   "hades_zoo/zoo/entries/transfer.json (what `hades-zoo list` shows). "
+                   "Refused for an installed package and for paths.")
 @click.option("--repo", type=click.Path(file_okay=False), default=None,
-              help="Source checkout holding cards/ and results/ (default: this one).")
+              help="With --update-zoo: the source checkout (default: the one hades_zoo "
+                   "is imported from).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @_fail_cleanly
-def transfer(source, grid, widths, lrs, steps, seeds, out_dir, no_write, repo, as_json):
+def transfer(source, grid, widths, lrs, steps, seeds, out_dir, no_write, update_zoo,
+             repo, as_json):
     """Train SOURCE over a width x lr x steps grid (paper Fig. 4); score transfer.
 
     Score = mean over widths of the top-50% configs' mean return / recorded fitness
-    (n/a for a recorded fitness <= 0: the raw top-50% mean is reported). Results go
-    to results/transfer/<id>.{json,png} for the common grid (what the card and
-    `hades-zoo list` show), results/transfer/<grid>/<id>.{json,png} for any other.
-    `python scripts/transfer_all.py` scores every seed-0 Brax and MinAtar entry.
+    (n/a for a recorded fitness <= 0: the raw top-50% mean is reported).
+
+    \b
+    Where the result goes (nothing is written into the installed package or the
+    source checkout unless --update-zoo):
+      entry folder (distill --out DIR, pull --out DIR): its README.md card gains the
+        "Transfer" section, the folder transfer.json + transfer.png (other grids:
+        transfer-<grid>.json/.png);
+      --out DIR: DIR/<id>.json + DIR/<id>.png (other grids: DIR/<grid>/<id>.*);
+      zoo id, .safetensors file or hf: without --out: printed only.
+    `hades-zoo list` shows the packaged scores, which maintainers measure with
+    --update-zoo or `python scripts/transfer_all.py` in a source checkout.
 
     \b
     Examples:
-      hades-zoo transfer hopper-R-4                       # the common grid
-      hades-zoo transfer hopper-R-4 --grid full
-      hades-zoo transfer breakout-minatar-F-16 --widths 64,512 --seeds 2 --no-write
+      hades-zoo transfer runs/cartpole-F-2.hz               # into the run's own card
+      hades-zoo transfer hopper-R-4 --out transfer      # transfer/hopper-R-4.{json,png}
+      hades-zoo transfer hopper-R-4 --grid full --out transfer
+      hades-zoo transfer breakout-minatar-F-16 --widths 64,512 --seeds 2 --json
     """
-    from hades_zoo.zoo import results
     from hades_zoo.zoo.loading import load as load_source
-    from hades_zoo.zoo.transfer import GRIDS, plot_transfer, transfer_grid
+    from hades_zoo.zoo.transfer import GRIDS, transfer_grid
 
     _jit_cache()
-    if not no_write:
-        results.repo_root(repo)  # fail before measuring
+    folder, root = _destination(source, out_dir=out_dir, no_write=no_write,
+                                update_zoo=update_zoo, repo=repo)
     ds = load_source(_resolve_source(source))
     base = GRIDS[grid]
 
@@ -327,23 +429,24 @@ def transfer(source, grid, widths, lrs, steps, seeds, out_dir, no_write, repo, a
                         steps=steps or base.steps, seeds=seeds or base.seeds,
                         progress_fn=progress)
     data = res.to_dict()
-    if out_dir is not None:
-        from hades_zoo.data.cache import atomic_write_bytes
+    written = []
+    if folder is not None:
+        from hades_zoo.zoo.outputs import record_transfer_in_folder
 
-        out = Path(out_dir)
-        atomic_write_bytes(out / f"{ds.dataset_id}.json", json.dumps(data, indent=1).encode())
-        try:
-            plot_transfer(res, out / f"{ds.dataset_id}.png")
-        except ImportError as err:
-            click.echo(f"  (no plot: {err})", err=True)
-    if not no_write:
+        written += [record_transfer_in_folder(res, folder), folder / "README.md"]
+    if out_dir is not None:
+        from hades_zoo.zoo.outputs import write_transfer_out
+
+        path, png = write_transfer_out(res, out_dir)
+        written.append(path)
+        if png is None:
+            click.echo("  (no plot: matplotlib is missing; pip install "
+                       "'hades_zoo[plot]')", err=True)
+    if root is not None:
         from hades_zoo.zoo.transfer_zoo import write_result
 
-        is_zoo_card = (results.repo_root(repo) / "cards" / f"{ds.dataset_id}.md").exists()
-        path = write_result(results.repo_root(repo), res, card=is_zoo_card)
-        if not as_json:
-            click.echo(f"  wrote {path}" + (" and the card's Transfer section"
-                                            if is_zoo_card else ""))
+        is_zoo_card = _zoo_card(root, ds.dataset_id).exists()
+        written.append(write_result(root, res, card=is_zoo_card))
     if as_json:
         click.echo(json.dumps(data))
         return
@@ -353,6 +456,10 @@ def transfer(source, grid, widths, lrs, steps, seeds, out_dir, no_write, repo, a
                f"top-50% mean {res.top50_mean:.1f}; per width "
                + ", ".join(f"{w}: {v:.1f}" for w, v in zip(res.widths, res.top50))
                + f" ({res.seconds:.0f} s)")
+    if written:
+        click.echo("  wrote " + ", ".join(map(str, written)))
+    elif not no_write:
+        _not_saved("<id>.json and its plot")
 
 
 @cli.command()
@@ -414,9 +521,18 @@ def merge(sources, out_dir, seeds, no_baseline, reuse_certificates, width, depth
     multitask_recipe(merge_ds(datasets, layout=layout), **ov)  # errors before compiling
     single = {}
     if reuse_certificates:
+        from hades_zoo.errors import HadesZooError
         from hades_zoo.zoo.results import load_table, repo_root
 
-        single = {i: r["returns"] for i, r in load_table(repo_root()).items()
+        try:
+            root = repo_root()
+        except HadesZooError:
+            raise HadesZooError(
+                "--reuse-certificates reads results/certificates.json of a source "
+                "checkout, and hades_zoo is not run from one; drop "
+                "--reuse-certificates (the single-task baselines are then measured)."
+            ) from None
+        single = {i: r["returns"] for i, r in load_table(root).items()
                   if len(r["returns"]) == seeds}
     res = run_multitask(datasets, seeds=seeds, baseline=not no_baseline,
                         single_returns=single, layout=layout, wrong=wrong, **ov)

@@ -1,5 +1,8 @@
 """Results in the repository: the certificate table and dataset-card sections.
 
+Only the maintainer writes here (``--update-zoo`` from a checkout, ``scripts/``); user
+commands file their results in a run folder or ``--out`` (``zoo.outputs``).
+
 Measurements about zoo entries live in two places in the source checkout:
 
 - ``results/certificates.json``: one record per dataset id (machine readable), merged
@@ -55,24 +58,31 @@ TABLE_MD = Path("results") / "CERTIFICATES.md"
 
 
 def repo_root(repo: str | Path | None = None) -> Path:
-    """The source checkout that holds ``cards/`` and ``results/``.
+    """The source checkout that holds ``cards/`` and ``results/``: the maintainer's
+    place (``--update-zoo``, ``scripts/``); user commands never write there.
 
     Defaults to the folder above the imported ``hades_zoo`` package (an editable or
     source install).
 
     Raises:
-        HadesZooError: no ``cards/`` folder there (an installed wheel has none).
+        HadesZooError: ``repo`` is None and the package is installed (under
+            ``site-packages``/``dist-packages``), or there is no ``cards/`` folder
+            (an installed wheel has none).
     """
+    fix = ("updating the packaged zoo is a maintainer step run from a source "
+           "checkout of hades_zoo (pass --repo <checkout>); to keep your own results, "
+           "give a run folder or --out DIR instead of --update-zoo.")
     if repo is not None:
         root = Path(repo)
     else:  # the folder above the package (hades_zoo/zoo/results.py: parents[2];
         # tests/test_architecture.py checks it, should this module move again)
         root = Path(__file__).resolve().parents[2]
+        if any(part in ("site-packages", "dist-packages") for part in root.parts):
+            raise HadesZooError(f"hades_zoo is installed in {root}, not run from a "
+                                f"source checkout: {fix}")
     if not (root / "cards").is_dir():
-        raise HadesZooError(
-            f"{root} has no cards/ folder: results are written into a source checkout; "
-            "pass --repo <checkout> (or --no-write)."
-        )
+        raise HadesZooError(f"{root} has no cards/ folder, so it is not a source "
+                            f"checkout: {fix}")
     return root
 
 

@@ -1,7 +1,9 @@
 """Transfer over the zoo: every seed-0 Brax and MinAtar entry scored on one grid.
 
-``transfer.transfer_grid`` measures one dataset. This module files the results of
-many, on one named grid (``transfer.GRIDS``; ``common`` by default) so that their
+``transfer.transfer_grid`` measures one dataset. This module, the maintainer's (it
+writes the source checkout: ``hades-zoo transfer ID --update-zoo``,
+``scripts/transfer_all.py``; a user's result goes to ``zoo.outputs``), files the results
+of many zoo entries, on one named grid (``transfer.GRIDS``; ``common`` by default) so that their
 scores compare:
 
 - ``results/transfer/<id>.{json,png}``: the ``common`` grid (what cards and
