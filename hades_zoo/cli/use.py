@@ -222,12 +222,14 @@ def certify(source, seeds, no_write, repo, data_dir, as_json):
     from hades_zoo.zoo.certify import certify as run_certify
     from hades_zoo.zoo.certify import record_certificate_in_repo
     from hades_zoo.zoo.loading import load as load_source
-    from hades_zoo.zoo.results import repo_root
+    from hades_zoo.zoo.results import card_path, repo_root
 
     _jit_cache()
     folder = Path(source) if Path(source).is_dir() else None
     root = None if no_write or folder else repo_root(repo)  # fail before measuring
     ds = load_source(_resolve_source(source))
+    if root is not None:  # its card's path through the one gate, before measuring
+        card_path(root, ds.dataset_id)
     if ds.recipe.image is not None:
         _certify_image(ds, seeds=seeds, root=root, data_dir=data_dir, as_json=as_json)
         return
@@ -308,6 +310,7 @@ def transfer(source, grid, widths, lrs, steps, seeds, out_dir, no_write, repo, a
       hades-zoo transfer hopper-R-4 --grid full
       hades-zoo transfer breakout-minatar-F-16 --widths 64,512 --seeds 2 --no-write
     """
+    from hades_zoo.data.paths import child_path
     from hades_zoo.zoo import results
     from hades_zoo.zoo.loading import load as load_source
     from hades_zoo.zoo.transfer import GRIDS, plot_transfer, transfer_grid
@@ -316,6 +319,15 @@ def transfer(source, grid, widths, lrs, steps, seeds, out_dir, no_write, repo, a
     if not no_write:
         results.repo_root(repo)  # fail before measuring
     ds = load_source(_resolve_source(source))
+    # every path named after the id through the one gate, before measuring
+    if out_dir is not None:
+        out_json, out_png = (child_path(out_dir, ds.dataset_id, suffix=s, what="dataset id")
+                             for s in (".json", ".png"))
+    if not no_write:
+        from hades_zoo.zoo.transfer_zoo import result_path
+
+        root = results.repo_root(repo)
+        results.card_path(root, ds.dataset_id), result_path(root, ds.dataset_id)
     base = GRIDS[grid]
 
     def progress(w, r):
@@ -330,16 +342,15 @@ def transfer(source, grid, widths, lrs, steps, seeds, out_dir, no_write, repo, a
     if out_dir is not None:
         from hades_zoo.data.cache import atomic_write_bytes
 
-        out = Path(out_dir)
-        atomic_write_bytes(out / f"{ds.dataset_id}.json", json.dumps(data, indent=1).encode())
+        atomic_write_bytes(out_json, json.dumps(data, indent=1).encode())
         try:
-            plot_transfer(res, out / f"{ds.dataset_id}.png")
+            plot_transfer(res, out_png)
         except ImportError as err:
             click.echo(f"  (no plot: {err})", err=True)
     if not no_write:
         from hades_zoo.zoo.transfer_zoo import write_result
 
-        is_zoo_card = (results.repo_root(repo) / "cards" / f"{ds.dataset_id}.md").exists()
+        is_zoo_card = results.card_path(results.repo_root(repo), ds.dataset_id).exists()
         path = write_result(results.repo_root(repo), res, card=is_zoo_card)
         if not as_json:
             click.echo(f"  wrote {path}" + (" and the card's Transfer section"
