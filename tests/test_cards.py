@@ -13,7 +13,7 @@ from hades_zoo.data.cache import sha256_bytes
 from hades_zoo.data.dataset import SyntheticDataset, dataset_to_bytes
 from hades_zoo.data.format import FORMAT_VERSION
 from hades_zoo.data.recipe import EnvConfig
-from hades_zoo.errors import DatasetFormatError
+from hades_zoo.errors import DatasetFormatError, UnsafeNameError
 from hades_zoo.hub.cards import PARQUET_GLOB, render_card, size_category, validate_card
 from tests.conftest import make_dataset
 
@@ -79,9 +79,10 @@ def test_size_categories():
 
 
 def test_render_rejects_unsafe_dataset_ids():
-    ds = make_dataset("../evil")
-    with pytest.raises(DatasetFormatError, match="cannot name a file"):
-        render_card(ds)
+    with pytest.raises(UnsafeNameError, match="'../evil' contains a path separator"):
+        render_card(make_dataset("../evil"))
+    with pytest.raises(UnsafeNameError, match="cannot name a dataset repo file"):
+        render_card(make_dataset("has space"))
 
 
 def _edit(text: str, old: str, new: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -17,14 +18,16 @@ __all__ = ["cli", "main"]
 
 
 def _fail_cleanly(fn):
-    """Turn HadesZooError into a one-line message and exit status 1."""
+    """Turn HadesZooError into a one-line message (line breaks become spaces) and exit
+    status 1."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except HadesZooError as err:
-            raise click.ClickException(f"{type(err).__name__}: {err}") from None
+        except HadesZooError as err:  # one line, even for a wrapped YAML error
+            text = re.sub(r"\s*\n\s*", " ", str(err))
+            raise click.ClickException(f"{type(err).__name__}: {text}") from None
 
     return wrapper
 

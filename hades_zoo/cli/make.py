@@ -88,12 +88,15 @@ def distill(recipe: str, out_dir: str, overrides: tuple[str, ...], no_resume: bo
     from hades_zoo.engine.checkpoint import read_generation
     from hades_zoo.engine.distill import distill as run_distill
     from hades_zoo.engine.parallel import is_writer
+    from hades_zoo.hub.cards import dataset_filename
     from hades_zoo.zoo.certify import machine_description
     from hades_zoo.zoo.entry import write_entry
 
     writer = is_writer()
     _jit_cache()
-    rec = load_recipe(recipe, overrides)
+    rec = load_recipe(recipe, overrides)  # refuses a name that cannot be a file name
+    if rec.variant != "ES":  # the entry's card names <name>.safetensors: check it now
+        dataset_filename(rec.name)
     mean = var = None
     if rec.env.obs_norm == "const":
         mean, var = load_stats(rec.env.name)
@@ -124,7 +127,7 @@ def distill(recipe: str, out_dir: str, overrides: tuple[str, ...], no_resume: bo
         click.echo(f"process {jax.process_index()} of {jax.process_count()}: "
                    f"{result.generations} generations done; process 0 writes the files")
         return
-    what = (f"{out / (rec.name + '.safetensors')} + README.md, curve.png"
+    what = (f"{out / dataset_filename(rec.name)} + README.md, curve.png"
             if result.dataset is not None else f"{out / 'policy.safetensors'} (ES baseline)")
     click.echo(f"wrote {what} ({result.generations} generations)")
 

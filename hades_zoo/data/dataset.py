@@ -28,9 +28,10 @@ from flax import struct
 
 from hades_zoo.data import format as _format
 from hades_zoo.data.cache import atomic_write_bytes
+from hades_zoo.data.paths import check_name
 from hades_zoo.data.recipe import Recipe
 from hades_zoo.data.recipe_io import recipe_from_dict, recipe_to_json
-from hades_zoo.errors import DatasetFormatError, RecipeError
+from hades_zoo.errors import DatasetFormatError, RecipeError, UnsafeNameError
 
 __all__ = ["SyntheticDataset", "DatasetInfo", "ARRAY_NAMES", "validate_arrays",
            "dataset_metadata", "dataset_to_bytes", "dataset_from_bytes", "save_dataset",
@@ -298,6 +299,9 @@ def dataset_from_bytes(data: bytes, *, source: str = "<bytes>") -> SyntheticData
     Raises:
         DatasetFormatError: corrupt file, bad metadata (the key is named), unknown
             ``format_version``, invalid arrays or recipe.
+        UnsafeNameError: the stored dataset id (``info`` or the ``dataset_id`` key)
+            cannot be a file name (``../victim``, ``/abs``, a control character, over
+            255 bytes): every writer names files after it, so it is refused here.
     """
     arrays, meta = _format.decode(data, source=source)
     validate_arrays(arrays)
@@ -308,7 +312,21 @@ def dataset_from_bytes(data: bytes, *, source: str = "<bytes>") -> SyntheticData
         raise DatasetFormatError(f"{source}: metadata lacks {err}.") from err
     except (json.JSONDecodeError, TypeError, RecipeError) as err:
         raise DatasetFormatError(f"{source}: invalid metadata: {err}") from err
+    _check_stored_id(info.dataset_id, source)
+    if "dataset_id" in meta:
+        _check_stored_id(meta["dataset_id"], source)
     return SyntheticDataset(**{k: arrays.get(k) for k in ARRAY_NAMES}, recipe=recipe, info=info)
+
+
+def _check_stored_id(dataset_id: object, source: str) -> None:
+    """A dataset id read from a file must be a plain file name (``data.paths``)."""
+    try:
+        check_name(dataset_id, what="dataset id")
+    except UnsafeNameError as err:
+        raise UnsafeNameError(
+            f"{source}: {err} Its files would be named after this id, so the dataset "
+            "is refused; ask its publisher to re-save it under a plain id."
+        ) from None
 
 
 def read_dataset_file(path) -> SyntheticDataset:

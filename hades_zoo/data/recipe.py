@@ -16,13 +16,17 @@ import dataclasses
 from typing import Any, Literal
 
 from hades_zoo.data.inner_loop import ACTIVATIONS, InnerLoopConfig
-from hades_zoo.errors import RecipeError, close_matches
+from hades_zoo.data.paths import MAX_NAME_BYTES, check_name
+from hades_zoo.errors import RecipeError, UnsafeNameError, close_matches
 
 __all__ = ["EnvConfig", "DatasetConfig", "PolicyConfig", "BCConfig", "EvalConfig", "ESConfig",
            "ImageConfig", "InnerLoopConfig", "Recipe", "RECIPE_VERSION", "ACTIVATIONS"]
 
 
 RECIPE_VERSION = 1
+#: The longest suffix a run's file takes after the recipe's ``name`` (its dataset's
+#: sha256 sidecar); ``Recipe.validate`` checks that ``name`` + this is a file name.
+NAME_SUFFIX = ".safetensors.sha256"
 
 
 BRAX_BACKENDS = ("positional", "spring", "generalized", "mjx")
@@ -426,12 +430,27 @@ class Recipe:
         ``num_devices`` no longer constrains anything: the population is padded to a
         multiple of the device count (``engine.parallel``); it is accepted for callers
         written before that.
+
+        Raises:
+            RecipeError: naming the first bad field; a ``name`` that cannot be a file
+                name (``../x``, ``/abs``, a control character, over 255 bytes with
+                ``NAME_SUFFIX``: ``hades_zoo.data.paths.check_name``) is refused.
         """
         if self.recipe_version != RECIPE_VERSION:
             raise RecipeError(
                 f"recipe_version={self.recipe_version} is not supported by this hades_zoo "
                 f"(reads version {RECIPE_VERSION}); upgrade hades_zoo."
             )
+        try:  # the run's files are named after it (<name>.safetensors.sha256)
+            check_name(self.name, what="recipe name")
+        except UnsafeNameError as err:
+            raise RecipeError(f"name: {err}") from None
+        size = len(self.name.encode("utf-8", "surrogatepass")) + len(NAME_SUFFIX)
+        if size > MAX_NAME_BYTES:
+            raise RecipeError(
+                f"name: recipe name {self.name[:40]!r}... would name files of {size} bytes "
+                f"(<name>{NAME_SUFFIX}), over the {MAX_NAME_BYTES} a file name may "
+                f"have; use a name of at most {MAX_NAME_BYTES - len(NAME_SUFFIX)} bytes.")
         if self.variant not in ("F", "R", "RR", "ES"):
             raise RecipeError(
                 f"variant must be 'F', 'R', 'RR' or 'ES', got {self.variant!r}.")

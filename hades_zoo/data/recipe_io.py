@@ -234,7 +234,8 @@ def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
         if not isinstance(data, Mapping):
             raise RecipeError(f"{path}: a recipe must be a mapping.")
         data = apply_overrides(data, overrides)
-    where = f"{path} with --set {' '.join(overrides)}" if overrides else str(path)
+    shown = " ".join(o if o.isprintable() else repr(o) for o in overrides)  # one line
+    where = f"{path} with --set {shown}" if overrides else str(path)
     try:
         return recipe_from_dict(data)
     except RecipeError as err:

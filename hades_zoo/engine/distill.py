@@ -42,6 +42,7 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from hades_zoo.data.dataset import DatasetInfo, SyntheticDataset
+from hades_zoo.data.paths import child_path
 from hades_zoo.data.recipe import Recipe
 from hades_zoo.data.recipe_io import recipe_to_json
 from hades_zoo.engine.checkpoint import load_checkpoint, save_checkpoint
@@ -308,7 +309,8 @@ def distill(
         """The current ES mean as the run's result file, then the on_checkpoint hook."""
         params, ds = current_result(state, last, gen)
         if ds is not None:
-            ds.save(out / f"{recipe.name}.safetensors")
+            ds.save(child_path(out, recipe.name, suffix=".safetensors",
+                               what="recipe name"))
         else:
             save_policy_params(params, out / POLICY_FILE)
         if on_checkpoint is not None:

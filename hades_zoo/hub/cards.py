@@ -17,10 +17,12 @@ import json
 import re
 from typing import Any
 
-from hades_zoo.errors import DatasetFormatError
+from hades_zoo.data.paths import check_name
+from hades_zoo.errors import DatasetFormatError, UnsafeNameError
 
 __all__ = [
     "render_card",
+    "dataset_filename",
     "validate_card",
     "card_block",
     "PARQUET_GLOB",
@@ -51,6 +53,26 @@ def size_category(num_pairs: int) -> str:
         if num_pairs < limit:
             return label
     return "1M<n<10M"
+
+
+def dataset_filename(dataset_id: str) -> str:
+    """``<id>.safetensors``, the file a dataset repo (and a distill entry) holds.
+
+    Checked by the one gate (``hades_zoo.data.paths.check_name``), then by the card's
+    stricter rule for a Hub file: letters, digits, ``.``, ``_`` and ``-``, at most 200
+    characters before the suffix (so the ``.sha256`` sidecar name fits too).
+
+    Raises:
+        UnsafeNameError: naming the id and the fix.
+    """
+    check_name(dataset_id, what="dataset id")
+    filename = f"{dataset_id}.safetensors"
+    if not _FILE_RE.match(filename):
+        raise UnsafeNameError(
+            f"dataset id {dataset_id!r} cannot name a dataset repo file; use letters, "
+            "digits, '.', '_' and '-', at most 200 characters (e.g. --set "
+            "name=cartpole-R-2, or ds.replace_info(dataset_id='cartpole-R-2')).")
+    return filename
 
 
 def _protocol(ds: Any) -> dict[str, Any]:
@@ -122,8 +144,8 @@ def render_card(
         ``huggingface_hub.DatasetCard``; ``str(card)`` is the README.md text.
 
     Raises:
-        DatasetFormatError: the dataset has no recipe, or its id is not a valid
-            file name.
+        DatasetFormatError: the dataset has no recipe.
+        UnsafeNameError: its id cannot name a file (``dataset_filename``).
     """
     from huggingface_hub import DatasetCard, DatasetCardData
 
@@ -136,12 +158,7 @@ def render_card(
             "cannot render a card for a dataset without a recipe; build it with "
             "SyntheticDataset(..., recipe=...)."
         )
-    filename = f"{ds.info.dataset_id}.safetensors"
-    if not _FILE_RE.match(filename) or ".." in filename:
-        raise DatasetFormatError(
-            f"dataset id {ds.info.dataset_id!r} cannot name a file; use letters, digits, "
-            "'.', '_' and '-' (e.g. ds.replace_info(dataset_id='cartpole-R-2'))."
-        )
+    filename = dataset_filename(ds.info.dataset_id)
     if sha256 is None:
         sha256 = sha256_bytes(dataset_to_bytes(ds))
     from importlib import metadata

@@ -17,11 +17,18 @@ from hades_zoo.data.cache import (
 )
 from hades_zoo.data.dataset import dataset_from_bytes, read_dataset_file
 from hades_zoo.errors import DatasetFormatError
-from hades_zoo.hub.cards import PARQUET_FILE, RECIPE_FILE, card_block, render_card
+from hades_zoo.hub.cards import (
+    PARQUET_FILE,
+    RECIPE_FILE,
+    card_block,
+    dataset_filename,
+    render_card,
+)
 from hades_zoo.hub.client import CARD_FILE
 from hades_zoo.hub.pull import _checked, load_from_hub
 from hades_zoo.hub.refs import (
     check_repo_filename,
+    repo_path,
 )
 
 logger = logging.getLogger(__name__)
@@ -106,7 +113,9 @@ def save_pretrained(
         The files written (repo path, size, sha256), sorted by path.
 
     Raises:
-        DatasetFormatError: invalid dataset or dataset id.
+        DatasetFormatError: invalid dataset.
+        UnsafeNameError: a dataset id that cannot name a file (``../x``, ``/abs``,
+            over 200 characters...); nothing is written.
     """
     from hades_zoo.data.dataset import dataset_to_bytes
     from hades_zoo.data.recipe_io import dump_recipe
@@ -116,7 +125,7 @@ def save_pretrained(
     sha = sha256_bytes(data)
     card = render_card(ds, certificate=certificate, sha256=sha, repo_id=repo_id,
                        license=license)
-    name = f"{ds.info.dataset_id}.safetensors"
+    name = dataset_filename(ds.info.dataset_id)
     contents = {
         name: data,
         f"{name}.sha256": f"{sha}  {name}\n".encode(),
@@ -124,9 +133,11 @@ def save_pretrained(
         RECIPE_FILE: dump_recipe(ds.recipe).encode(),
         PARQUET_FILE: parquet_bytes(ds),
     }
+    # every path through the one gate, before the first file is written
+    paths = {rel: repo_path(directory, rel) for rel in contents}
     files = []
     for rel, content in sorted(contents.items()):
-        atomic_write_bytes(directory / rel, content)
+        atomic_write_bytes(paths[rel], content)
         files.append(RepoFile(rel, len(content), sha256_bytes(content)))
     logger.info("wrote %s (%d files)", directory, len(files))
     return tuple(files)
@@ -159,10 +170,10 @@ def _local_dataset_file(directory: Path, filename: str | None) -> tuple[Path, st
             )
         return found[0], None
     check_repo_filename(filename)
-    sidecar = directory / f"{filename}.sha256"
+    sidecar = repo_path(directory, f"{filename}.sha256")
     if sidecar.is_file():  # committed with the file; a kept card may be older
         recorded = (sidecar.read_text().split() or [recorded])[0]
-    return directory / filename, recorded
+    return repo_path(directory, filename), recorded
 
 
 def from_pretrained(

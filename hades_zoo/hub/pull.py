@@ -17,6 +17,7 @@ from hades_zoo.data.cache import (
     verify_sha256,
 )
 from hades_zoo.data.dataset import dataset_from_bytes
+from hades_zoo.data.paths import child_path
 from hades_zoo.engine.envs import check_dataset_fits_env
 from hades_zoo.errors import DatasetFormatError, HubError, HubSourceError
 from hades_zoo.hub.cards import RECIPE_FILE, card_block
@@ -32,6 +33,7 @@ from hades_zoo.hub.refs import (
     HubSource,
     check_repo_filename,
     parse_hub_source,
+    repo_path,
 )
 
 logger = logging.getLogger(__name__)
@@ -209,22 +211,27 @@ def pull_from_hub(source: str | HubSource, *, out: str | Path | None = None,
         repo has them), each written atomically.
 
     Raises:
-        Same as :func:`load_from_hub`.
+        Same as :func:`load_from_hub`; UnsafeNameError (nothing written) for a dataset
+        whose id, or a repo file whose name, cannot be a local file name.
     """
     src, commit, filename, data, sha = _fetch_verified(source, filename, sha256)
     _checked(dataset_from_bytes(data, source=f"hf:{src.repo_id}@{commit}/{filename}"))
     org, name = src.repo_id.split("/")
-    directory = Path(out) if out is not None else (
-        cache_dir() / "hub" / f"datasets--{org}--{name}" / commit)
-    written = [atomic_write_bytes(directory / filename, data)]
-    for extra in (CARD_FILE, RECIPE_FILE, f"{filename}.sha256"):
+    directory = Path(out) if out is not None else child_path(
+        child_path(cache_dir() / "hub", f"datasets--{org}--{name}", what="Hub repo id"),
+        commit, what="commit")
+    extras = (CARD_FILE, RECIPE_FILE, f"{filename}.sha256")
+    # every local name through the one gate before the first file is written
+    local = {rel: repo_path(directory, rel) for rel in (filename, *extras)}
+    written = [atomic_write_bytes(local[filename], data)]
+    for extra in extras:
         try:
             extra_path = _download(src, extra, commit)
         except HubError as err:
             if "not found (404)" in str(err) or "offline" in str(err):
                 continue
             raise
-        written.append(atomic_write_bytes(directory / extra, extra_path.read_bytes()))
+        written.append(atomic_write_bytes(local[extra], extra_path.read_bytes()))
     logger.info("pulled hf:%s@%s into %s", src.repo_id, commit, directory)
     return PullResult(f"hf:{src.repo_id}@{commit}", commit, directory, written[0], sha,
                       tuple(written))

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from pathlib import Path
 
+from hades_zoo.data.paths import child_path
 from hades_zoo.errors import HubSourceError
 
-__all__ = ["HubSource", "parse_hub_source", "check_repo_filename"]
+__all__ = ["HubSource", "parse_hub_source", "check_repo_filename", "repo_path"]
 
 # Hub naming rules (huggingface_hub.utils._validators): letters, digits, '-', '_', '.',
 # no '--' or '..', at most 96 characters per part.
@@ -120,3 +122,22 @@ def parse_hub_source(source: str) -> HubSource:
     if sep and not revision:
         raise HubSourceError(f"{source!r}: empty revision after '@'; {_SOURCE_HELP}.")
     return HubSource(_check_repo_id(repo_id), _check_revision(revision or None))
+
+
+def repo_path(directory: str | Path, filename: str) -> Path:
+    """Where the repo file ``filename`` (``x.safetensors``, ``data/train-0.parquet``)
+    lives in a local copy of the repo under ``directory``.
+
+    The name is checked as a repo path (:func:`check_repo_filename`), then each of its
+    parts goes through the one gate, ``hades_zoo.data.paths.child_path``: the result is
+    always inside ``directory``.
+
+    Raises:
+        HubSourceError: not a plain relative repo path.
+        UnsafeNameError: a part that cannot be a file name.
+    """
+    *folders, name = check_repo_filename(filename).split("/")
+    path = Path(directory)
+    for folder in folders:
+        path = child_path(path, folder, what="Hub file name")
+    return child_path(path, name, what="Hub file name")

@@ -143,6 +143,7 @@ def record_certificate_in_repo(cert: Certificate, ds: SyntheticDataset,
     from hades_zoo.zoo.registry import entries
 
     root = results.repo_root(repo)
+    card = results.card_path(root, cert.dataset_id)  # the one gate, before any write
     table = entries()
     entry = table.get(cert.dataset_id)
     es_best = ds.info.provenance.get("final_population_max_fitness")
@@ -150,7 +151,7 @@ def record_certificate_in_repo(cert: Certificate, ds: SyntheticDataset,
     rec.update(env=ds.recipe.env.name, variant=ds.recipe.variant, protocol=_protocol(ds))
     rec["note"] = results.certificate_note(root, rec, entry.notes if entry else "",
                                            es_best)
-    if (root / "cards" / f"{cert.dataset_id}.md").exists():
+    if card.exists():
         results.write_card_section(root, cert.dataset_id, results.CERT_SECTION,
                                    results.render_certificate_section(
                                        rec, protocol=rec["protocol"]))
@@ -174,7 +175,7 @@ def record_image_certificate_in_repo(rec: dict, repo: str | Path | None = None) 
     root = results.repo_root(repo)
     table = entries()
     dataset_id = rec["dataset_id"]
-    if (root / "cards" / f"{dataset_id}.md").exists():
+    if results.card_path(root, dataset_id).exists():
         results.write_card_section(root, dataset_id, results.CERT_SECTION,
                                    results.render_certificate_section(
                                        rec, protocol=rec.get("protocol", "")))

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from hades_zoo.data.cache import atomic_write_bytes
+from hades_zoo.data.paths import child_path
 from hades_zoo.errors import HadesZooError
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "TRANSFER_SECTION",
     "MULTITASK_SECTION",
     "repo_root",
+    "card_path",
     "load_table",
     "record_certificate",
     "render_table",
@@ -87,6 +89,15 @@ def repo_root(repo: str | Path | None = None) -> Path:
 
 
 # ------------------------------------------------------------------- cards
+def card_path(root: Path, dataset_id: str) -> Path:
+    """``root/cards/<id>.md``, the id through the one gate (``data.paths``).
+
+    Raises:
+        UnsafeNameError: an id that cannot be a file name (``../victim``).
+    """
+    return child_path(Path(root) / "cards", dataset_id, suffix=".md", what="dataset id")
+
+
 def _markers(name: str) -> tuple[str, str]:
     return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
 
@@ -116,9 +127,9 @@ def write_card_section(root: Path, dataset_id: str, name: str, body: str) -> Pat
     """Set one section of ``cards/<id>.md`` (atomic write).
 
     Raises:
-        HadesZooError: the card does not exist.
+        HadesZooError: the card does not exist (UnsafeNameError: an unsafe id).
     """
-    path = root / "cards" / f"{dataset_id}.md"
+    path = card_path(root, dataset_id)
     if not path.exists():
         raise HadesZooError(f"no card {path}: only zoo entries have cards.")
     atomic_write_bytes(path, set_card_section(path.read_text(), name, body).encode())

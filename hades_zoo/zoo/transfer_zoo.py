@@ -36,6 +36,7 @@ from typing import Any
 
 from hades_zoo.data.cache import atomic_write_bytes
 from hades_zoo.data.ids import parse_dataset_id
+from hades_zoo.data.paths import child_path
 from hades_zoo.zoo import results
 from hades_zoo.zoo.registry import TRANSFER_FILE, ZooEntry, entries
 from hades_zoo.zoo.transfer import (
@@ -91,8 +92,9 @@ def report_ids(root: Path, zoo: Mapping[str, ZooEntry] | None = None) -> list[st
 
 def result_path(root: Path, dataset_id: str, grid: str = COMMON_GRID) -> Path:
     """Where ``dataset_id``'s result on ``grid`` lives (``.json``; the plot: ``.png``)."""
-    folder = root / RESULTS_DIR if grid == COMMON_GRID else root / RESULTS_DIR / grid
-    return folder / f"{dataset_id}.json"
+    folder = root / RESULTS_DIR if grid == COMMON_GRID else child_path(
+        root / RESULTS_DIR, grid, what="grid name")
+    return child_path(folder, dataset_id, suffix=".json", what="dataset id")
 
 
 def load_result(root: Path, dataset_id: str, grid: str = COMMON_GRID
@@ -130,7 +132,7 @@ def write_result(root: Path, res: TransferResult, *, card: bool = True) -> Path:
         plot_transfer(res, path.with_suffix(".png"))
     except ImportError:  # the JSON is the result; the plot is redrawn by render_all
         pass
-    if card and (root / "cards" / f"{res.dataset_id}.md").exists():
+    if card and results.card_path(root, res.dataset_id).exists():
         write_card(root, res.dataset_id)
     write_packaged_scores(root)
     return path
@@ -214,7 +216,7 @@ def render_all(root: Path, ids: Iterable[str] | None = None) -> list[Path]:
                     res, result_path(root, dataset_id, grid).with_suffix(".png"))))
             except ImportError:
                 break
-        if (root / "cards" / f"{dataset_id}.md").exists():
+        if results.card_path(root, dataset_id).exists():
             written.append(write_card(root, dataset_id))
     written += write_env_figures(root, ids, zoo)
     written.append(write_table(root, ids, zoo))
@@ -232,7 +234,8 @@ def write_env_figures(root: Path, ids: Iterable[str],
             by_env.setdefault(zoo[i].env, []).append(found[i][COMMON_GRID])
     out = []
     for env, res in by_env.items():
-        path = root / RESULTS_DIR / "envs" / f"{env.lower()}.png"
+        path = child_path(root / RESULTS_DIR / "envs", env.lower(), suffix=".png",
+                          what="env name")
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             out.append(Path(plot_env(env, res, path)))
