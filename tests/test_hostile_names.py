@@ -87,7 +87,7 @@ class Box:
 
     root: Path
     out: Path  # the intended folder: does not exist before a command
-    repo: Path  # a checkout with cards/ and results/ (certify/transfer --repo)
+    repo: Path  # a checkout with cards/ and results/ (what --update-zoo writes)
     hostile_id: str
 
 
@@ -122,9 +122,9 @@ def cli_writers(box: Box, source: str, plain: str) -> dict[str, list[str]]:
     """Every writing command, reading ``source`` and writing into ``box.out``."""
     out = str(box.out)
     return {
-        "certify": ["certify", source, "--seeds", "1", "--repo", str(box.repo)],
+        "certify": ["certify", source, "--seeds", "1", "--out", out],
         "transfer": ["transfer", source, "--widths", "16", "--lrs", "1e-3", "--steps",
-                     "5", "--seeds", "1", "--out", out, "--repo", str(box.repo)],
+                     "5", "--seeds", "1", "--out", out],
         "merge": ["merge", plain, source, "--out", out, "--seeds", "1", "--no-baseline",
                   "--no-wrong", "--steps", "5"],
         "plot": ["plot", source, "--out", str(box.out / "plot.png")],
@@ -267,9 +267,8 @@ def test_writers_gate_ids_even_past_the_decoder(which, tmp_path, hub_server,
     src.write_bytes(hostile_bytes(h))
     before = snapshot(tmp_path)
     runner = CliRunner()
-    for args in (["certify", str(src), "--seeds", "1", "--repo", str(repo)],
-                 ["transfer", str(src), "--out", str(work / "out"), "--no-write"],
-                 ["transfer", str(src), "--repo", str(repo)],
+    for args in (["certify", str(src), "--seeds", "1", "--out", str(work / "out")],
+                 ["transfer", str(src), "--out", str(work / "out")],
                  ["push", str(src), "--repo-id", "org/pushed"]):
         assert_refused(runner.invoke(cli, args), h)
         assert snapshot(tmp_path) == before, args
@@ -307,7 +306,7 @@ def test_plain_but_too_long_names_are_refused_before_any_work(tmp_path, tiny_rec
     src = tmp_path / "long.safetensors"
     src.write_bytes(hostile_bytes("x" * 252))  # a valid id; <id>.json is 257 bytes
     r = runner.invoke(cli, ["transfer", str(src), "--widths", "16", "--steps", "5",
-                            "--seeds", "1", "--no-write", "--out", str(out)])
+                            "--seeds", "1", "--out", str(out)])
     assert r.exit_code == 1 and "UnsafeNameError" in r.output and "257 bytes" in r.output
     assert not out.exists()
     with pytest.raises(UnsafeNameError, match="at most 200"):

@@ -292,8 +292,13 @@ def certify(source, seeds, out_dir, no_write, update_zoo, repo, data_dir, as_jso
     folder, root = _destination(source, out_dir=out_dir, no_write=no_write,
                                 update_zoo=update_zoo, repo=repo)
     ds = load_source(_resolve_source(source))
-    if root is not None:  # its card's path through the one gate, before measuring
+    # every path named after the id through the one gate, before measuring
+    if root is not None:
         _zoo_card(root, ds.dataset_id)
+    if out_dir is not None:
+        from hades_zoo.zoo.outputs import out_certificate_path
+
+        out_certificate_path(out_dir, ds.dataset_id)
     if ds.recipe.image is not None:
         rec = _certify_image(ds, seeds=seeds, root=root, folder=folder,
                              data_dir=data_dir)
@@ -413,7 +418,6 @@ def transfer(source, grid, widths, lrs, steps, seeds, out_dir, no_write, update_
       hades-zoo transfer hopper-R-4 --grid full --out transfer
       hades-zoo transfer breakout-minatar-F-16 --widths 64,512 --seeds 2 --json
     """
-    from hades_zoo.data.paths import child_path
     from hades_zoo.zoo.loading import load as load_source
     from hades_zoo.zoo.transfer import GRIDS, transfer_grid
 
@@ -423,8 +427,9 @@ def transfer(source, grid, widths, lrs, steps, seeds, out_dir, no_write, update_
     ds = load_source(_resolve_source(source))
     # every path named after the id through the one gate, before measuring
     if out_dir is not None:
-        for suffix in (".json", ".png"):
-            child_path(out_dir, ds.dataset_id, suffix=suffix, what="dataset id")
+        from hades_zoo.zoo.outputs import out_transfer_path
+
+        out_transfer_path(out_dir, ds.dataset_id, grid)
     if root is not None:
         from hades_zoo.zoo.transfer_zoo import result_path
 

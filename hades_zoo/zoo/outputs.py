@@ -162,10 +162,14 @@ def write_transfer_out(res: TransferResult,
     return path, _write_transfer(res, path)
 
 
+def out_certificate_path(out: str | Path, dataset_id: str) -> Path:
+    """``OUT/<id>.certificate.json`` (through the one name gate)."""
+    return child_path(out, dataset_id, suffix=".certificate.json", what="dataset id")
+
+
 def write_certificate_out(rec: Mapping[str, Any], out: str | Path) -> Path:
     """Write a certificate record to ``OUT/<id>.certificate.json``."""
-    path = child_path(out, rec["dataset_id"], suffix=".certificate.json",
-                      what="dataset id")
+    path = out_certificate_path(out, rec["dataset_id"])
     atomic_write_bytes(path, (json.dumps(dict(rec), indent=1, sort_keys=True)
                               + "\n").encode())
     return path
