@@ -1,18 +1,25 @@
 """Download: ``load_from_hub`` and ``pull_from_hub`` read a dataset repo at a pinned commit
 through huggingface_hub's cache and check the sha256 its card records.
+
+A cached file that is damaged (an emptied or truncated blob: its content no longer
+matches the etag huggingface_hub named it by, or it does not parse) is fetched again
+once with ``force_download``; the card and the ``<file>.sha256`` sidecar must agree on
+the sha256; when huggingface_hub cannot answer (offline, server down) a copy written
+by ``pull`` (``hades_zoo.hub.pulled``) is read instead.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from hades_zoo.data.cache import (
     atomic_write_bytes,
-    cache_dir,
     hf_cache_dir,
     verify_sha256,
 )
@@ -26,8 +33,10 @@ from hades_zoo.hub.client import (
     _hub_error,
     _library,
     _offline,
+    _tagged,
     _timeout,
 )
+from hades_zoo.hub.pulled import find_pulled, pulled_folder, record_ref
 from hades_zoo.hub.refs import (
     HubSource,
     check_repo_filename,
@@ -67,6 +76,10 @@ def _checked(ds):
     return ds
 
 
+#: Failures that huggingface_hub's cache could not answer but a pulled copy can.
+_UNREACHABLE = ("offline", "connection", "timeout", "server", "rate_limited")
+
+
 def _download(src: HubSource, filename: str, revision: str | None, *,
               force: bool = False) -> Path:
     """hf_hub_download with the call-time endpoint, cache and offline switch."""
@@ -88,22 +101,113 @@ def _commit_of(path: Path, filename: str) -> str:
     return path.parts[-(len(filename.split("/")) + 1)]
 
 
+def _blob_intact(path: Path) -> bool | None:
+    """Whether a cached file still matches the etag its blob is named by.
+
+    huggingface_hub names each blob by the file's etag: the git blob sha1 of a regular
+    file, the sha256 of an LFS file. True / False when the name is one of those, None
+    when it is something else (some mirrors) and the content cannot be judged.
+    """
+    try:
+        name = path.resolve().name
+        if not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", name):
+            return None
+        data = path.read_bytes()
+    except OSError:
+        return False
+    if len(name) == 64:
+        return hashlib.sha256(data).hexdigest() == name
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest() == name
+
+
+def _fetch_parsed(src: HubSource, filename: str, revision: str,
+                  parse: Callable[[Path], Any]) -> tuple[Path, Any]:
+    """Download ``filename`` and ``parse`` it; a damaged cached copy is fetched again.
+
+    A copy whose blob no longer matches its etag (emptied, truncated), or that fails
+    to parse while its etag cannot vouch for it, is downloaded again once with
+    ``force_download`` (through huggingface_hub, which replaces the blob).
+
+    Raises:
+        HubError: download failures; offline with a damaged copy (reason
+            ``offline``); the file still fails ``parse`` after a fresh download.
+    """
+    path = _download(src, filename, revision)
+    commit = _commit_of(path, filename)
+    where = f"hf:{src.repo_id}@{commit}/{filename}"
+    intact = _blob_intact(path)
+    problem: Exception | None = None
+    if intact is not False:
+        try:
+            return path, parse(path)
+        except (DatasetFormatError, ValueError, OSError) as err:
+            if intact:  # the file is what the repo holds: no use fetching it again
+                raise HubError(f"hf:{src.repo_id}@{commit}: {err}") from err
+            problem = err
+    damage = (f"{problem}" if problem is not None else
+              f"{path.stat().st_size}-byte file that does not match its etag "
+              f"(emptied or truncated)")
+    if _offline():
+        raise _tagged("offline", (
+            f"{where}: huggingface_hub's cached copy ({path.resolve()}) is damaged: "
+            f"{damage}; unset HF_HUB_OFFLINE so it is fetched again."
+        ))
+    logger.warning("%s: cached copy is damaged (%s); downloading it again", where, damage)
+    path = _download(src, filename, commit, force=True)
+    try:
+        return path, parse(path)
+    except (DatasetFormatError, ValueError, OSError) as err:
+        raise HubError(f"hf:{src.repo_id}@{commit}: {err} (fetched twice)") from err
+
+
+def _parse_card(path: Path) -> dict[str, Any]:
+    return card_block(path.read_text(encoding="utf-8"))
+
+
+def _parse_sidecar(path: Path) -> str:
+    """The sha256 of a ``sha256sum``-style sidecar (ValueError when it holds none)."""
+    text = path.read_text(encoding="utf-8").split()
+    if not text or not re.fullmatch(r"[0-9a-fA-F]{64}", text[0]):
+        raise ValueError(f"sidecar {path.name} holds no sha256 ({path.stat().st_size} "
+                         "bytes)")
+    return text[0].lower()
+
+
+def _agreed_sha(where: str, filename: str, block: dict[str, Any],
+                side: str | None) -> str | None:
+    """The sha256 recorded for ``filename``: the sidecar's and the card's must agree.
+
+    Raises:
+        HubError: both record one and they differ (reason ``inconsistent``).
+    """
+    card = block.get("sha256") if block.get("file") == filename else None
+    card = str(card).lower() if card else None
+    if side and card and side != card:
+        raise _tagged("inconsistent", (
+            f"{where}: the card records sha256 {card} for {filename} but its sidecar "
+            f"{filename}.sha256 records {side}; refusing to guess which file is meant. "
+            "Fix: re-push the dataset so card and sidecar agree (`hades-zoo push DIR "
+            "--repo-id ... --overwrite-card`), or pass the sha256 you trust (sha256=)."
+        ))
+    return side or card
+
+
 def _expected_sha(src: HubSource, revision: str, filename: str | None,
                   sha256: str | None) -> tuple[str, str, str]:
     """(revision, filename, sha256): the file the card names and its recorded sha256.
 
     The sha256 comes from the ``<file>.sha256`` sidecar, which is committed together
-    with the file, else from the card's ``hades_zoo`` block (a card kept by
-    ``push_to_hub(overwrite_card=False)`` may describe an older upload). When the
-    card is read, the returned revision is the commit it was read at, so every file
-    is fetched from that one commit even if the branch moves meanwhile.
+    with the file, and from the card's ``hades_zoo`` block; when both record one they
+    must agree. When the card is read, the returned revision is the commit it was
+    read at, so every file is fetched from that one commit even if the branch moves
+    meanwhile.
     """
     block: dict[str, Any] = {}
     if filename is None:
         try:
-            card_path = _download(src, CARD_FILE, revision)
+            card_path, block = _fetch_parsed(src, CARD_FILE, revision, _parse_card)
         except HubError as err:
-            if "not found (404)" in str(err) and "is not in the repo" in str(err):
+            if err.reason == "not_found_entry":
                 raise HubError(
                     f"hf:{src.repo_id}@{revision}: the repo has no README.md dataset card "
                     "naming the dataset file; pass filename= and sha256=, or re-push it "
@@ -111,10 +215,6 @@ def _expected_sha(src: HubSource, revision: str, filename: str | None,
                 ) from err
             raise
         revision = _commit_of(card_path, CARD_FILE)
-        try:
-            block = card_block(card_path.read_text(encoding="utf-8"))
-        except DatasetFormatError as err:
-            raise HubError(f"hf:{src.repo_id}@{revision}: {err}") from err
         filename = block.get("file")
         if not isinstance(filename, str):
             raise HubError(
@@ -122,33 +222,94 @@ def _expected_sha(src: HubSource, revision: str, filename: str | None,
                 "dataset file; pass filename= and sha256= or re-push with `hades-zoo push`."
             )
     check_repo_filename(filename)
+    where = f"hf:{src.repo_id}@{revision}"
+    side = None
     if sha256 is None:
         try:
-            side = _download(src, f"{filename}.sha256", revision).read_text().split()
-            sha256 = side[0] if side else None
+            side = _fetch_parsed(src, f"{filename}.sha256", revision, _parse_sidecar)[1]
         except HubError as err:
-            if "not found (404)" not in str(err) and "offline" not in str(err):
+            if err.reason not in ("not_found_entry", "offline"):
                 raise
-    if sha256 is None and block.get("file") == filename and block.get("sha256"):
-        sha256 = str(block["sha256"])
+        sha256 = _agreed_sha(where, filename, block, side)
     if sha256 is None or not re.fullmatch(r"[0-9a-fA-F]{64}", sha256):
         raise HubError(
-            f"hf:{src.repo_id}@{revision}: no valid sha256 recorded for {filename!r} "
+            f"{where}: no valid sha256 recorded for {filename!r} "
             "(a .sha256 sidecar or the card's hades_zoo.sha256); refusing to load an "
             "unverified file. Pass sha256= or re-push with `hades-zoo push`."
         )
     return revision, filename, sha256.lower()
 
 
+def _from_pulled(src: HubSource, revision: str, filename: str | None,
+                 sha256: str | None, cause: HubError
+                 ) -> tuple[HubSource, str, str, bytes, str]:
+    """The pulled copy of ``revision`` (``hades_zoo.hub.pulled``), sha256-checked.
+
+    Raises:
+        HubError: ``cause`` with what the pulled copy lacks appended, or the copy's
+            card and sidecar disagree, or it fails its sha256.
+    """
+    folder, missing = find_pulled(src.repo_id, revision)
+    block: dict[str, Any] = {}
+    if folder is not None and filename is None:
+        try:
+            block = _parse_card(folder / CARD_FILE)
+        except (OSError, ValueError) as err:
+            folder, missing = None, f"its card {folder / CARD_FILE} is unreadable ({err})"
+        else:
+            filename = block.get("file") if isinstance(block.get("file"), str) else None
+            if filename is None:
+                folder, missing = None, f"its card {folder / CARD_FILE} names no file"
+    if folder is not None:
+        check_repo_filename(filename)
+        file = folder / filename
+        if not file.is_file():
+            folder, missing = None, f"{file} is missing"
+    if folder is None:
+        raise _tagged(cause.reason, f"{cause} No pulled copy to fall back on: {missing}.")
+    if sha256 is None:
+        try:
+            side = _parse_sidecar(folder / f"{filename}.sha256")
+        except (OSError, ValueError):
+            side = None
+        sha256 = _agreed_sha(str(folder), filename, block, side)
+    if sha256 is None:
+        raise _tagged(cause.reason, f"{cause} The pulled copy in {folder} records no "
+                      f"sha256 for {filename}; pull it again once online.")
+    data = file.read_bytes()
+    try:
+        verify_sha256(data, sha256, source=str(file))
+    except DatasetFormatError as err:
+        raise _tagged(cause.reason, f"{cause} The pulled copy failed its check: {err}"
+                      ) from err
+    logger.warning("read the copy pulled into %s (%s)", folder, cause)
+    return src, folder.name, filename, data, sha256.lower()
+
+
 def _fetch_verified(source: str | HubSource, filename: str | None,
                     sha256: str | None) -> tuple[HubSource, str, str, bytes, str]:
-    """Download and sha256-check the dataset file: (src, commit, filename, data, sha)."""
+    """Download and sha256-check the dataset file: (src, commit, filename, data, sha).
+
+    When huggingface_hub cannot answer (offline, server unreachable or failing), a
+    copy written by ``pull`` is read instead (sha256-checked the same way).
+    """
     src = source if isinstance(source, HubSource) else parse_hub_source(source)
     if filename is not None:
         check_repo_filename(filename)
     if sha256 is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", sha256):
         raise HubSourceError(f"sha256 {sha256!r} is not 64 hex digits.")
     revision = src.revision or "main"
+    try:
+        return _fetch_remote(src, revision, filename, sha256)
+    except HubError as err:
+        if err.reason not in _UNREACHABLE:
+            raise
+        return _from_pulled(src, revision, filename, sha256, err)
+
+
+def _fetch_remote(src: HubSource, revision: str, filename: str | None,
+                  sha256: str | None) -> tuple[HubSource, str, str, bytes, str]:
+    """:func:`_fetch_verified` through huggingface_hub only."""
     if filename is None or sha256 is None:
         revision, filename, sha256 = _expected_sha(src, revision, filename, sha256)
     path = _download(src, filename, revision)
@@ -179,15 +340,18 @@ def load_from_hub(source: str | HubSource, *, filename: str | None = None,
     Args:
         source: ``hf:<org>/<name>[@revision]`` (branch, tag or commit) or a HubSource.
         filename: the ``.safetensors`` file in the repo (default: the card's).
-        sha256: its expected hex sha256 (default: the card's, else a sidecar).
+        sha256: its expected hex sha256 (default: the sidecar's, which must agree
+            with the card's).
 
     Returns:
         The ``SyntheticDataset``.
 
     Raises:
         HubSourceError: malformed repo id, revision, file name or sha256.
-        HubError: Hub failures, offline with an empty cache, no recorded sha256, or a
-            sha256 mismatch that persists after one forced re-download.
+        HubError: Hub failures, offline with neither huggingface_hub's cache nor a
+            pulled copy (the message says what is missing), no recorded sha256, a
+            card and sidecar that disagree, or a sha256 mismatch that persists after
+            one forced re-download.
         DatasetFormatError: unsupported ``format_version`` or invalid arrays.
     """
     src, commit, filename, data, _ = _fetch_verified(source, filename, sha256)
@@ -201,7 +365,8 @@ def pull_from_hub(source: str | HubSource, *, out: str | Path | None = None,
     Args:
         source: ``hf:<org>/<name>[@revision]``.
         out: destination folder (default:
-            ``cache_dir()/hub/datasets--<org>--<name>/<commit>``).
+            ``cache_dir()/hub/datasets--<org>--<name>/<commit>``, and the revision
+            is recorded so the copy loads offline: ``hades_zoo.hub.pulled``).
         filename, sha256: as in :func:`load_from_hub`.
 
     Returns:
@@ -209,22 +374,24 @@ def pull_from_hub(source: str | HubSource, *, out: str | Path | None = None,
         repo has them), each written atomically.
 
     Raises:
-        Same as :func:`load_from_hub`.
+        Same as :func:`load_from_hub`, and StorageError when the destination cannot
+        be written (full disk, read-only, a file in the way; files written before
+        stay intact).
     """
     src, commit, filename, data, sha = _fetch_verified(source, filename, sha256)
     _checked(dataset_from_bytes(data, source=f"hf:{src.repo_id}@{commit}/{filename}"))
-    org, name = src.repo_id.split("/")
-    directory = Path(out) if out is not None else (
-        cache_dir() / "hub" / f"datasets--{org}--{name}" / commit)
+    directory = Path(out) if out is not None else pulled_folder(src.repo_id, commit)
     written = [atomic_write_bytes(directory / filename, data)]
     for extra in (CARD_FILE, RECIPE_FILE, f"{filename}.sha256"):
         try:
-            extra_path = _download(src, extra, commit)
+            content = _fetch_parsed(src, extra, commit, Path.read_bytes)[1]
         except HubError as err:
-            if "not found (404)" in str(err) or "offline" in str(err):
+            if err.reason in ("not_found_entry", "offline"):
                 continue
             raise
-        written.append(atomic_write_bytes(directory / extra, extra_path.read_bytes()))
+        written.append(atomic_write_bytes(directory / extra, content))
+    if out is None:
+        record_ref(src.repo_id, src.revision or "main", commit)
     logger.info("pulled hf:%s@%s into %s", src.repo_id, commit, directory)
     return PullResult(f"hf:{src.repo_id}@{commit}", commit, directory, written[0], sha,
                       tuple(written))
