@@ -296,7 +296,8 @@ def _fetch_verified(source: str | HubSource, filename: str | None,
     src = source if isinstance(source, HubSource) else parse_hub_source(source)
     if filename is not None:
         check_repo_filename(filename)
-    if sha256 is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", sha256):
+    if sha256 is not None and (not isinstance(sha256, str)
+                               or not re.fullmatch(r"[0-9a-fA-F]{64}", sha256)):
         raise HubSourceError(f"sha256 {sha256!r} is not 64 hex digits.")
     revision = src.revision or "main"
     try:
