@@ -147,26 +147,32 @@ def _file_ancestor(path: Path) -> Path | None:
     return None
 
 
-def storage_error(err: OSError, path: str | Path, *, existed: bool | None = None
-                  ) -> StorageError:
+def storage_error(err: OSError, path: str | Path | None, *,
+                  existed: bool | None = None, atomic: bool = True) -> StorageError:
     """A ``StorageError`` for a failed write of ``path``, naming the path and the fix.
 
     Args:
         err: the ``OSError`` the write raised (its errno picks the message).
-        path: the destination that could not be written.
+        path: the destination that could not be written (None: unknown).
         existed: whether ``path`` existed before the write (default: whether it exists
             now); the message says the old file is unchanged, or nothing was written.
+        atomic: the write was atomic (temporary file + rename), so that promise
+            holds; False says nothing about what the file now holds.
 
     Returns:
         The error to raise (``from err``).
     """
     if isinstance(err, StorageError):
         return err
-    path = Path(path)
-    existed = path.exists() if existed is None else existed
-    kept = (f"The previous {path.name} is unchanged." if existed
-            else "Nothing was written there.")
     code = err.errno
+    if path is None:
+        where, kept = "a file", ""
+    else:
+        path = Path(path)
+        where = str(path)
+        existed = path.exists() if existed is None else existed
+        kept = ("" if not atomic else f" The previous {path.name} is unchanged."
+                if existed else " Nothing was written there.")
     if code in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
         what = "no space left on the device (or the disk quota is exhausted)"
         fix = "free some space, or write somewhere else, then run the command again"
@@ -176,17 +182,18 @@ def storage_error(err: OSError, path: str | Path, *, existed: bool | None = None
     elif code in (errno.EACCES, errno.EPERM):
         what = "permission denied"
         fix = "make the folder writable for this user, or write to another folder"
-    elif code in (errno.ENOTDIR, errno.EEXIST) and _file_ancestor(path) is not None:
+    elif (code in (errno.ENOTDIR, errno.EEXIST) and path is not None
+          and _file_ancestor(path) is not None):
         what = f"{_file_ancestor(path)} is a file, not a folder"
         fix = "move that file away, or write to another folder"
     else:
         what = err.strerror or type(err).__name__
         fix = "check the path and the disk, then run the command again"
-    if _in_cache(path):
+    if path is not None and _in_cache(path):
         fix += (f"; it is in the hades_zoo cache ({cache_dir()}): point HADES_ZOO_CACHE "
                 "at a writable folder with free space")
-    return StorageError(code, f"cannot write {path}: {what}. {kept} Fix: {fix}.",
-                        str(path))
+    return StorageError(code, f"cannot write {where}: {what}.{kept} Fix: {fix}.",
+                        None if path is None else str(path))
 
 
 def _atomic_write(dst: Path, write: Callable[[BinaryIO], None]) -> Path:
