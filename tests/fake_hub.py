@@ -254,6 +254,7 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(fault.delay)
         fault = self.hub._take_fault(key, kind="status")
         if fault:
+            self._body()  # an unread body would garble the next request on the socket
             return self._error(fault.status, f"injected fault {fault.status}")
         if self.hub._take_fault(key, kind="drop"):
             self._body()

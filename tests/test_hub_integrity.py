@@ -161,7 +161,7 @@ def test_dropped_connection_during_push(hub_server, tiny_dataset):
     assert_same(load_from_hub("hf:org/cp"), tiny_dataset)
     # dropped before the commit started: nothing was uploaded, and it says so
     hub_server.drop("POST /api/repos/create", times=1)
-    with pytest.raises(HubError, match="nothing was uploaded yet") as info:
+    with pytest.raises(HubError, match="no commit was made") as info:
         push_to_hub(tiny_dataset, "org/cp2", token=WRITE)
     assert "HF_HUB_OFFLINE" not in str(info.value)
     # a 5xx on the commit: may have landed, too
@@ -272,3 +272,40 @@ def test_server_errors_on_every_read_are_typed(hub_server, tiny_dataset, tmp_pat
             pull_from_hub("hf:org/cp", out=tmp_path / "o")
     hub_server.clear_faults()
     assert json.dumps(pull_from_hub("hf:org/cp", out=tmp_path / "o").sha256)
+
+
+@pytest.mark.parametrize("pattern", ["POST /api/datasets/org/cp/preupload/*",
+                                     "PUT /lfs-upload/*"])
+def test_push_failing_before_its_commit_says_no_commit_was_made(hub_server, tiny_dataset,
+                                                                pattern):
+    push_to_hub(tiny_dataset, "org/cp", token=WRITE)
+    head = hub_server.resolve("org/cp", "main")
+    hub_server.fail(pattern, 501)
+    with pytest.raises(HubError, match=r"server error \(501\).*no commit was made"):
+        push_to_hub(tiny_dataset.replace(states=tiny_dataset.states + 1), "org/cp",
+                    token=WRITE)
+    assert hub_server.resolve("org/cp", "main") == head
+
+
+def test_more_wrong_inputs_are_typed(hub_server, tiny_dataset, tmp_path, monkeypatch):
+    from hades_zoo.errors import (
+        DatasetFormatError,
+        HubSourceError,
+        StorageError,
+        UnknownDatasetError,
+    )
+
+    with pytest.raises(DatasetFormatError, match="takes a SyntheticDataset, got str"):
+        push_to_hub("cartpole-R-2", "org/cp", token=WRITE)
+    with pytest.raises(HubSourceError, match="out= must be a folder path"):
+        pull_from_hub("hf:org/cp", out=123)
+    with pytest.raises(UnknownDatasetError, match="must be a str or Path, got int"):
+        hz.load(5)
+    assert hub_server.requests == []
+    push_to_hub(tiny_dataset, "org/cp", token=WRITE)
+    home = tmp_path / "hf-home-file"
+    home.write_text("x")
+    monkeypatch.setenv("HF_HOME", str(home))
+    with pytest.raises(StorageError, match=rf"{home} is a file, not a folder.*point "
+                                           "HF_HOME"):
+        load_from_hub("hf:org/cp")

@@ -158,7 +158,7 @@ def _hub_error(err: BaseException, *, action: str, repo_id: str,
         "same command again (files identical to the repo's are skipped, so a repeat "
         "is harmless)"
     ) if landed else (
-        "nothing was uploaded yet; check the network and HF_ENDPOINT, then run the "
+        "no commit was made; check the network and HF_ENDPOINT, then run the "
         "same command again"
     )
     chain: list[BaseException] = []

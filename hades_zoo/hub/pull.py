@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -21,11 +22,12 @@ from typing import Any
 from hades_zoo.data.cache import (
     atomic_write_bytes,
     hf_cache_dir,
+    storage_error,
     verify_sha256,
 )
 from hades_zoo.data.dataset import dataset_from_bytes
 from hades_zoo.engine.envs import check_dataset_fits_env
-from hades_zoo.errors import DatasetFormatError, HubError, HubSourceError
+from hades_zoo.errors import DatasetFormatError, HubError, HubSourceError, StorageError
 from hades_zoo.hub.cards import RECIPE_FILE, card_block
 from hades_zoo.hub.client import (
     CARD_FILE,
@@ -92,8 +94,29 @@ def _download(src: HubSource, filename: str, revision: str | None, *,
             force_download=force, etag_timeout=_timeout(), **_library(),
         ))
     except Exception as err:
+        if _is_storage_failure(err):
+            typed = storage_error(err, getattr(err, "filename", None) or hf_cache_dir(),
+                                  atomic=False)
+            raise StorageError(typed.errno, (
+                f"download hf:{src.repo_id}@{revision}/{filename}: {typed} "
+                f"huggingface_hub keeps downloads in {hf_cache_dir()}: point HF_HOME (or "
+                "HF_HUB_CACHE) at a writable folder with free space."
+            ), typed.filename) from err
         raise _hub_error(err, action="download", repo_id=src.repo_id, revision=revision,
                          filename=filename) from err
+
+
+def _is_storage_failure(err: BaseException) -> bool:
+    """A local write failure (full disk, read-only, a file in the way), not a network
+    one (requests' errors are OSErrors too)."""
+    import errno
+
+    import requests
+
+    return (isinstance(err, OSError) and not isinstance(err, requests.RequestException)
+            and err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC),
+                              errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR,
+                              errno.EEXIST))
 
 
 def _commit_of(path: Path, filename: str) -> str:
@@ -379,6 +402,9 @@ def pull_from_hub(source: str | HubSource, *, out: str | Path | None = None,
         be written (full disk, read-only, a file in the way; files written before
         stay intact).
     """
+    if out is not None and not isinstance(out, (str, os.PathLike)):
+        raise HubSourceError(f"out= must be a folder path (str or Path), got "
+                             f"{type(out).__name__}.")
     src, commit, filename, data, sha = _fetch_verified(source, filename, sha256)
     _checked(dataset_from_bytes(data, source=f"hf:{src.repo_id}@{commit}/{filename}"))
     directory = Path(out) if out is not None else pulled_folder(src.repo_id, commit)

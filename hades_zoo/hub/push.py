@@ -103,9 +103,17 @@ def push_to_hub(
         HubError: the Hub refused or failed a request (401/403/404/5xx/timeout), or
             ``tag`` already exists (reason ``conflict``, before any upload).
     """
+    from hades_zoo.data.dataset import SyntheticDataset
+
     _check_repo_id(repo_id)
     _check_revision(revision)
     _check_revision(tag, "tag")
+    if not isinstance(ds, SyntheticDataset):
+        raise DatasetFormatError(
+            f"push_to_hub takes a SyntheticDataset, got {type(ds).__name__}; load it "
+            "first (hades_zoo.load('file:<path>') or a zoo id), or push an entry folder "
+            "with push_folder."
+        )
     with tempfile.TemporaryDirectory(prefix="hades_zoo-push-") as tmp:
         files = save_pretrained(ds, tmp, certificate=certificate, repo_id=repo_id)
         return _upload(Path(tmp), files, repo_id, name=ds.info.dataset_id,
@@ -224,7 +232,7 @@ def _upload(folder: Path, files: tuple[RepoFile, ...], repo_id: str, *, name: st
         if isinstance(err, DatasetFormatError):
             raise
         raise _hub_error(err, action="push to", repo_id=repo_id, revision=revision,
-                         write=True, landed=committing) from err
+                         write=True, landed=committing and _at_commit(err)) from err
     if tag is not None:
         _tag_commit(api, repo_id, tag, info)
     logger.info("pushed %s to %s@%s (commit %s)", name, repo_id, revision or "main",
@@ -232,6 +240,22 @@ def _upload(folder: Path, files: tuple[RepoFile, ...], repo_id: str, *, name: st
     return PushResult(repo_id, revision, uploaded, card_kept, False, commit=info.oid,
                       commit_url=str(info.commit_url), tag=tag,
                       card_block_updated=new_card is not None)
+
+
+def _at_commit(err: BaseException) -> bool:
+    """Whether a failure inside ``create_commit`` could have followed the commit request
+    itself (False: it failed uploading LFS objects or asking the upload modes, before
+    the commit was sent). Without a request to tell, assume it could."""
+    cur: BaseException | None = err
+    for _ in range(10):
+        if cur is None:
+            break
+        request = getattr(cur, "request", None)
+        url = getattr(request, "url", None)
+        if isinstance(url, str):
+            return "/commit/" in url
+        cur = cur.__cause__ or cur.__context__
+    return True
 
 
 def _delete_tag_hint(repo_id: str, tag: str) -> str:
