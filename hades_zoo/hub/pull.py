@@ -28,7 +28,7 @@ from hades_zoo.data.cache import (
 from hades_zoo.data.dataset import dataset_from_bytes
 from hades_zoo.engine.envs import check_dataset_fits_env
 from hades_zoo.errors import DatasetFormatError, HubError, HubSourceError, StorageError
-from hades_zoo.hub.cards import RECIPE_FILE, card_block
+from hades_zoo.hub.cards import RECIPE_FILE
 from hades_zoo.hub.client import (
     CARD_FILE,
     _endpoint,
@@ -38,7 +38,8 @@ from hades_zoo.hub.client import (
     _tagged,
     _timeout,
 )
-from hades_zoo.hub.pulled import find_pulled, pulled_folder, record_ref
+from hades_zoo.hub.pulled import pulled_folder, read_pulled, record_ref
+from hades_zoo.hub.recorded import agreed_sha256, parse_card, parse_sidecar
 from hades_zoo.hub.refs import (
     HubSource,
     check_repo_filename,
@@ -183,38 +184,6 @@ def _fetch_parsed(src: HubSource, filename: str, revision: str,
         raise HubError(f"hf:{src.repo_id}@{commit}: {err} (fetched twice)") from err
 
 
-def _parse_card(path: Path) -> dict[str, Any]:
-    return card_block(path.read_text(encoding="utf-8"))
-
-
-def _parse_sidecar(path: Path) -> str:
-    """The sha256 of a ``sha256sum``-style sidecar (ValueError when it holds none)."""
-    text = path.read_text(encoding="utf-8").split()
-    if not text or not re.fullmatch(r"[0-9a-fA-F]{64}", text[0]):
-        raise ValueError(f"sidecar {path.name} holds no sha256 ({path.stat().st_size} "
-                         "bytes)")
-    return text[0].lower()
-
-
-def _agreed_sha(where: str, filename: str, block: dict[str, Any],
-                side: str | None) -> str | None:
-    """The sha256 recorded for ``filename``: the sidecar's and the card's must agree.
-
-    Raises:
-        HubError: both record one and they differ (reason ``inconsistent``).
-    """
-    card = block.get("sha256") if block.get("file") == filename else None
-    card = str(card).lower() if card else None
-    if side and card and side != card:
-        raise _tagged("inconsistent", (
-            f"{where}: the card records sha256 {card} for {filename} but its sidecar "
-            f"{filename}.sha256 records {side}; refusing to guess which file is meant. "
-            "Fix: re-push the dataset so card and sidecar agree (`hades-zoo push DIR "
-            "--repo-id ... --overwrite-card`), or pass the sha256 you trust (sha256=)."
-        ))
-    return side or card
-
-
 def _expected_sha(src: HubSource, revision: str, filename: str | None,
                   sha256: str | None) -> tuple[str, str, str]:
     """(revision, filename, sha256): the file the card names and its recorded sha256.
@@ -228,7 +197,7 @@ def _expected_sha(src: HubSource, revision: str, filename: str | None,
     block: dict[str, Any] = {}
     if filename is None:
         try:
-            card_path, block = _fetch_parsed(src, CARD_FILE, revision, _parse_card)
+            card_path, block = _fetch_parsed(src, CARD_FILE, revision, parse_card)
         except HubError as err:
             if err.reason == "not_found_entry":
                 raise HubError(
@@ -249,11 +218,11 @@ def _expected_sha(src: HubSource, revision: str, filename: str | None,
     side = None
     if sha256 is None:
         try:
-            side = _fetch_parsed(src, f"{filename}.sha256", revision, _parse_sidecar)[1]
+            side = _fetch_parsed(src, f"{filename}.sha256", revision, parse_sidecar)[1]
         except HubError as err:
             if err.reason not in ("not_found_entry", "offline"):
                 raise
-        sha256 = _agreed_sha(where, filename, block, side)
+        sha256 = agreed_sha256(where, filename, block, side)
     if sha256 is None or not re.fullmatch(r"[0-9a-fA-F]{64}", sha256):
         raise HubError(
             f"{where}: no valid sha256 recorded for {filename!r} "
@@ -261,52 +230,6 @@ def _expected_sha(src: HubSource, revision: str, filename: str | None,
             "unverified file. Pass sha256= or re-push with `hades-zoo push`."
         )
     return revision, filename, sha256.lower()
-
-
-def _from_pulled(src: HubSource, revision: str, filename: str | None,
-                 sha256: str | None, cause: HubError
-                 ) -> tuple[HubSource, str, str, bytes, str]:
-    """The pulled copy of ``revision`` (``hades_zoo.hub.pulled``), sha256-checked.
-
-    Raises:
-        HubError: ``cause`` with what the pulled copy lacks appended, or the copy's
-            card and sidecar disagree, or it fails its sha256.
-    """
-    folder, missing = find_pulled(src.repo_id, revision)
-    block: dict[str, Any] = {}
-    if folder is not None and filename is None:
-        try:
-            block = _parse_card(folder / CARD_FILE)
-        except (OSError, ValueError) as err:
-            folder, missing = None, f"its card {folder / CARD_FILE} is unreadable ({err})"
-        else:
-            filename = block.get("file") if isinstance(block.get("file"), str) else None
-            if filename is None:
-                folder, missing = None, f"its card {folder / CARD_FILE} names no file"
-    if folder is not None:
-        check_repo_filename(filename)
-        file = folder / filename
-        if not file.is_file():
-            folder, missing = None, f"{file} is missing"
-    if folder is None:
-        raise _tagged(cause.reason, f"{cause} No pulled copy to fall back on: {missing}.")
-    if sha256 is None:
-        try:
-            side = _parse_sidecar(folder / f"{filename}.sha256")
-        except (OSError, ValueError):
-            side = None
-        sha256 = _agreed_sha(str(folder), filename, block, side)
-    if sha256 is None:
-        raise _tagged(cause.reason, f"{cause} The pulled copy in {folder} records no "
-                      f"sha256 for {filename}; pull it again once online.")
-    data = file.read_bytes()
-    try:
-        verify_sha256(data, sha256, source=str(file))
-    except DatasetFormatError as err:
-        raise _tagged(cause.reason, f"{cause} The pulled copy failed its check: {err}"
-                      ) from err
-    logger.warning("read the copy pulled into %s (%s)", folder, cause)
-    return src, folder.name, filename, data, sha256.lower()
 
 
 def _fetch_verified(source: str | HubSource, filename: str | None,
@@ -328,7 +251,7 @@ def _fetch_verified(source: str | HubSource, filename: str | None,
     except HubError as err:
         if err.reason not in _UNREACHABLE:
             raise
-        return _from_pulled(src, revision, filename, sha256, err)
+        return (src, *read_pulled(src.repo_id, revision, filename, sha256, err))
 
 
 def _fetch_remote(src: HubSource, revision: str, filename: str | None,

@@ -12,13 +12,21 @@ cannot.
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
+from typing import Any
 
-from hades_zoo.data.cache import atomic_write_bytes, cache_dir
+from hades_zoo.data.cache import atomic_write_bytes, cache_dir, verify_sha256
 from hades_zoo.data.paths import check_name
+from hades_zoo.errors import DatasetFormatError, HubError
+from hades_zoo.hub.client import CARD_FILE, _tagged
+from hades_zoo.hub.recorded import agreed_sha256, parse_card, parse_sidecar
+from hades_zoo.hub.refs import check_repo_filename
 
-__all__ = ["pulled_root", "pulled_folder", "record_ref", "find_pulled"]
+logger = logging.getLogger(__name__)
+
+__all__ = ["pulled_root", "pulled_folder", "record_ref", "find_pulled", "read_pulled"]
 
 _COMMIT_RE = re.compile(r"[0-9a-f]{40}")
 
@@ -85,3 +93,60 @@ def find_pulled(repo_id: str, revision: str) -> tuple[Path | None, str]:
         return None, (f"hades_zoo's cache has no pulled copy of commit {commit[:12]} "
                       f"({folder} is missing){have}")
     return folder, ""
+
+
+def read_pulled(repo_id: str, revision: str, filename: str | None, sha256: str | None,
+                cause: HubError) -> tuple[str, str, bytes, str]:
+    """The pulled copy of ``revision``, sha256-checked, read because huggingface_hub's
+    cache could not answer (``cause``).
+
+    Args:
+        repo_id: ``org/name``.
+        revision: branch, tag or commit sha.
+        filename: the dataset file (default: the one the copy's card names).
+        sha256: its expected sha256 (default: the copy's sidecar, which must agree
+            with its card).
+        cause: the HubError huggingface_hub's cache gave.
+
+    Returns:
+        ``(commit, filename, data, sha256)``.
+
+    Raises:
+        HubError: ``cause`` (same ``reason``) with what the pulled copy lacks
+            appended, or the copy's card and sidecar disagree, or it fails its sha256.
+    """
+    folder, missing = find_pulled(repo_id, revision)
+    block: dict[str, Any] = {}
+    if folder is not None and filename is None:
+        try:
+            block = parse_card(folder / CARD_FILE)
+        except (OSError, ValueError) as err:
+            folder, missing = None, f"its card {folder / CARD_FILE} is unreadable ({err})"
+        else:
+            filename = block.get("file") if isinstance(block.get("file"), str) else None
+            if filename is None:
+                folder, missing = None, f"its card {folder / CARD_FILE} names no file"
+    if folder is not None:
+        check_repo_filename(filename)
+        file = folder / filename
+        if not file.is_file():
+            folder, missing = None, f"{file} is missing"
+    if folder is None:
+        raise _tagged(cause.reason, f"{cause} No pulled copy to fall back on: {missing}.")
+    if sha256 is None:
+        try:
+            side = parse_sidecar(folder / f"{filename}.sha256")
+        except (OSError, ValueError):
+            side = None
+        sha256 = agreed_sha256(str(folder), filename, block, side)
+    if sha256 is None:
+        raise _tagged(cause.reason, f"{cause} The pulled copy in {folder} records no "
+                      f"sha256 for {filename}; pull it again once online.")
+    data = file.read_bytes()
+    try:
+        verify_sha256(data, sha256, source=str(file))
+    except DatasetFormatError as err:
+        raise _tagged(cause.reason, f"{cause} The pulled copy failed its check: {err}"
+                      ) from err
+    logger.warning("read the copy pulled into %s (%s)", folder, cause)
+    return folder.name, filename, data, sha256.lower()
