@@ -309,3 +309,15 @@ def test_more_wrong_inputs_are_typed(hub_server, tiny_dataset, tmp_path, monkeyp
     with pytest.raises(StorageError, match=rf"{home} is a file, not a folder.*point "
                                            "HF_HOME"):
         load_from_hub("hf:org/cp")
+
+
+def test_cli_push_says_the_kept_card_block_was_updated(hub_server, tiny_dataset,
+                                                       tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", WRITE)
+    push_to_hub(tiny_dataset, "org/cp", token=WRITE)
+    src = tmp_path / "cp.safetensors"
+    tiny_dataset.replace(states=tiny_dataset.states + 1).save(src)
+    out = CliRunner().invoke(cli, ["push", str(src), "--repo-id", "org/cp"])
+    assert out.exit_code == 0, out.output
+    assert "kept the existing README.md, its hades_zoo block updated" in out.output
+    assert "uploaded README.md" in out.output
