@@ -176,18 +176,15 @@ def push_folder(
         key=lambda f: f.path))
     return _upload(directory, files, repo_id, name=ds.info.dataset_id, revision=revision,
                    tag=tag, private=private, token=token, dry_run=dry_run,
-                   overwrite_card=overwrite_card, commit_message=commit_message,
-                   ignore=LOCAL_ONLY + (".*",))
+                   overwrite_card=overwrite_card, commit_message=commit_message)
 
 
 def _upload(folder: Path, files: tuple[RepoFile, ...], repo_id: str, *, name: str,
             revision: str | None, tag: str | None, private: bool, token: str | None,
-            dry_run: bool, overwrite_card: bool, commit_message: str | None,
-            ignore: tuple[str, ...] = ()) -> PushResult:
-    """Check the tag, create the repo/branch, then one ``create_commit`` of ``files``.
-
-    ``ignore`` is unused: ``files`` already lists exactly what to upload.
-    """
+            dry_run: bool, overwrite_card: bool, commit_message: str | None
+            ) -> PushResult:
+    """Check the tag, create the repo/branch, then one ``create_commit`` of ``files``
+    (exactly the files listed: resume state and hidden files are already left out)."""
     from huggingface_hub import CommitOperationAdd
 
     api = _api(token)
