@@ -20,6 +20,7 @@ __all__ = [
     "DistributedError",
     "MemoryBudgetError",
     "UnsafeNameError",
+    "StorageError",
     "close_matches",
 ]
 
@@ -48,7 +49,15 @@ class UnknownDatasetError(HadesZooError, KeyError):
 
 
 class HubError(HadesZooError, RuntimeError):
-    """The Hugging Face Hub (or a mirror) refused or failed a request."""
+    """The Hugging Face Hub (or a mirror) refused or failed a request.
+
+    ``reason`` names the kind for code that reacts to it (``hades_zoo.hub.client``
+    sets it): ``offline``, ``connection``, ``timeout``, ``server``, ``not_found_repo``,
+    ``not_found_revision``, ``not_found_entry``, ``unauthorized``, ``forbidden``,
+    ``gated``, ``rate_limited``, ``conflict``, ``http`` or ``other``.
+    """
+
+    reason: str = "other"
 
 
 class HubSourceError(HubError, ValueError):
@@ -72,6 +81,16 @@ class UnsafeNameError(HadesZooError, ValueError):
     """A dataset id, recipe name, tag or file name cannot become a file name safely:
     it holds ``/``, ``\\``, ``..``, a control character, is absolute, empty or over
     255 bytes. Raised by ``hades_zoo.data.paths`` before anything is written."""
+
+
+class StorageError(HadesZooError, OSError):
+    """A file could not be written: the disk is full, the folder is read-only or not
+    writable, or a path component is a file. ``filename`` is the path; ``errno`` the
+    OS error number. Raised by ``hades_zoo.data.cache``'s atomic writes (the
+    destination is left as it was and no temporary file remains)."""
+
+    def __str__(self) -> str:  # OSError would prefix "[Errno N]" and append the path
+        return self.strerror if self.strerror else super().__str__()
 
 
 def close_matches(word: str, options: Iterable[str], n: int = 3) -> str:

@@ -7,7 +7,8 @@ upload URL, then ``verify``), the NDJSON ``commit`` endpoint (inline base64 and
 ``lfsFile`` entries), branches, tags, repo info (``/api/datasets/{repo}[/revision/
 {rev}]``), ``paths-info``, ``tree`` and downloads (``HEAD``/``GET`` ``/datasets/{repo}/
 resolve/{rev}/{path}`` with ``X-Repo-Commit``, ``ETag``, ``X-Linked-Etag``,
-``X-Linked-Size`` and ``Range`` support).
+``X-Linked-Size`` and ``Range`` support), ``list_repo_refs`` (``/api/datasets/{repo}/
+refs``).
 
 Auth: ``write_token`` may do anything, ``read_token`` may read; anonymous callers may
 read public repos only. Errors carry the ``X-Error-Code`` header the client maps to
@@ -15,7 +16,8 @@ read public repos only. Errors carry the ``X-Error-Code`` header the client maps
 
 Faults for tests: :meth:`FakeHub.fail` answers matching requests with a status code,
 :meth:`FakeHub.delay` stalls them, :meth:`FakeHub.corrupt` serves a truncated or
-altered file. Everything is in memory; nothing is pickled.
+altered file, :meth:`FakeHub.drop` closes the connection without an answer (a dropped
+connection). Everything is in memory; nothing is pickled.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class Fault:
     status: int = 500
     delay: float = 0.0
     corrupt: str = ""  # "truncate" | "flip"
+    drop: bool = False  # read the request, then close the connection unanswered
     times: int = 1_000_000
 
 
@@ -121,6 +124,10 @@ class FakeHub:
         """Serve ``truncate``d or ``flip``ped (same size) content for matching files."""
         self.faults.append(Fault(pattern, status=0, corrupt=mode, times=times))
 
+    def drop(self, pattern: str, *, times: int = 1_000_000) -> None:
+        """Read matching requests, then close the connection without answering."""
+        self.faults.append(Fault(pattern, status=0, drop=True, times=times))
+
     def clear_faults(self) -> None:
         self.faults.clear()
 
@@ -128,7 +135,7 @@ class FakeHub:
         with self.lock:
             for fault in self.faults:
                 active = {"status": fault.status > 0, "delay": fault.delay > 0,
-                          "corrupt": bool(fault.corrupt)}[kind]
+                          "corrupt": bool(fault.corrupt), "drop": fault.drop}[kind]
                 if active and fault.times > 0 and fnmatch.fnmatch(key, fault.pattern):
                     if kind != "corrupt":
                         fault.times -= 1
@@ -247,7 +254,12 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(fault.delay)
         fault = self.hub._take_fault(key, kind="status")
         if fault:
+            self._body()  # an unread body would garble the next request on the socket
             return self._error(fault.status, f"injected fault {fault.status}")
+        if self.hub._take_fault(key, kind="drop"):
+            self._body()
+            self.close_connection = True
+            return None
         self.query = parse_qs(url.query)
         for pattern, handler in _ROUTES:
             m = re.fullmatch(pattern[1], path)
@@ -427,6 +439,18 @@ class _Handler(BaseHTTPRequestHandler):
         repo.tags[payload["tag"]] = sha
         self._json(200, {})
 
+    def refs(self, repo_id: str) -> None:
+        repo = self._repo(repo_id)
+        if repo is None:
+            return
+
+        def refs_of(kind: str, names: dict[str, str]) -> list[dict]:
+            return [{"name": n, "ref": f"refs/{kind}/{n}", "targetCommit": sha}
+                    for n, sha in sorted(names.items())]
+
+        self._json(200, {"branches": refs_of("heads", repo.branches), "converts": [],
+                         "tags": refs_of("tags", repo.tags)})
+
     def info(self, repo_id: str, rev: str = "main") -> None:
         found = self._commit(repo_id, rev)
         if found is None:
@@ -526,6 +550,7 @@ _ROUTES = [
     (("POST", rf"/api/datasets/{_R}/commit/(.+)"), _Handler.commit),
     (("POST", rf"/api/datasets/{_R}/branch/(.+)"), _Handler.create_branch),
     (("POST", rf"/api/datasets/{_R}/tag/(.+)"), _Handler.create_tag),
+    (("GET", rf"/api/datasets/{_R}/refs"), _Handler.refs),
     (("GET", rf"/api/datasets/{_R}/revision/(.+)"), _Handler.info),
     (("GET", rf"/api/datasets/{_R}"), _Handler.info),
     (("POST", rf"/api/datasets/{_R}/paths-info/([^/]+)"), _Handler.paths_info),

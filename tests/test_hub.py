@@ -215,14 +215,23 @@ def test_existing_card_is_kept_unless_asked(hub_server, tiny_dataset):
     push_to_hub(tiny_dataset, "org/cp", token=WRITE)
     card = hub_server.files("org/cp")["README.md"].replace(b"# HaDES dataset", b"# Curated")
     hub_server.add_commit("org/cp", "main", {"README.md": card})
-    res = push_to_hub(tiny_dataset.replace(states=tiny_dataset.states + 1), "org/cp",
-                      token=WRITE)
-    assert res.card_kept and "README.md" not in [f.path for f in res.files]
+    res = push_to_hub(tiny_dataset, "org/cp", token=WRITE)  # same file: card untouched
+    assert res.card_kept and not res.card_block_updated
+    assert "README.md" not in [f.path for f in res.files]
     assert hub_server.files("org/cp")["README.md"] == card
-    # the kept card records the old sha256; the sidecar committed with the file wins
-    assert_same(load_from_hub("hf:org/cp"), tiny_dataset.replace(states=tiny_dataset.states + 1))
+    # a new file: the kept card's text stays, its hades_zoo block (sha256) is replaced,
+    # so card and sidecar agree and the repo still pulls
+    changed = tiny_dataset.replace(states=tiny_dataset.states + 1)
+    res = push_to_hub(changed, "org/cp", token=WRITE)
+    assert res.card_kept and res.card_block_updated
+    assert "README.md" in [f.path for f in res.files]
+    remote = hub_server.files("org/cp")["README.md"].decode()
+    assert "# Curated" in remote
+    sha = {f.path: f.sha256 for f in res.files}["cartpole-R-2.safetensors"]
+    assert DatasetCard(remote).data.to_dict()["hades_zoo"]["sha256"] == sha
+    assert_same(load_from_hub("hf:org/cp"), changed)
     dry = push_to_hub(tiny_dataset, "org/cp", token=WRITE, dry_run=True)
-    assert dry.card_kept and "README.md" not in [f.path for f in dry.files]
+    assert dry.card_kept and dry.card_block_updated
     res = push_to_hub(tiny_dataset, "org/cp", token=WRITE, overwrite_card=True)
     assert not res.card_kept and b"# Curated" not in hub_server.files("org/cp")["README.md"]
     assert_same(load_from_hub("hf:org/cp"), tiny_dataset)
@@ -321,7 +330,8 @@ def test_corrupt_download_is_fetched_again_once(hub_server, tiny_dataset, mode,
 def test_offline(hub_server, tiny_dataset, monkeypatch):
     push_to_hub(tiny_dataset, "org/cp", tag="v1", token=WRITE)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(HubError, match=r"offline \(HF_HUB_OFFLINE=1\).*not in the cache"):
+    with pytest.raises(HubError, match=r"offline \(HF_HUB_OFFLINE=1\) and nothing of "
+                       r"this repo is in huggingface_hub's cache.*No pulled copy"):
         load_from_hub("hf:org/cp@v1")
     monkeypatch.delenv("HF_HUB_OFFLINE")
     load_from_hub("hf:org/cp@v1")

@@ -4,6 +4,7 @@ sources given as paths, the JIT cache, quiet third-party loggers.
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import re
@@ -17,9 +18,19 @@ from hades_zoo.errors import HadesZooError
 __all__ = ["cli", "main"]
 
 
+#: OSError numbers that mean "cannot store": full disk, quota, read-only, no permission.
+_STORAGE_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EROFS,
+                   errno.EACCES, errno.EPERM}
+
+
 def _fail_cleanly(fn):
     """Turn HadesZooError into a one-line message (line breaks become spaces) and exit
-    status 1."""
+    status 1.
+
+    A full disk or a read-only / forbidden path met by a write that does not go
+    through ``hades_zoo.data.cache``'s atomic writes (an append, a plot) is reported
+    the same way, as a StorageError naming the path.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -28,6 +39,13 @@ def _fail_cleanly(fn):
         except HadesZooError as err:  # one line, even for a wrapped YAML error
             text = re.sub(r"\s*\n\s*", " ", str(err))
             raise click.ClickException(f"{type(err).__name__}: {text}") from None
+        except OSError as err:
+            if err.errno not in _STORAGE_ERRNOS:
+                raise
+            from hades_zoo.data.cache import storage_error
+
+            typed = storage_error(err, err.filename, atomic=False)
+            raise click.ClickException(f"{type(typed).__name__}: {typed}") from None
 
     return wrapper
 

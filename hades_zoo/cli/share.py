@@ -26,7 +26,9 @@ def push(source: str, repo_id: str, tag: str | None, revision: str | None, priva
     An entry folder with a README.md card (`hades-zoo distill --out DIR`) is uploaded
     as it is (its dataset checked against the card's sha256 first; the resume
     checkpoint stays local). A file or zoo id gets a card, recipe.yaml and a parquet
-    table written for it. Uses HF_TOKEN (or `huggingface-cli login`) and HF_ENDPOINT.
+    table written for it. A README.md already in the repo is kept, with its hades_zoo
+    block brought up to date. A --tag that exists is refused before anything is
+    uploaded. Uses HF_TOKEN (or `huggingface-cli login`) and HF_ENDPOINT.
 
     \b
     Examples:
@@ -47,7 +49,10 @@ def push(source: str, repo_id: str, tag: str | None, revision: str | None, priva
     verb = "would upload" if res.dry_run else "uploaded"
     for f in res.files:
         click.echo(f"{verb} {f.path}  {_human(f.size)}  sha256 {f.sha256}")
-    if res.card_kept:
+    if res.card_block_updated:
+        click.echo("kept the existing README.md, its hades_zoo block updated to this file "
+                   "(pass --overwrite-card to replace the whole card)")
+    elif res.card_kept:
         click.echo("kept the existing README.md (pass --overwrite-card to replace it)")
     if res.dry_run:
         click.echo(f"dry run: nothing uploaded to {repo_id}")
@@ -62,6 +67,10 @@ def push(source: str, repo_id: str, tag: str | None, revision: str | None, priva
 @_fail_cleanly
 def pull(source: str, out_dir: str | None) -> None:
     """Download a Hub dataset repo, check its sha256 and copy its files.
+
+    Without --out the files go to the hades_zoo cache, and the revision is recorded
+    there, so `hf:ORG/NAME[@REV]` still loads offline (HF_HUB_OFFLINE=1) or with the
+    Hub down.
 
     \b
     Example:

@@ -17,7 +17,9 @@ compiled executable instead of compiling it again (Python tracing still runs).
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import logging
 import os
 import shutil
 import tempfile
@@ -25,7 +27,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from hades_zoo.errors import DatasetFormatError
+from hades_zoo.errors import DatasetFormatError, StorageError
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "cache_dir",
@@ -35,6 +39,7 @@ __all__ = [
     "verify_sha256",
     "atomic_write_bytes",
     "atomic_copy",
+    "storage_error",
     "enable_compilation_cache",
 ]
 
@@ -126,11 +131,82 @@ def _umask() -> int:
     return mask
 
 
-def _atomic_write(dst: Path, write: Callable[[BinaryIO], None]) -> Path:
-    """Run ``write`` on a temporary file beside ``dst``, fsync it, then os.replace."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
+def _in_cache(path: Path) -> bool:
+    """Whether ``path`` lies under the hades_zoo cache root."""
     try:
+        return Path(os.path.abspath(path)).is_relative_to(os.path.abspath(cache_dir()))
+    except (OSError, ValueError):  # pragma: no cover
+        return False
+
+
+def _file_ancestor(path: Path) -> Path | None:
+    """The first existing ancestor of ``path`` that is not a folder, if any."""
+    for parent in reversed(Path(os.path.abspath(path)).parents):
+        if parent.exists() and not parent.is_dir():
+            return parent
+    return None
+
+
+def storage_error(err: OSError, path: str | Path | None, *,
+                  existed: bool | None = None, atomic: bool = True) -> StorageError:
+    """A ``StorageError`` for a failed write of ``path``, naming the path and the fix.
+
+    Args:
+        err: the ``OSError`` the write raised (its errno picks the message).
+        path: the destination that could not be written (None: unknown).
+        existed: whether ``path`` existed before the write (default: whether it exists
+            now); the message says the old file is unchanged, or nothing was written.
+        atomic: the write was atomic (temporary file + rename), so that promise
+            holds; False says nothing about what the file now holds.
+
+    Returns:
+        The error to raise (``from err``).
+    """
+    if isinstance(err, StorageError):
+        return err
+    code = err.errno
+    if path is None:
+        where, kept = "a file", ""
+    else:
+        path = Path(path)
+        where = str(path)
+        existed = path.exists() if existed is None else existed
+        kept = ("" if not atomic else f" The previous {path.name} is unchanged."
+                if existed else " Nothing was written there.")
+    if code in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+        what = "no space left on the device (or the disk quota is exhausted)"
+        fix = "free some space, or write somewhere else, then run the command again"
+    elif code == errno.EROFS:
+        what = "the file system is read-only"
+        fix = "write to a writable folder"
+    elif code in (errno.EACCES, errno.EPERM):
+        what = "permission denied"
+        fix = "make the folder writable for this user, or write to another folder"
+    elif (code in (errno.ENOTDIR, errno.EEXIST) and path is not None
+          and _file_ancestor(path) is not None):
+        what = f"{_file_ancestor(path)} is a file, not a folder"
+        fix = "move that file away, or write to another folder"
+    else:
+        what = err.strerror or type(err).__name__
+        fix = "check the path and the disk, then run the command again"
+    if path is not None and _in_cache(path):
+        fix += (f"; it is in the hades_zoo cache ({cache_dir()}): point HADES_ZOO_CACHE "
+                "at a writable folder with free space")
+    return StorageError(code, f"cannot write {where}: {what}.{kept} Fix: {fix}.",
+                        None if path is None else str(path))
+
+
+def _atomic_write(dst: Path, write: Callable[[BinaryIO], None]) -> Path:
+    """Run ``write`` on a temporary file beside ``dst``, fsync it, then os.replace.
+
+    An ``OSError`` (full disk, read-only or missing folder) becomes a ``StorageError``
+    naming ``dst``; ``dst`` is left as it was and the temporary file is removed.
+    """
+    existed = dst.exists()
+    tmp: str | None = None
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
@@ -138,8 +214,11 @@ def _atomic_write(dst: Path, write: Callable[[BinaryIO], None]) -> Path:
             os.fchmod(fh.fileno(), 0o666 & ~_umask())
             os.fsync(fh.fileno())
         os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as err:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError) and not isinstance(err, StorageError):
+            raise storage_error(err, dst, existed=existed) from err
         raise
     return dst
 
@@ -153,6 +232,10 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
 
     Returns:
         ``path`` as a ``Path``.
+
+    Raises:
+        StorageError: the write failed (full disk, read-only folder, a path component
+            that is a file); ``path`` is unchanged and no temporary file is left.
     """
     return _atomic_write(Path(path), lambda fh: fh.write(data))
 
@@ -167,6 +250,9 @@ def atomic_copy(src: str | Path, dst: str | Path) -> Path:
 
     Returns:
         ``dst`` as a ``Path``.
+
+    Raises:
+        StorageError: as in :func:`atomic_write_bytes` (reading ``src`` may also fail).
     """
 
     def copy(out: BinaryIO) -> None:
@@ -180,14 +266,28 @@ def enable_compilation_cache(path: str | Path | None = None) -> Path | None:
     """Turn on JAX's persistent compilation cache (default ``<cache root>/jax``).
 
     Every program that takes longer than 0.5 s to compile is stored. Returns the
-    folder, or None when ``HADES_ZOO_JIT_CACHE=0`` disables it.
+    folder, or None when ``HADES_ZOO_JIT_CACHE=0`` disables it or the folder cannot be
+    created or written (``HADES_ZOO_CACHE`` is a file, read-only, ...): the cache only
+    saves time, so that is a logged warning and every command still runs.
     """
     if os.environ.get("HADES_ZOO_JIT_CACHE", "1") == "0":
         return None
+    folder = Path(path) if path is not None else cache_dir() / "jax"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        writable = os.access(folder, os.W_OK | os.X_OK)
+    except OSError as err:
+        reason = str(storage_error(err, folder / "x", existed=False))
+        writable = False
+    else:
+        reason = f"{folder} is not writable"
+    if not writable:
+        logger.warning("JAX compilation cache off (programs compile every run): %s. "
+                       "Set HADES_ZOO_CACHE to a writable folder, or "
+                       "HADES_ZOO_JIT_CACHE=0 to silence this.", reason)
+        return None
     import jax
 
-    folder = Path(path) if path is not None else cache_dir() / "jax"
-    folder.mkdir(parents=True, exist_ok=True)
     jax.config.update("jax_compilation_cache_dir", str(folder))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)

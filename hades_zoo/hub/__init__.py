@@ -1,8 +1,9 @@
 """hub/: sharing datasets through the Hugging Face Hub (or a mirror).
 
 Owns: dataset repo folders (``folder``), upload (``push``), download with sha256
-checks (``pull``), repo ids and revisions (``refs``), dataset cards (``cards``) and the
-Hub client (``client``). May import: ``hades_zoo.engine``, ``hades_zoo.data``,
+checks (``pull``), what a repo records about its file (``recorded``: card and sidecar),
+the copies ``pull`` keeps in hades_zoo's cache (``pulled``), repo ids and revisions
+(``refs``), dataset cards (``cards``) and the Hub client (``client``). May import: ``hades_zoo.engine``, ``hades_zoo.data``,
 ``hades_zoo.errors`` (never ``zoo`` or ``cli``).
 
 Hub: dataset repos on the Hugging Face Hub (or a mirror) as a dataset source.

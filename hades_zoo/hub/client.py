@@ -7,8 +7,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from hades_zoo.data.cache import (
@@ -84,9 +86,61 @@ def _api(token: str | None = None) -> Any:
     return HfApi(endpoint=_endpoint(), token=token, **_library())
 
 
+def _tagged(reason: str, message: str) -> HubError:
+    """A HubError whose ``reason`` says which kind of failure it is."""
+    err = HubError(message)
+    err.reason = reason
+    return err
+
+
+def hf_repo_cache(repo_id: str) -> Path:
+    """huggingface_hub's cache folder of a dataset repo (``datasets--org--name``)."""
+    org, name = repo_id.split("/")
+    return hf_cache_dir() / f"datasets--{org}--{name}"
+
+
+def _is_commit(revision: str | None) -> bool:
+    return bool(revision) and re.fullmatch(r"[0-9a-f]{40}", revision) is not None
+
+
+def _offline_missing(repo_id: str, revision: str | None, filename: str | None) -> str:
+    """What huggingface_hub's cache lacks to answer offline, in words."""
+    repo = hf_repo_cache(repo_id)
+    rev = revision or "main"
+    if not (repo / "snapshots").is_dir():
+        return f"nothing of this repo is in huggingface_hub's cache ({repo})"
+    if _is_commit(rev):
+        commit = rev
+    else:
+        ref = repo / "refs" / rev
+        if not ref.is_file():
+            return (f"huggingface_hub's cache ({repo}) has no record of which commit "
+                    f"{rev!r} is (refs/{rev} is missing)")
+        commit = ref.read_text().strip()
+    if filename and not (repo / "snapshots" / commit / filename).exists():
+        return (f"{filename} of commit {commit[:12]} is not in huggingface_hub's cache "
+                f"({repo})")
+    return f"huggingface_hub's cache ({repo}) cannot serve the file"
+
+
 def _hub_error(err: BaseException, *, action: str, repo_id: str,
-               revision: str | None = None, filename: str | None = None) -> HubError:
-    """Translate a huggingface_hub / requests failure into a HubError naming the fix."""
+               revision: str | None = None, filename: str | None = None,
+               write: bool = False, landed: bool = True) -> HubError:
+    """Translate a huggingface_hub / requests failure into a HubError naming the fix.
+
+    Args:
+        err: the exception raised by huggingface_hub (its cause chain is searched).
+        action: what was attempted (``download``, ``push to``), for the message.
+        repo_id, revision, filename: what it was attempted on.
+        write: a write (push, tag): a dropped connection, a timeout or a 5xx then
+            says the change may or may not have landed and how to check, instead
+            of suggesting ``HF_HUB_OFFLINE`` (which only serves reads).
+        landed: with ``write``, whether the change could have reached the Hub (the
+            commit request was under way); False says nothing was uploaded yet.
+
+    Returns:
+        The HubError to raise, its ``reason`` set.
+    """
     import requests
     from huggingface_hub.utils import (
         EntryNotFoundError,
@@ -98,6 +152,15 @@ def _hub_error(err: BaseException, *, action: str, repo_id: str,
 
     where = f"{repo_id}@{revision or 'main'}" + (f"/{filename}" if filename else "")
     head = f"{action} {where} at {_endpoint()}"
+    landed = (
+        f"the push may or may not have landed: check the repo's commits "
+        f"({_endpoint()}/datasets/{repo_id}/commits/{revision or 'main'}), then run the "
+        "same command again (files identical to the repo's are skipped, so a repeat "
+        "is harmless)"
+    ) if landed else (
+        "no commit was made; check the network and HF_ENDPOINT, then run the "
+        "same command again"
+    )
     chain: list[BaseException] = []
     cur: BaseException | None = err
     while cur is not None and len(chain) < 10:
@@ -107,52 +170,74 @@ def _hub_error(err: BaseException, *, action: str, repo_id: str,
         if isinstance(e, (OfflineModeIsEnabled,)) or (
             isinstance(e, LocalEntryNotFoundError) and _offline()
         ):
-            return HubError(
-                f"{head}: offline (HF_HUB_OFFLINE=1) and the file is not in the cache "
-                f"({hf_cache_dir()}); unset HF_HUB_OFFLINE and fetch it once "
-                f"(`hades-zoo pull hf:{repo_id}`)."
-            )
+            missing = _offline_missing(repo_id, revision, filename)
+            return _tagged("offline", (
+                f"{head}: offline (HF_HUB_OFFLINE=1) and {missing}; unset "
+                f"HF_HUB_OFFLINE and fetch it once (`hades-zoo pull hf:{repo_id}"
+                + (f"@{revision}" if revision else "") + "`)."
+            ))
         if isinstance(e, GatedRepoError):
-            return HubError(f"{head}: the repo is gated; request access on its Hub page "
-                            "and set HF_TOKEN to a token of the approved account.")
+            return _tagged("gated", f"{head}: the repo is gated; request access on its "
+                           "Hub page and set HF_TOKEN to a token of the approved account.")
         if isinstance(e, requests.HTTPError) and getattr(e, "response", None) is not None:
             status = e.response.status_code
             if status == 401:
-                return HubError(
+                return _tagged("unauthorized", (
                     f"{head}: not authorised (401): the repo is private or does not "
                     "exist, or the token is invalid; set HF_TOKEN (or run "
                     "`huggingface-cli login`) and check the repo id."
-                )
+                ))
             if status == 403:
-                return HubError(
+                return _tagged("forbidden", (
                     f"{head}: forbidden (403): the token lacks permission (pushing needs "
                     "a token with write access to the namespace); use a write token or "
                     "ask the repo owner for access."
-                )
+                ))
             if status == 404 or isinstance(e, (RevisionNotFoundError, EntryNotFoundError)):
                 if isinstance(e, RevisionNotFoundError):
+                    reason = "not_found_revision"
                     what = f"revision {revision!r} does not exist; check the branch, tag or commit"
                 elif isinstance(e, EntryNotFoundError):
+                    reason = "not_found_entry"
                     what = f"file {filename!r} is not in the repo at this revision"
                 else:
+                    reason = "not_found_repo"
                     what = "dataset repo not found; check the repo id (is it a dataset repo?)"
-                return HubError(f"{head}: not found (404): {what}.")
+                return _tagged(reason, f"{head}: not found (404): {what}.")
+            if status == 409:
+                return _tagged("conflict", f"{head}: conflict (409): {_server_says(e)}; "
+                               "the name is taken: choose another one or delete it.")
             if status == 429:
-                return HubError(f"{head}: rate limited (429); wait a minute and retry.")
+                return _tagged("rate_limited",
+                               f"{head}: rate limited (429); wait a minute and retry.")
             if status >= 500:
-                return HubError(
+                fix = (landed + " (retry later if it keeps failing)" if write else
+                       "retry later or use another endpoint")
+                return _tagged("server", (
                     f"{head}: server error ({status}); the Hub or the mirror in "
-                    "HF_ENDPOINT is failing, retry later or use another endpoint."
-                )
-            return HubError(f"{head}: HTTP {status}: {e}")
+                    f"HF_ENDPOINT is failing; {fix}."
+                ))
+            return _tagged("http", f"{head}: HTTP {status}: {_server_says(e)}.")
         if isinstance(e, requests.Timeout):
-            return HubError(
+            if write:
+                return _tagged("timeout", f"{head}: timed out; {landed}.")
+            return _tagged("timeout", (
                 f"{head}: timed out; check the network and HF_ENDPOINT, or raise "
                 "HADES_ZOO_HUB_TIMEOUT (seconds)."
-            )
+            ))
         if isinstance(e, requests.ConnectionError):
-            return HubError(
+            if write:
+                return _tagged("connection",
+                               f"{head}: the connection failed or dropped; {landed}.")
+            return _tagged("connection", (
                 f"{head}: cannot connect; check the network and HF_ENDPOINT, or set "
                 "HF_HUB_OFFLINE=1 to use cached files."
-            )
-    return HubError(f"{head} failed: {type(err).__name__}: {err}")
+            ))
+    return _tagged("other", f"{head} failed: {type(err).__name__}: {err}")
+
+
+def _server_says(err: BaseException) -> str:
+    """The server's own message for an HTTP error (its X-Error-Message), else str()."""
+    response = getattr(err, "response", None)
+    said = response.headers.get("X-Error-Message") if response is not None else None
+    return said or str(err).splitlines()[0]

@@ -1,34 +1,45 @@
 """Download: ``load_from_hub`` and ``pull_from_hub`` read a dataset repo at a pinned commit
 through huggingface_hub's cache and check the sha256 its card records.
+
+A cached file that is damaged (an emptied or truncated blob: its content no longer
+matches the etag huggingface_hub named it by, or it does not parse) is fetched again
+once with ``force_download``; the card and the ``<file>.sha256`` sidecar must agree on
+the sha256; when huggingface_hub cannot answer (offline, server down) a copy written
+by ``pull`` (``hades_zoo.hub.pulled``) is read instead.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
+import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from hades_zoo.data.cache import (
     atomic_write_bytes,
-    cache_dir,
     hf_cache_dir,
+    storage_error,
     verify_sha256,
 )
 from hades_zoo.data.dataset import dataset_from_bytes
-from hades_zoo.data.paths import child_path
 from hades_zoo.engine.envs import check_dataset_fits_env
-from hades_zoo.errors import DatasetFormatError, HubError, HubSourceError
-from hades_zoo.hub.cards import RECIPE_FILE, card_block
+from hades_zoo.errors import DatasetFormatError, HubError, HubSourceError, StorageError
+from hades_zoo.hub.cards import RECIPE_FILE
 from hades_zoo.hub.client import (
     CARD_FILE,
     _endpoint,
     _hub_error,
     _library,
     _offline,
+    _tagged,
     _timeout,
 )
+from hades_zoo.hub.pulled import pulled_folder, read_pulled, record_ref
+from hades_zoo.hub.recorded import agreed_sha256, parse_card, parse_sidecar
 from hades_zoo.hub.refs import (
     HubSource,
     check_repo_filename,
@@ -69,6 +80,10 @@ def _checked(ds):
     return ds
 
 
+#: Failures that huggingface_hub's cache could not answer but a pulled copy can.
+_UNREACHABLE = ("offline", "connection", "timeout", "server", "rate_limited")
+
+
 def _download(src: HubSource, filename: str, revision: str | None, *,
               force: bool = False) -> Path:
     """hf_hub_download with the call-time endpoint, cache and offline switch."""
@@ -81,8 +96,29 @@ def _download(src: HubSource, filename: str, revision: str | None, *,
             force_download=force, etag_timeout=_timeout(), **_library(),
         ))
     except Exception as err:
+        if _is_storage_failure(err):
+            typed = storage_error(err, getattr(err, "filename", None) or hf_cache_dir(),
+                                  atomic=False)
+            raise StorageError(typed.errno, (
+                f"download hf:{src.repo_id}@{revision}/{filename}: {typed} "
+                f"huggingface_hub keeps downloads in {hf_cache_dir()}: point HF_HOME (or "
+                "HF_HUB_CACHE) at a writable folder with free space."
+            ), typed.filename) from err
         raise _hub_error(err, action="download", repo_id=src.repo_id, revision=revision,
                          filename=filename) from err
+
+
+def _is_storage_failure(err: BaseException) -> bool:
+    """A local write failure (full disk, read-only, a file in the way), not a network
+    one (requests' errors are OSErrors too)."""
+    import errno
+
+    import requests
+
+    return (isinstance(err, OSError) and not isinstance(err, requests.RequestException)
+            and err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC),
+                              errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR,
+                              errno.EEXIST))
 
 
 def _commit_of(path: Path, filename: str) -> str:
@@ -90,22 +126,81 @@ def _commit_of(path: Path, filename: str) -> str:
     return path.parts[-(len(filename.split("/")) + 1)]
 
 
+def _blob_intact(path: Path) -> bool | None:
+    """Whether a cached file still matches the etag its blob is named by.
+
+    huggingface_hub names each blob by the file's etag: the git blob sha1 of a regular
+    file, the sha256 of an LFS file. True / False when the name is one of those, None
+    when it is something else (some mirrors) and the content cannot be judged.
+    """
+    try:
+        name = path.resolve().name
+        if not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", name):
+            return None
+        data = path.read_bytes()
+    except OSError:
+        return False
+    if len(name) == 64:
+        return hashlib.sha256(data).hexdigest() == name
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest() == name
+
+
+def _fetch_parsed(src: HubSource, filename: str, revision: str,
+                  parse: Callable[[Path], Any]) -> tuple[Path, Any]:
+    """Download ``filename`` and ``parse`` it; a damaged cached copy is fetched again.
+
+    A copy whose blob no longer matches its etag (emptied, truncated), or that fails
+    to parse while its etag cannot vouch for it, is downloaded again once with
+    ``force_download`` (through huggingface_hub, which replaces the blob).
+
+    Raises:
+        HubError: download failures; offline with a damaged copy (reason
+            ``offline``); the file still fails ``parse`` after a fresh download.
+    """
+    path = _download(src, filename, revision)
+    commit = _commit_of(path, filename)
+    where = f"hf:{src.repo_id}@{commit}/{filename}"
+    intact = _blob_intact(path)
+    problem: Exception | None = None
+    if intact is not False:
+        try:
+            return path, parse(path)
+        except (DatasetFormatError, ValueError, OSError) as err:
+            if intact:  # the file is what the repo holds: no use fetching it again
+                raise HubError(f"hf:{src.repo_id}@{commit}: {err}") from err
+            problem = err
+    damage = (f"{problem}" if problem is not None else
+              f"{path.stat().st_size}-byte file that does not match its etag "
+              f"(emptied or truncated)")
+    if _offline():
+        raise _tagged("offline", (
+            f"{where}: huggingface_hub's cached copy ({path.resolve()}) is damaged: "
+            f"{damage}; unset HF_HUB_OFFLINE so it is fetched again."
+        ))
+    logger.warning("%s: cached copy is damaged (%s); downloading it again", where, damage)
+    path = _download(src, filename, commit, force=True)
+    try:
+        return path, parse(path)
+    except (DatasetFormatError, ValueError, OSError) as err:
+        raise HubError(f"hf:{src.repo_id}@{commit}: {err} (fetched twice)") from err
+
+
 def _expected_sha(src: HubSource, revision: str, filename: str | None,
                   sha256: str | None) -> tuple[str, str, str]:
     """(revision, filename, sha256): the file the card names and its recorded sha256.
 
     The sha256 comes from the ``<file>.sha256`` sidecar, which is committed together
-    with the file, else from the card's ``hades_zoo`` block (a card kept by
-    ``push_to_hub(overwrite_card=False)`` may describe an older upload). When the
-    card is read, the returned revision is the commit it was read at, so every file
-    is fetched from that one commit even if the branch moves meanwhile.
+    with the file, and from the card's ``hades_zoo`` block; when both record one they
+    must agree. When the card is read, the returned revision is the commit it was
+    read at, so every file is fetched from that one commit even if the branch moves
+    meanwhile.
     """
     block: dict[str, Any] = {}
     if filename is None:
         try:
-            card_path = _download(src, CARD_FILE, revision)
+            card_path, block = _fetch_parsed(src, CARD_FILE, revision, parse_card)
         except HubError as err:
-            if "not found (404)" in str(err) and "is not in the repo" in str(err):
+            if err.reason == "not_found_entry":
                 raise HubError(
                     f"hf:{src.repo_id}@{revision}: the repo has no README.md dataset card "
                     "naming the dataset file; pass filename= and sha256=, or re-push it "
@@ -113,10 +208,6 @@ def _expected_sha(src: HubSource, revision: str, filename: str | None,
                 ) from err
             raise
         revision = _commit_of(card_path, CARD_FILE)
-        try:
-            block = card_block(card_path.read_text(encoding="utf-8"))
-        except DatasetFormatError as err:
-            raise HubError(f"hf:{src.repo_id}@{revision}: {err}") from err
         filename = block.get("file")
         if not isinstance(filename, str):
             raise HubError(
@@ -124,18 +215,18 @@ def _expected_sha(src: HubSource, revision: str, filename: str | None,
                 "dataset file; pass filename= and sha256= or re-push with `hades-zoo push`."
             )
     check_repo_filename(filename)
+    where = f"hf:{src.repo_id}@{revision}"
+    side = None
     if sha256 is None:
         try:
-            side = _download(src, f"{filename}.sha256", revision).read_text().split()
-            sha256 = side[0] if side else None
+            side = _fetch_parsed(src, f"{filename}.sha256", revision, parse_sidecar)[1]
         except HubError as err:
-            if "not found (404)" not in str(err) and "offline" not in str(err):
+            if err.reason not in ("not_found_entry", "offline"):
                 raise
-    if sha256 is None and block.get("file") == filename and block.get("sha256"):
-        sha256 = str(block["sha256"])
+        sha256 = agreed_sha256(where, filename, block, side)
     if sha256 is None or not re.fullmatch(r"[0-9a-fA-F]{64}", sha256):
         raise HubError(
-            f"hf:{src.repo_id}@{revision}: no valid sha256 recorded for {filename!r} "
+            f"{where}: no valid sha256 recorded for {filename!r} "
             "(a .sha256 sidecar or the card's hades_zoo.sha256); refusing to load an "
             "unverified file. Pass sha256= or re-push with `hades-zoo push`."
         )
@@ -144,13 +235,29 @@ def _expected_sha(src: HubSource, revision: str, filename: str | None,
 
 def _fetch_verified(source: str | HubSource, filename: str | None,
                     sha256: str | None) -> tuple[HubSource, str, str, bytes, str]:
-    """Download and sha256-check the dataset file: (src, commit, filename, data, sha)."""
+    """Download and sha256-check the dataset file: (src, commit, filename, data, sha).
+
+    When huggingface_hub cannot answer (offline, server unreachable or failing), a
+    copy written by ``pull`` is read instead (sha256-checked the same way).
+    """
     src = source if isinstance(source, HubSource) else parse_hub_source(source)
     if filename is not None:
         check_repo_filename(filename)
-    if sha256 is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", sha256):
+    if sha256 is not None and (not isinstance(sha256, str)
+                               or not re.fullmatch(r"[0-9a-fA-F]{64}", sha256)):
         raise HubSourceError(f"sha256 {sha256!r} is not 64 hex digits.")
     revision = src.revision or "main"
+    try:
+        return _fetch_remote(src, revision, filename, sha256)
+    except HubError as err:
+        if err.reason not in _UNREACHABLE:
+            raise
+        return (src, *read_pulled(src.repo_id, revision, filename, sha256, err))
+
+
+def _fetch_remote(src: HubSource, revision: str, filename: str | None,
+                  sha256: str | None) -> tuple[HubSource, str, str, bytes, str]:
+    """:func:`_fetch_verified` through huggingface_hub only."""
     if filename is None or sha256 is None:
         revision, filename, sha256 = _expected_sha(src, revision, filename, sha256)
     path = _download(src, filename, revision)
@@ -181,15 +288,18 @@ def load_from_hub(source: str | HubSource, *, filename: str | None = None,
     Args:
         source: ``hf:<org>/<name>[@revision]`` (branch, tag or commit) or a HubSource.
         filename: the ``.safetensors`` file in the repo (default: the card's).
-        sha256: its expected hex sha256 (default: the card's, else a sidecar).
+        sha256: its expected hex sha256 (default: the sidecar's, which must agree
+            with the card's).
 
     Returns:
         The ``SyntheticDataset``.
 
     Raises:
         HubSourceError: malformed repo id, revision, file name or sha256.
-        HubError: Hub failures, offline with an empty cache, no recorded sha256, or a
-            sha256 mismatch that persists after one forced re-download.
+        HubError: Hub failures, offline with neither huggingface_hub's cache nor a
+            pulled copy (the message says what is missing), no recorded sha256, a
+            card and sidecar that disagree, or a sha256 mismatch that persists after
+            one forced re-download.
         DatasetFormatError: unsupported ``format_version`` or invalid arrays.
     """
     src, commit, filename, data, _ = _fetch_verified(source, filename, sha256)
@@ -203,7 +313,8 @@ def pull_from_hub(source: str | HubSource, *, out: str | Path | None = None,
     Args:
         source: ``hf:<org>/<name>[@revision]``.
         out: destination folder (default:
-            ``cache_dir()/hub/datasets--<org>--<name>/<commit>``).
+            ``cache_dir()/hub/datasets--<org>--<name>/<commit>``, and the revision
+            is recorded so the copy loads offline: ``hades_zoo.hub.pulled``).
         filename, sha256: as in :func:`load_from_hub`.
 
     Returns:
@@ -212,26 +323,30 @@ def pull_from_hub(source: str | HubSource, *, out: str | Path | None = None,
 
     Raises:
         Same as :func:`load_from_hub`; UnsafeNameError (nothing written) for a dataset
-        whose id, or a repo file whose name, cannot be a local file name.
+        whose id, or a repo file whose name, cannot be a local file name;
+        StorageError when the destination cannot be written (full disk, read-only, a
+        file in the way; files written before stay intact).
     """
+    if out is not None and not isinstance(out, (str, os.PathLike)):
+        raise HubSourceError(f"out= must be a folder path (str or Path), got "
+                             f"{type(out).__name__}.")
     src, commit, filename, data, sha = _fetch_verified(source, filename, sha256)
     _checked(dataset_from_bytes(data, source=f"hf:{src.repo_id}@{commit}/{filename}"))
-    org, name = src.repo_id.split("/")
-    directory = Path(out) if out is not None else child_path(
-        child_path(cache_dir() / "hub", f"datasets--{org}--{name}", what="Hub repo id"),
-        commit, what="commit")
+    directory = Path(out) if out is not None else pulled_folder(src.repo_id, commit)
     extras = (CARD_FILE, RECIPE_FILE, f"{filename}.sha256")
     # every local name through the one gate before the first file is written
     local = {rel: repo_path(directory, rel) for rel in (filename, *extras)}
     written = [atomic_write_bytes(local[filename], data)]
     for extra in extras:
         try:
-            extra_path = _download(src, extra, commit)
+            content = _fetch_parsed(src, extra, commit, Path.read_bytes)[1]
         except HubError as err:
-            if "not found (404)" in str(err) or "offline" in str(err):
+            if err.reason in ("not_found_entry", "offline"):
                 continue
             raise
-        written.append(atomic_write_bytes(local[extra], extra_path.read_bytes()))
+        written.append(atomic_write_bytes(local[extra], content))
+    if out is None:
+        record_ref(src.repo_id, src.revision or "main", commit)
     logger.info("pulled hf:%s@%s into %s", src.repo_id, commit, directory)
     return PullResult(f"hf:{src.repo_id}@{commit}", commit, directory, written[0], sha,
                       tuple(written))

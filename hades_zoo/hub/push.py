@@ -1,17 +1,25 @@
 """Upload: ``push_to_hub`` writes ``save_pretrained``'s folder to a dataset repo in one
-commit (``create_repo`` + ``upload_folder``), keeping an existing card unless asked.
+commit (``create_repo`` + ``create_commit``), keeping an existing card unless asked.
+
+A ``tag`` that already exists is refused before anything is uploaded. A kept card gets
+the new ``hades_zoo:`` block (file, sha256, protocol) in place of its old one, so card
+and ``<file>.sha256`` sidecar always agree (``pull`` refuses a repo where they do not);
+its prose and other metadata stay as the owner wrote them.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from hades_zoo.data.cache import sha256_bytes
 from hades_zoo.errors import DatasetFormatError, HubError
-from hades_zoo.hub.client import CARD_FILE, _api, _client_endpoint, _hub_error
+from hades_zoo.hub.cards import card_block
+from hades_zoo.hub.client import CARD_FILE, _api, _client_endpoint, _hub_error, _tagged
 from hades_zoo.hub.folder import RepoFile, save_pretrained
 from hades_zoo.hub.refs import (
     _check_repo_id,
@@ -31,11 +39,15 @@ class PushResult:
         repo_id: target repo.
         revision: target branch (``None``: default branch).
         files: the files of the commit, sorted by path.
-        card_kept: an existing README.md was left in place (not in ``files``).
+        card_kept: an existing README.md was kept (not in ``files`` unless its
+            ``hades_zoo:`` block had to be updated, see ``card_block_updated``).
         dry_run: nothing was uploaded.
         commit: the new commit sha (``None`` for a dry run).
         commit_url: URL of the commit (``None`` for a dry run).
         tag: tag created on the commit, if any.
+        card_block_updated: the kept card's ``hades_zoo:`` block was replaced by the
+            new one (its text and other metadata kept); README.md is then in
+            ``files``.
     """
 
     repo_id: str
@@ -46,6 +58,7 @@ class PushResult:
     commit: str | None = None
     commit_url: str | None = None
     tag: str | None = None
+    card_block_updated: bool = False
 
 
 def push_to_hub(
@@ -87,11 +100,20 @@ def push_to_hub(
     Raises:
         HubSourceError: invalid repo id, revision or tag (before any request).
         DatasetFormatError: invalid dataset.
-        HubError: the Hub refused or failed a request (401/403/404/5xx/timeout).
+        HubError: the Hub refused or failed a request (401/403/404/5xx/timeout), or
+            ``tag`` already exists (reason ``conflict``, before any upload).
     """
+    from hades_zoo.data.dataset import SyntheticDataset
+
     _check_repo_id(repo_id)
     _check_revision(revision)
     _check_revision(tag, "tag")
+    if not isinstance(ds, SyntheticDataset):
+        raise DatasetFormatError(
+            f"push_to_hub takes a SyntheticDataset, got {type(ds).__name__}; load it "
+            "first (hades_zoo.load('file:<path>') or a zoo id), or push an entry folder "
+            "with push_folder."
+        )
     with tempfile.TemporaryDirectory(prefix="hades_zoo-push-") as tmp:
         files = save_pretrained(ds, tmp, certificate=certificate, repo_id=repo_id)
         return _upload(Path(tmp), files, repo_id, name=ds.info.dataset_id,
@@ -154,53 +176,169 @@ def push_folder(
         key=lambda f: f.path))
     return _upload(directory, files, repo_id, name=ds.info.dataset_id, revision=revision,
                    tag=tag, private=private, token=token, dry_run=dry_run,
-                   overwrite_card=overwrite_card, commit_message=commit_message,
-                   ignore=LOCAL_ONLY + (".*",))
+                   overwrite_card=overwrite_card, commit_message=commit_message)
 
 
 def _upload(folder: Path, files: tuple[RepoFile, ...], repo_id: str, *, name: str,
             revision: str | None, tag: str | None, private: bool, token: str | None,
-            dry_run: bool, overwrite_card: bool, commit_message: str | None,
-            ignore: tuple[str, ...] = ()) -> PushResult:
-    """Create the repo/branch, then one ``upload_folder`` commit of ``folder``."""
+            dry_run: bool, overwrite_card: bool, commit_message: str | None
+            ) -> PushResult:
+    """Check the tag, create the repo/branch, then one ``create_commit`` of ``files``
+    (exactly the files listed: resume state and hidden files are already left out)."""
+    from huggingface_hub import CommitOperationAdd
+
     api = _api(token)
+    committing = False
     try:
+        if tag is not None:
+            _check_tag_free(api, repo_id, tag)
         if not dry_run:
             api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
             if revision is not None:
                 api.create_branch(repo_id, branch=revision, repo_type="dataset",
                                   exist_ok=True)
-        card_kept = not overwrite_card and _remote_card_exists(api, repo_id, revision)
+        remote = None if overwrite_card else _remote_card(api, repo_id, revision)
+        card_kept = remote is not None
+        new_card = _card_with_block(remote, folder / CARD_FILE) if card_kept else None
         uploaded = tuple(f for f in files if not (card_kept and f.path == CARD_FILE))
+        if new_card is not None:
+            uploaded = tuple(sorted(
+                (*uploaded, RepoFile(CARD_FILE, len(new_card), sha256_bytes(new_card))),
+                key=lambda f: f.path))
         if dry_run:
             logger.info("dry run: would upload %d files to %s", len(uploaded), repo_id)
-            return PushResult(repo_id, revision, uploaded, card_kept, True, tag=tag)
-        patterns = list(ignore) + ([CARD_FILE] if card_kept else [])
+            return PushResult(repo_id, revision, uploaded, card_kept, True, tag=tag,
+                              card_block_updated=new_card is not None)
+        operations = [
+            CommitOperationAdd(path_in_repo=f.path,
+                               path_or_fileobj=(new_card if f.path == CARD_FILE
+                                                and new_card is not None
+                                                else str(folder / f.path)))
+            for f in uploaded
+        ]
+        committing = True
         with _client_endpoint(api.endpoint):
-            info = api.upload_folder(
-                folder_path=str(folder),
-                repo_id=repo_id,
-                repo_type="dataset",
-                revision=revision,
+            info = api.create_commit(
+                repo_id, operations, repo_type="dataset", revision=revision,
                 commit_message=commit_message or f"Upload {name} with hades_zoo",
-                ignore_patterns=patterns or None,
             )
-        if tag is not None:
-            api.create_tag(repo_id, tag=tag, revision=info.oid, repo_type="dataset")
+        committing = False
     except HubError:
         raise
     except Exception as err:
         if isinstance(err, DatasetFormatError):
             raise
-        raise _hub_error(err, action="push to", repo_id=repo_id,
-                         revision=revision) from err
+        raise _hub_error(err, action="push to", repo_id=repo_id, revision=revision,
+                         write=True, landed=committing and _at_commit(err)) from err
+    if tag is not None:
+        _tag_commit(api, repo_id, tag, info)
     logger.info("pushed %s to %s@%s (commit %s)", name, repo_id, revision or "main",
                 info.oid)
     return PushResult(repo_id, revision, uploaded, card_kept, False, commit=info.oid,
-                      commit_url=str(info.commit_url), tag=tag)
+                      commit_url=str(info.commit_url), tag=tag,
+                      card_block_updated=new_card is not None)
 
 
-def _remote_card_exists(api: Any, repo_id: str, revision: str | None) -> bool:
-    """Whether the repo already has a README.md at ``revision`` (False if no repo)."""
-    return bool(api.file_exists(repo_id, CARD_FILE, repo_type="dataset",
-                                revision=revision))
+def _at_commit(err: BaseException) -> bool:
+    """Whether a failure inside ``create_commit`` could have followed the commit request
+    itself (False: it failed uploading LFS objects or asking the upload modes, before
+    the commit was sent). Without a request to tell, assume it could."""
+    cur: BaseException | None = err
+    for _ in range(10):
+        if cur is None:
+            break
+        request = getattr(cur, "request", None)
+        url = getattr(request, "url", None)
+        if isinstance(url, str):
+            return "/commit/" in url
+        cur = cur.__cause__ or cur.__context__
+    return True
+
+
+def _delete_tag_hint(repo_id: str, tag: str) -> str:
+    return (f"HfApi().delete_tag({repo_id!r}, tag={tag!r}, repo_type='dataset') "
+            "or the repo's Hub page")
+
+
+def _check_tag_free(api: Any, repo_id: str, tag: str) -> None:
+    """Refuse a tag that already exists in the repo, before anything is uploaded.
+
+    Raises:
+        HubError: reason ``conflict``, naming the tag, its commit and the fix.
+    """
+    try:
+        refs = api.list_repo_refs(repo_id, repo_type="dataset")
+    except Exception as err:
+        failure = _hub_error(err, action="list the tags of", repo_id=repo_id)
+        if failure.reason in ("not_found_repo", "unauthorized"):
+            return  # no repo yet (or no access): create_repo says which
+        raise failure from err
+    for ref in refs.tags:
+        if ref.name == tag:
+            raise _tagged("conflict", (
+                f"push to {repo_id}: tag {tag!r} already exists (on commit "
+                f"{ref.target_commit[:12]}); nothing was uploaded. Fix: pass another "
+                f"--tag (e.g. {_next_tag(tag, [t.name for t in refs.tags])!r}), or delete "
+                f"the old tag first ({_delete_tag_hint(repo_id, tag)}). If it tags your "
+                f"earlier push of these same files, there is nothing to do "
+                f"(`hades-zoo pull hf:{repo_id}@{tag}` shows it)."
+            ))
+
+
+def _next_tag(tag: str, taken: list[str]) -> str:
+    """A free tag like ``tag``: ``v1`` -> ``v2``, else ``tag-2``."""
+    m = re.fullmatch(r"(.*?)(\d+)", tag)
+    stem, n = (m.group(1), int(m.group(2))) if m else (f"{tag}-", 1)
+    while f"{stem}{n + 1}" in taken:
+        n += 1
+    return f"{stem}{n + 1}"
+
+
+def _tag_commit(api: Any, repo_id: str, tag: str, info: Any) -> None:
+    """Tag the pushed commit; a failure says that the commit itself landed."""
+    try:
+        api.create_tag(repo_id, tag=tag, revision=info.oid, repo_type="dataset")
+    except Exception as err:
+        failure = _hub_error(err, action=f"tag {tag!r} on", repo_id=repo_id,
+                             revision=info.oid, write=True)
+        raise _tagged(failure.reason, (
+            f"the commit landed ({info.commit_url}) but tagging it failed: {failure} "
+            f"Fix: tag commit {info.oid} yourself (HfApi().create_tag({repo_id!r}, "
+            f"tag=..., revision={info.oid!r}, repo_type='dataset')); pushing again "
+            "with another --tag also works (unchanged files are skipped)."
+        )) from err
+
+
+def _remote_card(api: Any, repo_id: str, revision: str | None) -> str | None:
+    """The repo's README.md text at ``revision``, or None (no card, or no repo)."""
+    if not api.file_exists(repo_id, CARD_FILE, repo_type="dataset", revision=revision):
+        return None
+    with tempfile.TemporaryDirectory(prefix="hades_zoo-card-") as tmp:
+        path = api.hf_hub_download(repo_id, CARD_FILE, repo_type="dataset",
+                                   revision=revision, local_dir=tmp, force_download=True)
+        return Path(path).read_text(encoding="utf-8", errors="replace")
+
+
+def _card_with_block(remote: str, local_card: Path) -> bytes | None:
+    """The remote card with the local card's ``hades_zoo:`` block, or None when its
+    block already matches (or there is no local card to take one from)."""
+    from huggingface_hub import DatasetCard
+
+    try:
+        block = card_block(local_card.read_text(encoding="utf-8"))
+    except (OSError, DatasetFormatError):
+        return None
+    try:
+        if card_block(remote) == block:
+            return None
+    except DatasetFormatError:
+        pass  # no (readable) block: give it one
+    try:
+        card = DatasetCard(remote, ignore_metadata_errors=True)
+    except Exception as err:  # a YAML header huggingface_hub cannot parse
+        raise DatasetFormatError(
+            f"the repo's README.md has an invalid YAML header ({err}); fix it on the "
+            "Hub, or pass --overwrite-card (overwrite_card=True) to replace it."
+        ) from err
+    card.data["hades_zoo"] = block
+    return str(card).encode()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from hades_zoo.data.dataset import SyntheticDataset, read_dataset_file
 from hades_zoo.engine.envs import check_dataset_fits_env
+from hades_zoo.errors import UnknownDatasetError
 
 __all__ = ["load", "load_dataset_file"]
 
@@ -49,6 +50,11 @@ def load(source: str | Path) -> SyntheticDataset:
     """
     if isinstance(source, Path):
         return load_dataset_file(source)
+    if not isinstance(source, str):
+        raise UnknownDatasetError(
+            f"a dataset source must be a str or Path, got {type(source).__name__}: a zoo "
+            "id ('cartpole-R-2'), 'file:<path>' or 'hf:<org>/<name>[@revision]'."
+        )
     if source.startswith("file:"):
         return load_dataset_file(source[len("file:"):])
     if source.startswith("hf:"):
