@@ -13,16 +13,23 @@ is over 400 lines because it is one config tree: every field documented in one p
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any, Literal
 
 from hades_zoo.data.inner_loop import ACTIVATIONS, InnerLoopConfig
 from hades_zoo.errors import RecipeError, close_matches
 
 __all__ = ["EnvConfig", "DatasetConfig", "PolicyConfig", "BCConfig", "EvalConfig", "ESConfig",
-           "ImageConfig", "InnerLoopConfig", "Recipe", "RECIPE_VERSION", "ACTIVATIONS"]
+           "ImageConfig", "InnerLoopConfig", "Recipe", "RECIPE_VERSION", "ACTIVATIONS",
+           "MAX_RECIPE_INT"]
 
 
 RECIPE_VERSION = 1
+
+
+#: Every integer of a recipe is below this (sizes, counts, seeds): larger ones overflow
+#: the int32 arrays and loop counters they become (``es.popsize=1e12``).
+MAX_RECIPE_INT = 2**31
 
 
 BRAX_BACKENDS = ("positional", "spring", "generalized", "mjx")
@@ -432,6 +439,7 @@ class Recipe:
                 f"recipe_version={self.recipe_version} is not supported by this hades_zoo "
                 f"(reads version {RECIPE_VERSION}); upgrade hades_zoo."
             )
+        _check_numbers(self, "")
         if self.variant not in ("F", "R", "RR", "ES"):
             raise RecipeError(
                 f"variant must be 'F', 'R', 'RR' or 'ES', got {self.variant!r}.")
@@ -494,6 +502,38 @@ class Recipe:
 
     def replace(self, **changes: Any) -> Recipe:
         return dataclasses.replace(self, **changes)
+
+
+def _check_numbers(config: Any, path: str) -> None:
+    """Every number of a config tree is finite and every integer below 2**31.
+
+    One check over every field, whatever its meaning: a NaN or infinite float passes
+    every ``<=``/``>=`` test below it and surfaces only after a chunk of generations
+    (a NaN checkpoint) or as a null BC loss; a huge integer overflows.
+
+    Raises:
+        RecipeError: naming the field by its YAML path and its default.
+    """
+    for field in dataclasses.fields(config):
+        where = f"{path}.{field.name}" if path else field.name
+        value = getattr(config, field.name)
+        if dataclasses.is_dataclass(value):
+            _check_numbers(value, where)
+            continue
+        items = enumerate(value) if isinstance(value, tuple) else [(None, value)]
+        for i, v in items:
+            at = where if i is None else f"{where}[{i}]"
+            default = ("" if field.default is dataclasses.MISSING
+                       else f" (the default is {field.default!r})")
+            if isinstance(v, float) and not math.isfinite(v):
+                raise RecipeError(f"{at}: {v!r} is not a finite number; give a finite "
+                                  f"value{default}.")
+            big = isinstance(v, int) and not isinstance(v, bool) and (
+                abs(v) >= MAX_RECIPE_INT)
+            if big:
+                raise RecipeError(f"{at}: {v} is out of range; a recipe integer is "
+                                  f"smaller than 2**31 = {MAX_RECIPE_INT:,} in "
+                                  f"magnitude{default}.")
 
 
 def _check_positive(value: int, path: str) -> None:

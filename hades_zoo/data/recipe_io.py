@@ -17,6 +17,7 @@ from typing import Any, Literal
 import yaml
 
 from hades_zoo.data.recipe import Recipe
+from hades_zoo.data.untrusted import MAX_RECIPE_BYTES, load_yaml, read_regular_file
 from hades_zoo.errors import RecipeError, close_matches
 
 __all__ = ["apply_overrides", "recipe_from_dict", "recipe_to_dict", "recipe_to_json", "load_recipe", "dump_recipe"]
@@ -181,10 +182,8 @@ def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str]) -> dict[s
             raise RecipeError(
                 f"override {item!r}: expected dotted.key=value, e.g. es.popsize=128."
             )
-        try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError as err:
-            raise RecipeError(f"override {item!r}: value is not valid YAML ({err}).") from err
+        value = load_yaml(text, source=f"override {item!r}: the value",
+                          error=RecipeError)
         cls, node, path = Recipe, out, []
         parts = key.split(".")
         for i, part in enumerate(parts):
@@ -218,18 +217,23 @@ def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
         overrides: ``dotted.key=value`` strings (``apply_overrides``).
 
     Raises:
-        RecipeError: unreadable file, invalid YAML, unknown keys, wrong types or values
-            (in the file or in an override, which is named).
+        RecipeError: unreadable file (missing, not a regular file, over 1 MiB, not
+            UTF-8), invalid YAML (aliases and nesting over 64 levels included),
+            unknown keys, wrong types or values (in the file or in an override, which
+            is named).
     """
     path = Path(path)
+    raw = read_regular_file(path, what="recipe", error=RecipeError,
+                            max_bytes=MAX_RECIPE_BYTES)
     try:
-        text = path.read_text()
-    except OSError as err:
-        raise RecipeError(f"cannot read recipe {path}: {err.strerror}; check the path.") from err
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise RecipeError(f"{path} is not valid YAML: {err}") from err
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise RecipeError(
+            f"{path} is not UTF-8 text (byte {raw[err.start]:#04x} at offset "
+            f"{err.start}); a recipe is a YAML text file: check the path, or save it "
+            "as UTF-8."
+        ) from None
+    data = load_yaml(text, source=str(path), error=RecipeError)
     if overrides:
         if not isinstance(data, Mapping):
             raise RecipeError(f"{path}: a recipe must be a mapping.")
