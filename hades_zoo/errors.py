@@ -20,6 +20,7 @@ __all__ = [
     "DistributedError",
     "MemoryBudgetError",
     "UnsafeNameError",
+    "OutputFormatError",
     "close_matches",
 ]
 
@@ -72,6 +73,11 @@ class UnsafeNameError(HadesZooError, ValueError):
     """A dataset id, recipe name, tag or file name cannot become a file name safely:
     it holds ``/``, ``\\``, ``..``, a control character, is absolute, empty or over
     255 bytes. Raised by ``hades_zoo.data.paths`` before anything is written."""
+
+
+class OutputFormatError(HadesZooError, ValueError):
+    """An output file's suffix names a format hades_zoo cannot write (``plot --out
+    x.xyz``); raised before any work, listing the formats that can be written."""
 
 
 def close_matches(word: str, options: Iterable[str], n: int = 3) -> str:
