@@ -36,7 +36,6 @@ from hades_zoo.data.recipe import Recipe
 from hades_zoo.data.recipe_io import recipe_from_dict, recipe_to_json
 from hades_zoo.data.untrusted import (
     MAX_DATASET_BYTES,
-    link_target,
     load_json,
     read_regular_file,
     show_path,
@@ -440,11 +439,5 @@ def read_dataset_file(path) -> SyntheticDataset:
     """
     data = read_regular_file(path, what="dataset", error=DatasetFormatError,
                              max_bytes=MAX_DATASET_BYTES)
-    target = link_target(path)
-    if target is None:
-        return dataset_from_bytes(data, source=show_path(path))
-    return dataset_from_bytes(
-        data, source=f"{show_path(path)} (a link to {show_path(target)})",
-        advice="the link points at a file that is not a hades_zoo dataset: point it "
-               "at a dataset file, or give a dataset's path (keep "
-               f"{show_path(target)}, it is another file)")
+    source, advice = _format.file_source(path)
+    return dataset_from_bytes(data, source=source, advice=advice)

@@ -26,6 +26,7 @@ import numpy as np
 
 from hades_zoo.data.untrusted import (
     MAX_DATASET_BYTES,
+    link_target,
     load_json,
     read_regular_file,
     show_path,
@@ -33,7 +34,7 @@ from hades_zoo.data.untrusted import (
 from hades_zoo.errors import DatasetFormatError
 
 __all__ = ["FORMAT_VERSION", "SUPPORTED_FORMAT_VERSIONS", "METADATA_KEYS", "JSON_KEYS",
-           "encode", "decode", "read_metadata", "library_versions"]
+           "encode", "decode", "read_metadata", "library_versions", "file_source"]
 
 FORMAT_VERSION = 1
 SUPPORTED_FORMAT_VERSIONS = (1,)
@@ -136,6 +137,21 @@ def check_metadata_types(meta: Mapping[str, object], *, source: str) -> None:
                 )
 
 
+def file_source(path: str | Path) -> tuple[str, str]:
+    """(how messages name ``path``, the fix when it is not safetensors at all).
+
+    A symbolic link is named with its target, and the fix is to point the link at a
+    dataset: the target is some other file, which "delete it" would destroy.
+    """
+    target = link_target(path)
+    if target is None:
+        return show_path(path), REFETCH
+    return (f"{show_path(path)} (a link to {show_path(target)})",
+            "the link points at a file that is not a hades_zoo dataset: point it at a "
+            f"dataset file, or give a dataset's path (keep {show_path(target)}, it is "
+            "another file)")
+
+
 def read_metadata(path: str | Path) -> dict[str, str]:
     """Read only the metadata block of a dataset file (cheap; arrays untouched).
 
@@ -145,8 +161,9 @@ def read_metadata(path: str | Path) -> dict[str, str]:
     """
     data = read_regular_file(path, what="dataset", error=DatasetFormatError,
                              max_bytes=MAX_DATASET_BYTES)
-    meta = _parse_header(show_path(path), data)
-    check_metadata_types(meta, source=show_path(path))
+    source, advice = file_source(path)
+    meta = _parse_header(source, data, advice)
+    check_metadata_types(meta, source=source)
     return meta
 
 

@@ -9,8 +9,9 @@ gets a typed error naming it and the fix, never a hang, a ``MemoryError`` or a
   nowhere are named as such.
 - :func:`load_json`: JSON nested at most :data:`MAX_JSON_DEPTH` levels.
 - :func:`load_yaml`: YAML without aliases (``*name``: a "billion laughs" document
-  expands exponentially, a self-referencing one never ends) and nested at most
-  :data:`MAX_JSON_DEPTH` levels.
+  expands exponentially, a self-referencing one never ends), without a key given
+  twice (PyYAML keeps the last silently), nested at most :data:`MAX_JSON_DEPTH`
+  levels.
 
 Callers pass the ``HadesZooError`` subclass of their input (``DatasetFormatError``
 for a dataset, ``RecipeError`` for a recipe); ``tests/test_adversarial_inputs.py``
@@ -207,8 +208,15 @@ class _AliasFound(yaml.YAMLError):
         self.anchor, self.mark = anchor, mark
 
 
+class _DuplicateKey(yaml.YAMLError):
+    def __init__(self, key: object, first, second) -> None:
+        super().__init__(key)
+        self.key, self.first, self.second = key, first, second
+
+
 class _NoAliasLoader(yaml.SafeLoader):
-    """PyYAML's SafeLoader that stops at the first alias (``*name``, ``<<: *name``)."""
+    """PyYAML's SafeLoader that stops at the first alias (``*name``, ``<<: *name``)
+    and at a key given twice in one mapping (PyYAML keeps the last silently)."""
 
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
@@ -216,12 +224,26 @@ class _NoAliasLoader(yaml.SafeLoader):
             raise _AliasFound(event.anchor, event.start_mark)
         return super().compose_node(parent, index)
 
+    def construct_mapping(self, node, deep=False):
+        seen: dict[object, Any] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.setdefault(key, key_node.start_mark)
+            except TypeError:  # an unhashable key: PyYAML names it below
+                continue
+            if first is not key_node.start_mark:
+                raise _DuplicateKey(key, first, key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
 
 def load_yaml(text: str, *, source: str, error: type[HadesZooError]) -> Any:
-    """``yaml.safe_load`` without aliases, bounded to :data:`MAX_JSON_DEPTH` levels.
+    """``yaml.safe_load`` without aliases or repeated keys, bounded to
+    :data:`MAX_JSON_DEPTH` levels.
 
     Raises:
-        error: invalid YAML, an alias (named with its line), or nested too deep.
+        error: invalid YAML, an alias or a key given twice (named with its lines),
+            or nested too deep.
     """
     try:
         value = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 (a SafeLoader)
@@ -231,6 +253,12 @@ def load_yaml(text: str, *, source: str, error: type[HadesZooError]) -> Any:
             f"{source}: uses the YAML alias *{err.anchor}{line}; recipes may not use "
             "anchors and aliases (&name, *name, <<: *name), which can expand "
             "exponentially or refer to themselves: write the values out."
+        ) from None
+    except _DuplicateKey as err:
+        raise error(
+            f"{source}: key {err.key!r} is given twice in one mapping (lines "
+            f"{err.first.line + 1} and {err.second.line + 1}); YAML would silently keep "
+            "the last: remove one."
         ) from None
     except RecursionError:
         raise error(_too_deep(source, "the YAML")) from None

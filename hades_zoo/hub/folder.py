@@ -17,7 +17,12 @@ from hades_zoo.data.cache import (
     verify_sha256,
 )
 from hades_zoo.data.dataset import dataset_from_bytes, read_dataset_file
-from hades_zoo.data.untrusted import MAX_DATASET_BYTES, is_dir, read_regular_file
+from hades_zoo.data.untrusted import (
+    MAX_DATASET_BYTES,
+    is_dir,
+    read_regular_file,
+    show_path,
+)
 from hades_zoo.errors import DatasetFormatError
 from hades_zoo.hub.cards import PARQUET_FILE, RECIPE_FILE, card_block, render_card
 from hades_zoo.hub.client import CARD_FILE
@@ -210,8 +215,10 @@ def from_pretrained(
             if expected:
                 verify_sha256(data, expected, source=str(file))
             return _checked(dataset_from_bytes(data, source=str(file)))
-        if os.path.lexists(path):  # a file; a FIFO, device, link: the reader names it
+        if os.path.lexists(path) or text.endswith(".safetensors"):
+            # a file; a FIFO, device, link, missing file or too long a name: the
+            # reader names it
             return _checked(read_dataset_file(path))
         if isinstance(dir_or_repo, Path) or text.startswith((".", "/", "~")):
-            raise DatasetFormatError(f"{text}: no such folder; check the path.")
+            raise DatasetFormatError(f"{show_path(text)}: no such folder; check the path.")
     return load_from_hub(text, filename=filename, sha256=sha256)
