@@ -503,3 +503,42 @@ def test_plot_dataset_checks_the_suffix_too(tmp_path):
 def test_every_error_here_is_a_hades_zoo_error():
     for error in (DatasetFormatError, EnvError, RecipeError, OutputFormatError):
         assert issubclass(error, HadesZooError)
+
+
+# ---------------------------------------------------------------------------------
+# Reference .npz files (import-reference): the same kinds of path, and JSON configs.
+def _reference_with_deep_config(tmp_path: Path) -> Path:
+    from tests.conftest import FIXTURES
+
+    with np.load(FIXTURES / "brax__distill__hopper__D4__seed0.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["config_json"] = np.array('{"a":' + DEEP + "}")
+    path = tmp_path / "deep.npz"
+    np.savez(path, **arrays)
+    return path
+
+
+@needs_posix
+@pytest.mark.parametrize("kind, match", [
+    ("fifo", r"FIFO \(named pipe\), not a reference .npz file"),
+    ("device", "character device, not a reference .npz file"),
+    ("deep-config", "config_json is nested more than 64 levels"),
+])
+def test_import_reference_refuses_special_files_and_deep_json(kind, match, tmp_path):
+    from hades_zoo.zoo.reference import read_reference
+
+    if kind == "fifo":
+        path = _fifo(tmp_path, "ref.npz")
+    elif kind == "device":
+        path = Path("/dev/zero")
+        if not path.exists():
+            pytest.skip("no /dev/zero")
+    else:
+        path = _reference_with_deep_config(tmp_path)
+    with pytest.raises(DatasetFormatError, match=match):
+        read_reference(path)
+    res = CliRunner().invoke(cli, ["import-reference", str(path), "--out",
+                                   str(tmp_path / "x.safetensors")])
+    assert res.exit_code == 1, res.output
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and "DatasetFormatError:" in lines[0], res.output
