@@ -100,19 +100,16 @@ def _logits(width):
 
 # ---------------------------------------------------------------------------------
 # Dataset files. kind -> (builder(tmp_path) -> path, error, match, level); the level
-# says which loaders see it: "file" every reader (read_metadata too), "data" readers
-# of the arrays and recipe, "env" loaders that check the env (not read_dataset_file).
+# says which loaders see it: "file" every reader of a path (read_metadata too),
+# "file+folder" also as the dataset inside a folder, "file-link" a link given as the
+# path, "file-only" readers of one file (not folders), "data" readers of the arrays and
+# recipe, "env" loaders that check the env (not read_dataset_file).
 DATASET_KINDS = {
-    "json-deep-recipe": (lambda t: _edited(t / "d.safetensors", meta_key="recipe",
-                                           edit=lambda _: '{"a":' + DEEP + "}"),
-                         DatasetFormatError, "'recipe' is nested more than 64", "file"),
-    "json-deep-info": (lambda t: _edited(t / "d.safetensors", meta_key="info",
-                                         edit=lambda _: '{"a":' + DEEP + "}"),
-                       DatasetFormatError, "'info' is nested more than 64", "file"),
-    "json-deep-library": (lambda t: _edited(t / "d.safetensors", meta_key="library",
-                                            edit=lambda _: '{"a":' + DEEP + "}"),
-                          DatasetFormatError, "'library' is nested more than 64",
-                          "file"),
+    **{f"json-deep-{key}": (
+        lambda t, key=key: _edited(t / "d.safetensors", meta_key=key,
+                                   edit=lambda _: '{"a":' + DEEP + "}"),
+        DatasetFormatError, f"'{key}' is nested more than 64", "file+folder")
+       for key in ("recipe", "info", "library")},
     "json-deep-provenance": (lambda t: _edited(
         t / "d.safetensors", meta_key="info",
         edit=_info_edit(provenance_json='{"a":' + DEEP + "}")),
@@ -161,11 +158,11 @@ DATASET_KINDS = {
     "header-length-huge": (lambda t: _huge_header(t / "d.safetensors"),
                            DatasetFormatError,
                            "corrupt or truncated safetensors header",
-                           "file"),
+                           "file+folder"),
     "fifo": (lambda t: _fifo(t, "d.safetensors"), DatasetFormatError,
-             r"is a FIFO \(named pipe\), not a dataset file", "file"),
+             r"is a FIFO \(named pipe\), not a dataset file", "file+folder"),
     "device": (lambda t: Path("/dev/zero"), DatasetFormatError,
-               "/dev/zero is a character device, not a dataset file", "file"),
+               "is a character device, not a dataset file", "file+folder"),
     "folder-as-file": (lambda t: _folder(t), DatasetFormatError,
                        "is a folder, not a dataset file", "file-only"),
     "link-to-non-dataset": (lambda t: _link(t, t / "notes.txt"), DatasetFormatError,
@@ -205,33 +202,32 @@ def _link(tmp_path: Path, target: Path, *, make: bool = True) -> Path:
     return link
 
 
-def _in_folder(path: Path) -> Path:
+def _in_folder(path: Path, tmp_path: Path) -> Path:
     """A save_pretrained-like folder (no card) holding ``path``'s file as its
     dataset."""
-    folder = path.parent / "entry"
+    folder = tmp_path / "entry"
     folder.mkdir()
     target = folder / "cartpole-R-2.safetensors"
-    if path.is_symlink() or not path.exists():
-        raise pytest.skip.Exception("a folder holds a file, not this kind")
     if path.is_fifo():
         os.mkfifo(target)
-    elif path.is_dir():
-        raise pytest.skip.Exception("a folder inside a folder is not read")
+    elif path.is_char_device():
+        target.symlink_to(path)  # the folder's dataset is a link to the device
     else:
         target.write_bytes(path.read_bytes())
     return folder
 
 
-# loader -> (call(path), levels it sees)
+# loader -> (call(path, tmp_path), levels it sees)
+FILE = {"file", "file+folder", "file-link"}
 DATASET_LOADERS = {
-    "read_metadata": (fmt.read_metadata, {"file", "file-only", "file-link"}),
-    "read_dataset_file": (read_dataset_file,
-                          {"file", "file-only", "file-link", "data"}),
-    "load_dataset_file": (load_dataset_file, {"file", "file-link", "data", "env"}),
-    "load(file:)": (lambda p: load(f"file:{p}"), {"file", "file-link", "data", "env"}),
-    "from_pretrained(file)": (from_pretrained, {"file", "file-link", "data", "env"}),
-    "from_pretrained(folder)": (lambda p: from_pretrained(_in_folder(p)),
-                                {"data", "env"}),
+    "read_metadata": (lambda p, t: fmt.read_metadata(p), {*FILE, "file-only"}),
+    "read_dataset_file": (lambda p, t: read_dataset_file(p),
+                          {*FILE, "file-only", "data"}),
+    "load_dataset_file": (lambda p, t: load_dataset_file(p), {*FILE, "data", "env"}),
+    "load(file:)": (lambda p, t: load(f"file:{p}"), {*FILE, "data", "env"}),
+    "from_pretrained(file)": (lambda p, t: from_pretrained(p), {*FILE, "data", "env"}),
+    "from_pretrained(folder)": (lambda p, t: from_pretrained(_in_folder(p, t)),
+                                {"file+folder", "data", "env"}),
 }
 
 
@@ -248,7 +244,7 @@ def test_every_dataset_loader_refuses_every_bad_dataset_with_a_typed_error(
     if kind == "device" and not path.exists():
         pytest.skip("no /dev/zero")
     with pytest.raises(error, match=match) as info:
-        call(path)
+        call(path, tmp_path)
     text = str(info.value)
     assert "delete" not in text or not kind.startswith("link"), text
     assert len(text) < 2000, "messages stay short (long names are shortened)"
