@@ -110,6 +110,10 @@ DATASET_KINDS = {
                                    edit=lambda _: '{"a":' + DEEP + "}"),
         DatasetFormatError, f"'{key}' is nested more than 64", "file+folder")
        for key in ("recipe", "info", "library")},
+    "json-huge-number": (lambda t: _edited(t / "d.safetensors", meta_key="library",
+                                           edit=lambda _: '{"a":' + "1" * 5000 + "}"),
+                         DatasetFormatError,
+                         "'library' is not valid JSON .*4300 digits", "file+folder"),
     "json-deep-provenance": (lambda t: _edited(
         t / "d.safetensors", meta_key="info",
         edit=_info_edit(provenance_json='{"a":' + DEEP + "}")),
@@ -256,6 +260,8 @@ DATASET_COMMANDS = {
     "eval": lambda p, t: ["eval", str(p)],
     "plot": lambda p, t: ["plot", str(p), "--out", str(t / "p.png")],
     "train": lambda p, t: ["train", str(p), "--out", str(t / "policy.safetensors")],
+    "certify": lambda p, t: ["certify", str(p), "--seeds", "1"],
+    "push": lambda p, t: ["push", str(p), "--repo-id", "org/x", "--dry-run"],
 }
 CLI_KINDS = ["json-deep-recipe", "provenance-not-object", "size-disagrees",
              "label-logits-too-wide", "fifo", "device", "link-to-non-dataset",
@@ -274,6 +280,7 @@ def test_every_dataset_command_exits_1_with_one_line(kind, command, tmp_path):
     assert res.exit_code == 1, res.output
     lines = res.output.strip().splitlines()
     assert len(lines) == 1 and f"{error.__name__}:" in lines[0], res.output
+    assert re.search(match, lines[0]), lines[0]
     assert not (tmp_path / "p.png").exists()
     assert not (tmp_path / "policy.safetensors").exists()
 
@@ -447,6 +454,24 @@ def test_distill_refuses_bad_numbers_before_any_work(override, tmp_path):
     assert len(lines) == 1 and "RecipeError:" in lines[0], res.output
     assert override.split("=")[0] in lines[0]
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("override, match", [
+    ("env.name=" + "a" * 10_000, "env.name: a string of 10,000 characters"),
+    ("variant=" + "c" * 10_000, "variant: a string of 10,000 characters"),
+    ("es.popsize=" + "1" * 5000, "a value cannot be read .*4300 digits"),
+    ("x" * 10_000 + "=1", r"x\.\.\.x+ \(10000 characters\) is not a recipe field"),
+])
+def test_huge_override_values_get_a_short_recipe_error(override, match):
+    with pytest.raises(RecipeError, match=match) as info:
+        load_recipe(RECIPE, [override])
+    assert len(str(info.value)) < 600, "the value is shortened in the message"
+
+
+def test_a_huge_string_in_a_recipe_file_is_refused(tmp_path):
+    path = _recipe_file(tmp_path, BASE.replace("CartPole-v1", "C" * 5000))
+    with pytest.raises(RecipeError, match="env.name: a string of 5,000 characters"):
+        load_recipe(path)
 
 
 def test_an_alias_in_an_override_value_is_refused():

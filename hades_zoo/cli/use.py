@@ -8,6 +8,7 @@ output formatting; the work is done in ``engine`` and ``zoo``.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -225,7 +226,7 @@ def certify(source, seeds, no_write, repo, data_dir, as_json):
     from hades_zoo.zoo.results import repo_root
 
     _jit_cache()
-    folder = Path(source) if Path(source).is_dir() else None
+    folder = Path(source) if os.path.isdir(source) else None  # never raises
     root = None if no_write or folder else repo_root(repo)  # fail before measuring
     ds = load_source(_resolve_source(source))
     if ds.recipe.image is not None:

@@ -21,7 +21,7 @@ from hades_zoo.errors import RecipeError, close_matches
 
 __all__ = ["EnvConfig", "DatasetConfig", "PolicyConfig", "BCConfig", "EvalConfig", "ESConfig",
            "ImageConfig", "InnerLoopConfig", "Recipe", "RECIPE_VERSION", "ACTIVATIONS",
-           "MAX_RECIPE_INT"]
+           "MAX_RECIPE_INT", "MAX_RECIPE_STR"]
 
 
 RECIPE_VERSION = 1
@@ -30,6 +30,8 @@ RECIPE_VERSION = 1
 #: Every integer of a recipe is below this (sizes, counts, seeds): larger ones overflow
 #: the int32 arrays and loop counters they become (``es.popsize=1e12``).
 MAX_RECIPE_INT = 2**31
+#: Every string of a recipe (names, env ids, choices) is at most this long.
+MAX_RECIPE_STR = 1024
 
 
 BRAX_BACKENDS = ("positional", "spring", "generalized", "mjx")
@@ -439,7 +441,7 @@ class Recipe:
                 f"recipe_version={self.recipe_version} is not supported by this hades_zoo "
                 f"(reads version {RECIPE_VERSION}); upgrade hades_zoo."
             )
-        _check_numbers(self, "")
+        _check_scalars(self, "")
         if self.variant not in ("F", "R", "RR", "ES"):
             raise RecipeError(
                 f"variant must be 'F', 'R', 'RR' or 'ES', got {self.variant!r}.")
@@ -504,12 +506,14 @@ class Recipe:
         return dataclasses.replace(self, **changes)
 
 
-def _check_numbers(config: Any, path: str) -> None:
-    """Every number of a config tree is finite and every integer below 2**31.
+def _check_scalars(config: Any, path: str) -> None:
+    """Every number of a config tree is finite, every integer below 2**31 and every
+    string at most ``MAX_RECIPE_STR`` characters.
 
     One check over every field, whatever its meaning: a NaN or infinite float passes
     every ``<=``/``>=`` test below it and surfaces only after a chunk of generations
-    (a NaN checkpoint) or as a null BC loss; a huge integer overflows.
+    (a NaN checkpoint) or as a null BC loss; a huge integer overflows; a huge string
+    is echoed into every message (and searched for close matches).
 
     Raises:
         RecipeError: naming the field by its YAML path and its default.
@@ -518,7 +522,7 @@ def _check_numbers(config: Any, path: str) -> None:
         where = f"{path}.{field.name}" if path else field.name
         value = getattr(config, field.name)
         if dataclasses.is_dataclass(value):
-            _check_numbers(value, where)
+            _check_scalars(value, where)
             continue
         items = enumerate(value) if isinstance(value, tuple) else [(None, value)]
         for i, v in items:
@@ -534,6 +538,14 @@ def _check_numbers(config: Any, path: str) -> None:
                 raise RecipeError(f"{at}: {v} is out of range; a recipe integer is "
                                   f"smaller than 2**31 = {MAX_RECIPE_INT:,} in "
                                   f"magnitude{default}.")
+            if isinstance(v, str) and len(v) > MAX_RECIPE_STR:
+                raise RecipeError(too_long_string(at, v))
+
+
+def too_long_string(path: str, value: str) -> str:
+    """The message for a recipe string over ``MAX_RECIPE_STR`` characters."""
+    return (f"{path}: a string of {len(value):,} characters ({value[:40]!r}...); "
+            f"recipe strings are at most {MAX_RECIPE_STR} characters: check the value.")
 
 
 def _check_positive(value: int, path: str) -> None:

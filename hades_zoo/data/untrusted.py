@@ -53,8 +53,11 @@ _KINDS = (
 
 
 def show_path(path: object, limit: int = 120) -> str:
-    """``path`` (or any text) for a message: shortened, with its length, when long."""
+    """``path`` (or any text) for a message: control characters escaped, shortened
+    (with its length) when long."""
     text = str(path)
+    if not text.isprintable():
+        text = repr(text)[1:-1]
     if len(text) <= limit:
         return text
     head, tail = limit * 2 // 3, limit // 6
@@ -194,9 +197,9 @@ def load_json(text: str | bytes, *, source: str, what: str,
         value = json.loads(text)
     except RecursionError:
         raise error(_too_deep(source, what)) from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise error(f"{source}: {what} is not valid JSON ({err}); regenerate "
-                    "it.") from None
+    except ValueError as err:  # JSONDecodeError, UnicodeDecodeError, a 5000-digit int
+        raise error(f"{source}: {what} is not valid JSON ({show_path(err, 200)}); "
+                    "regenerate it.") from None
     if _depth(value) > MAX_JSON_DEPTH:
         raise error(_too_deep(source, what))
     return value
@@ -264,6 +267,9 @@ def load_yaml(text: str, *, source: str, error: type[HadesZooError]) -> Any:
         raise error(_too_deep(source, "the YAML")) from None
     except yaml.YAMLError as err:
         raise error(f"{source} is not valid YAML: {err}") from None
+    except ValueError as err:  # PyYAML's int() of a number with over 4300 digits
+        raise error(f"{source}: a value cannot be read ({show_path(err, 200)}); "
+                    "write numbers of a sane size.") from None
     if _depth(value) > MAX_JSON_DEPTH:
         raise error(_too_deep(source, "the YAML"))
     return value

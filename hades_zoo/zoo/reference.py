@@ -72,7 +72,12 @@ from hades_zoo.data.recipe import (
     PolicyConfig,
     Recipe,
 )
-from hades_zoo.data.untrusted import MAX_DATASET_BYTES, load_json, read_regular_file
+from hades_zoo.data.untrusted import (
+    MAX_DATASET_BYTES,
+    load_json,
+    read_regular_file,
+    show_path,
+)
 from hades_zoo.errors import DatasetFormatError, RecipeError
 
 __all__ = ["ReferenceFile", "read_reference", "reference_dataset_id", "reference_recipe"]
@@ -159,7 +164,7 @@ class ReferenceFile:
 
 
 def _fail(path: Path, msg: str) -> DatasetFormatError:
-    return DatasetFormatError(f"{path}: {msg}")
+    return DatasetFormatError(f"{show_path(path)}: {msg}")
 
 
 def read_reference(path: str | Path) -> ReferenceFile:
