@@ -260,8 +260,8 @@ def load_yaml(text: str, *, source: str, error: type[HadesZooError]) -> Any:
     except _DuplicateKey as err:
         raise error(
             f"{source}: key {err.key!r} is given twice in one mapping (lines "
-            f"{err.first.line + 1} and {err.second.line + 1}); YAML would silently keep "
-            "the last: remove one."
+            f"{err.first.line + 1} and {err.second.line + 1}); YAML would silently "
+            "keep the last: remove one."
         ) from None
     except RecursionError:
         raise error(_too_deep(source, "the YAML")) from None
