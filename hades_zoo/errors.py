@@ -21,6 +21,7 @@ __all__ = [
     "MemoryBudgetError",
     "UnsafeNameError",
     "StorageError",
+    "OutputFormatError",
     "close_matches",
 ]
 
@@ -91,6 +92,11 @@ class StorageError(HadesZooError, OSError):
 
     def __str__(self) -> str:  # OSError would prefix "[Errno N]" and append the path
         return self.strerror if self.strerror else super().__str__()
+
+
+class OutputFormatError(HadesZooError, ValueError):
+    """An output file's suffix names a format hades_zoo cannot write (``plot --out
+    x.xyz``); raised before any work, listing the formats that can be written."""
 
 
 def close_matches(word: str, options: Iterable[str], n: int = 3) -> str:

@@ -51,7 +51,9 @@ def test_certificate_from_provenance_and_explicit():
 
 def test_card_is_generic_for_continuous_datasets():
     base = make_dataset()
-    recipe = dataclasses.replace(base.recipe, env=EnvConfig(name="hopper", backend="positional"))
+    recipe = dataclasses.replace(
+        base.recipe, env=EnvConfig(name="hopper", backend="positional"),
+        dataset=dataclasses.replace(base.recipe.dataset, size=3))
     ds = SyntheticDataset(states=np.zeros((3, 11), np.float32),
                           actions=np.ones((3, 3), np.float32), recipe=recipe,
                           info=dataclasses.replace(base.info, dataset_id="hopper-R-3"))

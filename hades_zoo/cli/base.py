@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import functools
 import logging
+import os
 import re
 import sys
 from pathlib import Path
@@ -59,8 +60,14 @@ def _jit_cache() -> bool:
 
 
 def _resolve_source(source: str) -> str:
-    """A CLI argument may be a path to an existing file; the API wants 'file:'."""
-    if ":" not in source and (source.endswith(".safetensors") or Path(source).exists()):
+    """A CLI argument may be a path to an existing file; the API wants 'file:'.
+
+    ``os.path.lexists`` never raises (a name too long for the file system is then
+    read as an id, or named by the reader when it ends in ``.safetensors``) and sees a
+    FIFO, a device or a dangling link, which the reader names."""
+    if ":" in source:
+        return source
+    if source.endswith(".safetensors") or os.path.lexists(source):
         return "file:" + source
     return source
 
@@ -112,9 +119,10 @@ def _load_any(source: str):
     from hades_zoo.zoo.loading import load as load_source
 
     path = Path(source)
-    if ":" not in source and path.is_dir():
-        return from_pretrained(path), "sha256 matches the card"
-    if ":" not in source and path.is_file() and (path.parent / "README.md").is_file():
+    if ":" not in source and os.path.isdir(source):
+        return from_pretrained(path), _sha_note(path, None)
+    if (":" not in source and os.path.isfile(source)
+            and os.path.isfile(path.parent / "README.md")):
         from hades_zoo.errors import DatasetFormatError
         from hades_zoo.hub.cards import card_block
 
@@ -124,10 +132,23 @@ def _load_any(source: str):
             named = None
         if named == path.name:
             return (from_pretrained(path.parent, filename=path.name),
-                    "sha256 matches the card")
+                    _sha_note(path.parent, path.name))
     if source.startswith("hf:"):
         return load_source(source), "sha256 matches the card"
     return load_source(_resolve_source(source)), "no card to check the sha256 against"
+
+
+def _sha_note(directory: Path, filename: str | None) -> str:
+    """How ``from_pretrained`` checked a folder's dataset: against the sidecar or the
+    card, or not at all when neither records a sha256."""
+    from hades_zoo.hub.folder import local_dataset_file
+
+    file, recorded = local_dataset_file(directory, filename)
+    if recorded is None:
+        return "sha256 not checked: no card or sidecar records it"
+    if os.path.isfile(directory / "README.md"):
+        return "sha256 matches the card"
+    return f"sha256 matches {file.name}.sha256 (no card)"
 
 
 def _human(size: int) -> str:

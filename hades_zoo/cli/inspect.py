@@ -138,7 +138,8 @@ def _transfer_cell(entry) -> str:
 @cli.command()
 @click.argument("source")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
-              help="Output image (.png, .pdf, .svg).")
+              help="Output image; its suffix picks the format (.png, .pdf, .svg, any "
+                   "format matplotlib writes).")
 @_fail_cleanly
 def plot(source: str, out: str) -> None:
     """Draw the state-action pairs of SOURCE (zoo id, .safetensors path, file:, hf:).
@@ -153,10 +154,11 @@ def plot(source: str, out: str) -> None:
       hades-zoo plot breakout-minatar-F-16 --out breakout.png
     """
     from hades_zoo.zoo.loading import load as load_source
-    from hades_zoo.zoo.plotting import plot_dataset
+    from hades_zoo.zoo.plotting import check_plot_path, plot_dataset
 
-    ds = load_source(_resolve_source(source))
     try:
+        check_plot_path(out)  # before any work: a bad suffix costs nothing
+        ds = load_source(_resolve_source(source))
         path = plot_dataset(ds, out)
     except ImportError as err:
         raise click.ClickException(str(err)) from None

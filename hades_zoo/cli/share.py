@@ -35,11 +35,12 @@ def push(source: str, repo_id: str, tag: str | None, revision: str | None, priva
       hades-zoo push runs/cartpole --repo-id me/cartpole-R-2 --tag v1
       hades-zoo push runs/cartpole/cartpole-R-2.safetensors --repo-id me/cartpole
     """
+    import os
     from pathlib import Path
 
     from hades_zoo.hub import push_folder, push_to_hub
 
-    if Path(source).is_dir() and (Path(source) / "README.md").is_file():
+    if os.path.isdir(source) and (Path(source) / "README.md").is_file():
         res = push_folder(source, repo_id, revision=revision, tag=tag, private=private,
                           dry_run=dry_run, overwrite_card=overwrite_card)
     else:

@@ -11,6 +11,7 @@ checkout; see ``hades_zoo.zoo.outputs``), checked before anything is measured.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -222,9 +223,9 @@ def _destination(source: str, *, out_dir, no_write: bool, update_zoo: bool, repo
                                "with --out DIR.")
     path = Path(source[len("file:"):] if source.startswith("file:") else source)
     is_path = ":" not in source or source.startswith("file:")
-    folder = path if is_path and path.is_dir() else None
+    folder = path if is_path and os.path.isdir(path) else None  # never raises
     if update_zoo:
-        if (is_path and path.exists()) or _zoo_entry(source) is None:
+        if (is_path and os.path.exists(path)) or _zoo_entry(source) is None:
             raise HadesZooError(
                 f"--update-zoo files results of the packaged zoo, and {source!r} is "
                 "not a zoo id (`hades-zoo list`); a run folder records into itself "

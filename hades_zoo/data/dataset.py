@@ -12,6 +12,10 @@ The arrays are named (never a flat ES vector):
 
 ``recipe`` (static) is the protocol: env, backend, normalisation, policy, BC and eval.
 ``info`` (static) holds the dataset id, recorded fitness and provenance.
+
+This module is over 400 lines because a dataset is checked where its bytes are read
+and written: the arrays, the info and their agreement with the recipe and metadata
+are one concept with the class.
 """
 
 from __future__ import annotations
@@ -31,11 +35,17 @@ from hades_zoo.data.cache import atomic_write_bytes
 from hades_zoo.data.paths import check_name
 from hades_zoo.data.recipe import Recipe
 from hades_zoo.data.recipe_io import recipe_from_dict, recipe_to_json
+from hades_zoo.data.untrusted import (
+    MAX_DATASET_BYTES,
+    load_json,
+    read_regular_file,
+    show_path,
+)
 from hades_zoo.errors import DatasetFormatError, RecipeError, UnsafeNameError
 
 __all__ = ["SyntheticDataset", "DatasetInfo", "ARRAY_NAMES", "validate_arrays",
            "dataset_metadata", "dataset_to_bytes", "dataset_from_bytes", "save_dataset",
-           "read_dataset_file", "register_sharing"]
+           "read_dataset_file", "register_sharing", "check_consistent"]
 
 ARRAY_NAMES = ("states", "actions", "labels", "label_logits", "mask", "obs_mean", "obs_var")
 
@@ -61,7 +71,47 @@ class DatasetInfo:
 
     @property
     def provenance(self) -> dict[str, Any]:
-        return json.loads(self.provenance_json)
+        """``provenance_json`` parsed.
+
+        Raises:
+            DatasetFormatError: it is not a JSON object (or nested over 64 levels).
+        """
+        return _provenance(self.provenance_json, f"dataset {self.dataset_id!r}")
+
+    def validate(self, source: str = "<dataset>") -> DatasetInfo:
+        """Check the field types and that ``provenance_json`` is a JSON object.
+
+        Raises:
+            DatasetFormatError: naming the field and its value's type.
+        """
+        for name, kinds in _INFO_TYPES.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, kinds):
+                want = " or ".join("null" if k is type(None) else k.__name__
+                                   for k in kinds)
+                raise DatasetFormatError(
+                    f"{source}: info.{name} must be {want}, got {type(value).__name__} "
+                    f"({show_path(repr(value), 60)}); re-save the dataset with "
+                    "hades_zoo."
+                )
+        _provenance(self.provenance_json, source)
+        return self
+
+
+_INFO_TYPES = {"dataset_id": (str,), "fitness": (int, float, type(None)),
+               "fitness_kind": (str,), "provenance_json": (str,), "notes": (str,)}
+
+
+def _provenance(text: str, source: str) -> dict[str, Any]:
+    value = load_json(text, source=source, what="info.provenance_json",
+                      error=DatasetFormatError)
+    if not isinstance(value, dict):
+        raise DatasetFormatError(
+            f"{source}: info.provenance_json must be a JSON object ({{...}}), got "
+            f"{type(value).__name__}; re-save the dataset with hades_zoo (provenance "
+            "is a mapping such as {\"source\": ...})."
+        )
+    return value
 
 
 @struct.dataclass
@@ -269,11 +319,15 @@ def dataset_to_bytes(ds: SyntheticDataset) -> bytes:
     """Serialise a dataset to safetensors bytes (deterministic: same dataset, same bytes).
 
     Raises:
-        DatasetFormatError: invalid arrays or no recipe.
+        DatasetFormatError: invalid arrays, info or no recipe; a recipe whose
+            ``dataset.size`` is not the number of pairs.
     """
     arrays = ds.arrays()
     validate_arrays(arrays)
-    return _format.encode(arrays, dataset_metadata(ds))
+    meta = dataset_metadata(ds)
+    ds.info.validate(f"dataset {ds.info.dataset_id!r}")
+    check_consistent(arrays, ds.recipe, source=f"dataset {ds.info.dataset_id!r}")
+    return _format.encode(arrays, meta)
 
 
 def save_dataset(ds: SyntheticDataset, path) -> Path:
@@ -290,31 +344,75 @@ def save_dataset(ds: SyntheticDataset, path) -> Path:
     return path
 
 
-def dataset_from_bytes(data: bytes, *, source: str = "<bytes>") -> SyntheticDataset:
+def check_consistent(arrays: dict[str, np.ndarray], recipe: Recipe,
+                     meta: dict[str, str] | None = None,
+                     info: DatasetInfo | None = None, *, source: str) -> None:
+    """The arrays, the recipe and the metadata's index keys tell one story.
+
+    ``recipe.dataset.size`` is the number of pairs (``states`` rows); the metadata's
+    ``dataset_id``, ``env``, ``backend`` and ``variant`` (written for indexes) equal
+    the info's and the recipe's.
+
+    Raises:
+        DatasetFormatError: naming both values and the fix.
+    """
+    d = int(arrays["states"].shape[0])
+    if recipe.dataset.size != d:
+        raise DatasetFormatError(
+            f"{source}: the recipe says dataset.size={recipe.dataset.size} but the "
+            f"arrays hold {d} pairs; the file was edited or written by a broken tool: "
+            "regenerate it, or set recipe dataset.size to the number of states."
+        )
+    if meta is None or info is None:
+        return
+    for key, truth in (("dataset_id", info.dataset_id), ("env", recipe.env.name),
+                       ("backend", recipe.env.backend), ("variant", recipe.variant)):
+        if key in meta and meta[key] != truth:
+            raise DatasetFormatError(
+                f"{source}: metadata {key!r} is {show_path(repr(meta[key]), 60)} but "
+                f"the {'info' if key == 'dataset_id' else 'recipe'} says "
+                f"{show_path(repr(truth), 60)}; the file was edited by hand: "
+                "regenerate it (or re-save it with hades_zoo)."
+            )
+
+
+def dataset_from_bytes(data: bytes, *, source: str = "<bytes>",
+                       advice: str = _format.REFETCH) -> SyntheticDataset:
     """Parse safetensors bytes into a validated ``SyntheticDataset``.
 
-    Checks the format and the arrays; whether the arrays fit the env is checked one
-    layer up (``hades_zoo.engine.envs.check_dataset_fits_env``), by every loader.
+    Checks the format, the arrays and their agreement with the recipe and metadata
+    (``check_consistent``); whether the arrays fit the env is checked one layer up
+    (``hades_zoo.engine.envs.check_dataset_fits_env``), by every loader.
+
+    Args:
+        data: the whole file.
+        source: where the bytes came from, for error messages.
+        advice: the fix named when the bytes are not safetensors (``format.decode``).
 
     Raises:
         DatasetFormatError: corrupt file, bad metadata (the key is named), unknown
-            ``format_version``, invalid arrays or recipe.
+            ``format_version``, invalid arrays, recipe or info, a recipe or metadata
+            that disagrees with the arrays.
         UnsafeNameError: the stored dataset id (``info`` or the ``dataset_id`` key)
             cannot be a file name (``../victim``, ``/abs``, a control character, over
             255 bytes): every writer names files after it, so it is refused here.
     """
-    arrays, meta = _format.decode(data, source=source)
+    arrays, meta = _format.decode(data, source=source, advice=advice)
     validate_arrays(arrays)
+    if "recipe" not in meta:
+        raise DatasetFormatError(f"{source}: metadata lacks 'recipe'; a dataset file "
+                                 "carries its protocol: regenerate it with hades_zoo.")
     try:
-        recipe = recipe_from_dict(json.loads(meta["recipe"]))
-        info = DatasetInfo(**json.loads(meta.get("info", "{}")))
-    except KeyError as err:
-        raise DatasetFormatError(f"{source}: metadata lacks {err}.") from err
-    except (json.JSONDecodeError, TypeError, RecipeError) as err:
+        recipe = recipe_from_dict(load_json(meta["recipe"], source=source,
+                                            what="metadata key 'recipe'",
+                                            error=DatasetFormatError))
+    except RecipeError as err:
         raise DatasetFormatError(f"{source}: invalid metadata: {err}") from err
+    info = _info_from_json(meta.get("info", "{}"), source)
     _check_stored_id(info.dataset_id, source)
     if "dataset_id" in meta:
         _check_stored_id(meta["dataset_id"], source)
+    check_consistent(arrays, recipe, meta, info, source=source)
     return SyntheticDataset(**{k: arrays.get(k) for k in ARRAY_NAMES}, recipe=recipe, info=info)
 
 
@@ -329,15 +427,35 @@ def _check_stored_id(dataset_id: object, source: str) -> None:
         ) from None
 
 
+def _info_from_json(text: str, source: str) -> DatasetInfo:
+    data = load_json(text, source=source, what="metadata key 'info'",
+                     error=DatasetFormatError)
+    if not isinstance(data, dict):
+        raise DatasetFormatError(
+            f"{source}: metadata key 'info' must be a JSON object; regenerate it.")
+    known = {f.name for f in dataclasses.fields(DatasetInfo)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise DatasetFormatError(
+            f"{source}: invalid metadata: info has unknown key(s) "
+            f"{', '.join(map(repr, unknown))} (known: {', '.join(sorted(known))}); "
+            "upgrade hades_zoo or re-save the dataset."
+        )
+    return DatasetInfo(**data).validate(source)
+
+
 def read_dataset_file(path) -> SyntheticDataset:
     """Read a ``.safetensors`` dataset file (format and arrays checked, not the env).
 
+    The path must be a regular file of at most ``MAX_DATASET_BYTES`` (a link is
+    followed; a FIFO, a device or a folder is refused before it is opened).
+
     Raises:
-        DatasetFormatError: missing, truncated or corrupt file; see ``dataset_from_bytes``.
+        DatasetFormatError: missing, not a regular file, too large, truncated or
+            corrupt file (a link that does not point at a dataset is named as a link);
+            see ``dataset_from_bytes``.
     """
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise DatasetFormatError(f"cannot read {path}: {err.strerror}.") from err
-    return dataset_from_bytes(data, source=str(path))
+    data = read_regular_file(path, what="dataset", error=DatasetFormatError,
+                             max_bytes=MAX_DATASET_BYTES)
+    source, advice = _format.file_source(path)
+    return dataset_from_bytes(data, source=source, advice=advice)

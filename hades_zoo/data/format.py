@@ -24,16 +24,27 @@ from pathlib import Path
 
 import numpy as np
 
+from hades_zoo.data.untrusted import (
+    MAX_DATASET_BYTES,
+    link_target,
+    load_json,
+    read_regular_file,
+    show_path,
+)
 from hades_zoo.errors import DatasetFormatError
 
 __all__ = ["FORMAT_VERSION", "SUPPORTED_FORMAT_VERSIONS", "METADATA_KEYS", "JSON_KEYS",
-           "encode", "decode", "read_metadata", "library_versions"]
+           "encode", "decode", "read_metadata", "library_versions", "file_source"]
 
 FORMAT_VERSION = 1
 SUPPORTED_FORMAT_VERSIONS = (1,)
 METADATA_KEYS = ("format_version", "dataset_id", "env", "backend", "variant", "recipe",
                  "info", "library")
 JSON_KEYS = ("recipe", "info", "library")
+#: safetensors' own bound on the header (tensor table + metadata) of a file.
+MAX_HEADER_BYTES = 100_000_000
+#: What to do about a file that is not safetensors: the usual cause is a cut download.
+REFETCH = "delete it and fetch or regenerate it"
 
 
 def library_versions() -> dict[str, str]:
@@ -77,22 +88,20 @@ def encode(arrays: Mapping[str, np.ndarray], metadata: Mapping[str, str]) -> byt
     return _canonical_safetensors(save(arrays, metadata=dict(metadata)))
 
 
-def _parse_header(source: str, data: bytes) -> dict:
+def _parse_header(source: str, data: bytes, advice: str = REFETCH) -> dict:
     if len(data) < 8:
         raise DatasetFormatError(
             f"{source}: file is {len(data)} bytes, too short for safetensors (truncated "
-            "download? delete it and fetch it again)."
+            f"download?); {advice}."
         )
     n = int.from_bytes(data[:8], "little")
-    if n <= 0 or 8 + n > len(data):
+    if n <= 0 or 8 + n > len(data) or n > MAX_HEADER_BYTES:
         raise DatasetFormatError(
             f"{source}: corrupt or truncated safetensors header (header length {n}, file "
-            f"{len(data)} bytes); delete the file and fetch or regenerate it."
+            f"{len(data)} bytes); {advice}."
         )
-    try:
-        header = json.loads(data[8 : 8 + n])
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise DatasetFormatError(f"{source}: safetensors header is not valid JSON ({err}).") from err
+    header = load_json(data[8 : 8 + n], source=source, what="the safetensors header",
+                       error=DatasetFormatError)
     if not isinstance(header, dict):
         raise DatasetFormatError(f"{source}: safetensors header is not a JSON object.")
     meta = header.get("__metadata__") or {}
@@ -119,13 +128,8 @@ def check_metadata_types(meta: Mapping[str, object], *, source: str) -> None:
             )
     for key in JSON_KEYS:
         if key in meta:
-            try:
-                value = json.loads(meta[key])
-            except json.JSONDecodeError as err:
-                raise DatasetFormatError(
-                    f"{source}: metadata key {key!r} is not valid JSON ({err}); re-save "
-                    "the dataset with hades_zoo."
-                ) from err
+            value = load_json(meta[key], source=source, what=f"metadata key {key!r}",
+                              error=DatasetFormatError)
             if not isinstance(value, dict):
                 raise DatasetFormatError(
                     f"{source}: metadata key {key!r} must be a JSON object, got "
@@ -133,19 +137,33 @@ def check_metadata_types(meta: Mapping[str, object], *, source: str) -> None:
                 )
 
 
+def file_source(path: str | Path) -> tuple[str, str]:
+    """(how messages name ``path``, the fix when it is not safetensors at all).
+
+    A symbolic link is named with its target, and the fix is to point the link at a
+    dataset: the target is some other file, which "delete it" would destroy.
+    """
+    target = link_target(path)
+    if target is None:
+        return show_path(path), REFETCH
+    return (f"{show_path(path)} (a link to {show_path(target)})",
+            "the link points at a file that is not a hades_zoo dataset: point it at a "
+            f"dataset file, or give a dataset's path (keep {show_path(target)}, it is "
+            "another file)")
+
+
 def read_metadata(path: str | Path) -> dict[str, str]:
     """Read only the metadata block of a dataset file (cheap; arrays untouched).
 
     Raises:
-        DatasetFormatError: unreadable file, corrupt header, a non-string value.
+        DatasetFormatError: unreadable file (missing, not a regular file, over
+            ``MAX_DATASET_BYTES``), corrupt header, a non-string value.
     """
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise DatasetFormatError(f"cannot read {path}: {err.strerror}.") from err
-    meta = _parse_header(str(path), data)
-    check_metadata_types(meta, source=str(path))
+    data = read_regular_file(path, what="dataset", error=DatasetFormatError,
+                             max_bytes=MAX_DATASET_BYTES)
+    source, advice = file_source(path)
+    meta = _parse_header(source, data, advice)
+    check_metadata_types(meta, source=source)
     return meta
 
 
@@ -156,20 +174,25 @@ def _check_version(meta: Mapping[str, str], source: str) -> None:
             f"{source}: no 'format_version' in the metadata; this is not a hades_zoo "
             "dataset file (convert reference .npz files with `hades-zoo import-reference`)."
         )
-    if not version.isdigit() or int(version) not in SUPPORTED_FORMAT_VERSIONS:
+    digits = version.isascii() and version.isdigit() and len(version) <= 9
+    if not digits or int(version) not in SUPPORTED_FORMAT_VERSIONS:
         raise DatasetFormatError(
-            f"{source}: format_version {version!r} is not supported by this hades_zoo "
+            f"{source}: format_version {show_path(repr(version), 40)} is not "
+            "supported by this hades_zoo "
             f"(reads {', '.join(map(str, SUPPORTED_FORMAT_VERSIONS))}); upgrade hades_zoo "
             "(`pip install -U hades_zoo`)."
         )
 
 
-def decode(data: bytes, *, source: str = "<bytes>") -> tuple[dict[str, np.ndarray], dict[str, str]]:
+def decode(data: bytes, *, source: str = "<bytes>", advice: str = REFETCH
+           ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """Safetensors bytes -> (arrays by name, metadata), format checks included.
 
     Args:
         data: the whole file.
         source: where the bytes came from, for error messages.
+        advice: the fix named when the bytes are not safetensors at all (default:
+            delete and fetch again; a link names its target instead).
 
     Raises:
         DatasetFormatError: truncated or corrupt file, a metadata value of the wrong
@@ -177,14 +200,13 @@ def decode(data: bytes, *, source: str = "<bytes>") -> tuple[dict[str, np.ndarra
     """
     from safetensors.numpy import load
 
-    meta = _parse_header(source, data)
+    meta = _parse_header(source, data, advice)
     check_metadata_types(meta, source=source)
     _check_version(meta, source)
     try:
         arrays = load(data)
     except Exception as err:  # safetensors raises its own SafetensorError
         raise DatasetFormatError(
-            f"{source}: corrupt safetensors data ({err}); delete it and fetch or "
-            "regenerate it."
+            f"{source}: corrupt safetensors data ({err}); {advice}."
         ) from err
     return arrays, meta

@@ -48,6 +48,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from hades_zoo.data.untrusted import show_path
 from hades_zoo.errors import UnknownDatasetError
 
 __all__ = [
@@ -147,7 +148,7 @@ class InvalidDatasetIdError(UnknownDatasetError, ValueError):
 
 def _bad(source: object, why: str) -> InvalidDatasetIdError:
     return InvalidDatasetIdError(
-        f"{source!r} is not a valid dataset id: {why}. "
+        f"{show_path(repr(source), 80)} is not a valid dataset id: {why}. "
         f"Ids look like 'hopper-R-64' or "
         f"'breakout-minatar-F-16.s1'. {_SOURCES_HINT}"
     )

@@ -13,6 +13,7 @@ is over 400 lines because it is one config tree: every field documented in one p
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any, Literal
 
 from hades_zoo.data.inner_loop import ACTIVATIONS, InnerLoopConfig
@@ -20,13 +21,21 @@ from hades_zoo.data.paths import MAX_NAME_BYTES, check_name
 from hades_zoo.errors import RecipeError, UnsafeNameError, close_matches
 
 __all__ = ["EnvConfig", "DatasetConfig", "PolicyConfig", "BCConfig", "EvalConfig", "ESConfig",
-           "ImageConfig", "InnerLoopConfig", "Recipe", "RECIPE_VERSION", "ACTIVATIONS"]
+           "ImageConfig", "InnerLoopConfig", "Recipe", "RECIPE_VERSION", "ACTIVATIONS",
+           "MAX_RECIPE_INT", "MAX_RECIPE_STR"]
 
 
 RECIPE_VERSION = 1
 #: The longest suffix a run's file takes after the recipe's ``name`` (its dataset's
 #: sha256 sidecar); ``Recipe.validate`` checks that ``name`` + this is a file name.
 NAME_SUFFIX = ".safetensors.sha256"
+
+
+#: Every integer of a recipe is below this (sizes, counts, seeds): larger ones overflow
+#: the int32 arrays and loop counters they become (``es.popsize=1e12``).
+MAX_RECIPE_INT = 2**31
+#: Every string of a recipe (names, env ids, choices) is at most this long.
+MAX_RECIPE_STR = 1024
 
 
 BRAX_BACKENDS = ("positional", "spring", "generalized", "mjx")
@@ -441,6 +450,7 @@ class Recipe:
                 f"recipe_version={self.recipe_version} is not supported by this hades_zoo "
                 f"(reads version {RECIPE_VERSION}); upgrade hades_zoo."
             )
+        _check_scalars(self, "")
         try:  # the run's files are named after it (<name>.safetensors.sha256)
             check_name(self.name, what="recipe name")
         except UnsafeNameError as err:
@@ -513,6 +523,48 @@ class Recipe:
 
     def replace(self, **changes: Any) -> Recipe:
         return dataclasses.replace(self, **changes)
+
+
+def _check_scalars(config: Any, path: str) -> None:
+    """Every number of a config tree is finite, every integer below 2**31 and every
+    string at most ``MAX_RECIPE_STR`` characters.
+
+    One check over every field, whatever its meaning: a NaN or infinite float passes
+    every ``<=``/``>=`` test below it and surfaces only after a chunk of generations
+    (a NaN checkpoint) or as a null BC loss; a huge integer overflows; a huge string
+    is echoed into every message (and searched for close matches).
+
+    Raises:
+        RecipeError: naming the field by its YAML path and its default.
+    """
+    for field in dataclasses.fields(config):
+        where = f"{path}.{field.name}" if path else field.name
+        value = getattr(config, field.name)
+        if dataclasses.is_dataclass(value):
+            _check_scalars(value, where)
+            continue
+        items = enumerate(value) if isinstance(value, tuple) else [(None, value)]
+        for i, v in items:
+            at = where if i is None else f"{where}[{i}]"
+            default = ("" if field.default is dataclasses.MISSING
+                       else f" (the default is {field.default!r})")
+            if isinstance(v, float) and not math.isfinite(v):
+                raise RecipeError(f"{at}: {v!r} is not a finite number; give a finite "
+                                  f"value{default}.")
+            big = isinstance(v, int) and not isinstance(v, bool) and (
+                abs(v) >= MAX_RECIPE_INT)
+            if big:
+                raise RecipeError(f"{at}: {v} is out of range; a recipe integer is "
+                                  f"smaller than 2**31 = {MAX_RECIPE_INT:,} in "
+                                  f"magnitude{default}.")
+            if isinstance(v, str) and len(v) > MAX_RECIPE_STR:
+                raise RecipeError(too_long_string(at, v))
+
+
+def too_long_string(path: str, value: str) -> str:
+    """The message for a recipe string over ``MAX_RECIPE_STR`` characters."""
+    return (f"{path}: a string of {len(value):,} characters ({value[:40]!r}...); "
+            f"recipe strings are at most {MAX_RECIPE_STR} characters: check the value.")
 
 
 def _check_positive(value: int, path: str) -> None:

@@ -16,7 +16,13 @@ from typing import Any, Literal
 
 import yaml
 
-from hades_zoo.data.recipe import Recipe
+from hades_zoo.data.recipe import MAX_RECIPE_STR, Recipe, too_long_string
+from hades_zoo.data.untrusted import (
+    MAX_RECIPE_BYTES,
+    load_yaml,
+    read_regular_file,
+    show_path,
+)
 from hades_zoo.errors import RecipeError, close_matches
 
 __all__ = ["apply_overrides", "recipe_from_dict", "recipe_to_dict", "recipe_to_json", "load_recipe", "dump_recipe"]
@@ -27,6 +33,8 @@ _EXPONENT_FLOAT = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+"
 
 def _convert(value: Any, annotation: Any, path: str) -> Any:
     """Convert a YAML value to ``annotation``, raising RecipeError on mismatch."""
+    if isinstance(value, str) and len(value) > MAX_RECIPE_STR:  # before any echo
+        raise RecipeError(too_long_string(path, value))
     origin = typing.get_origin(annotation)
     if dataclasses.is_dataclass(annotation):
         if not isinstance(value, Mapping):
@@ -95,7 +103,7 @@ def _build(cls: type, data: Mapping[str, Any], path: str) -> Any:
     kwargs = {}
     for key, value in data.items():
         if key not in fields:
-            where = f"{path}.{key}" if path else key
+            where = show_path(f"{path}.{key}" if path else key, 80)
             raise RecipeError(
                 f"{where}: unknown key." + (close_matches(str(key), fields) or
                 f" Valid keys: {', '.join(fields)}.")
@@ -175,25 +183,24 @@ def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str]) -> dict[s
     """
     out = json.loads(json.dumps(dict(data)))  # deep copy of plain data
     for item in overrides:
+        said = show_path(repr(item), 80)  # how messages name the override
         key, sep, text = item.partition("=")
         key = key.strip()
         if not sep or not key:
             raise RecipeError(
-                f"override {item!r}: expected dotted.key=value, e.g. es.popsize=128."
+                f"override {said}: expected dotted.key=value, e.g. es.popsize=128."
             )
-        try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError as err:
-            raise RecipeError(f"override {item!r}: value is not valid YAML ({err}).") from err
+        value = load_yaml(text, source=f"override {said}: the value",
+                          error=RecipeError)
         cls, node, path = Recipe, out, []
         parts = key.split(".")
         for i, part in enumerate(parts):
             fields = {f.name: f for f in dataclasses.fields(cls)}
             path.append(part)
-            where = ".".join(path)
+            where = show_path(".".join(path), 80)
             if part not in fields:
                 raise RecipeError(
-                    f"override {item!r}: {where} is not a recipe field."
+                    f"override {said}: {where} is not a recipe field."
                     + (close_matches(part, fields) or f" Valid keys: {', '.join(fields)}.")
                 )
             hint = typing.get_type_hints(cls)[part]
@@ -202,7 +209,7 @@ def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str]) -> dict[s
             if i == len(parts) - 1:
                 node[part] = value
             elif sub is None:
-                raise RecipeError(f"override {item!r}: {where} is a value, not a section.")
+                raise RecipeError(f"override {said}: {where} is a value, not a section.")
             else:
                 if not isinstance(node.get(part), dict):
                     node[part] = {}
@@ -218,23 +225,28 @@ def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
         overrides: ``dotted.key=value`` strings (``apply_overrides``).
 
     Raises:
-        RecipeError: unreadable file, invalid YAML, unknown keys, wrong types or values
-            (in the file or in an override, which is named).
+        RecipeError: unreadable file (missing, not a regular file, over 1 MiB, not
+            UTF-8), invalid YAML (aliases and nesting over 64 levels included),
+            unknown keys, wrong types or values (in the file or in an override, which
+            is named).
     """
     path = Path(path)
+    raw = read_regular_file(path, what="recipe", error=RecipeError,
+                            max_bytes=MAX_RECIPE_BYTES)
     try:
-        text = path.read_text()
-    except OSError as err:
-        raise RecipeError(f"cannot read recipe {path}: {err.strerror}; check the path.") from err
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise RecipeError(f"{path} is not valid YAML: {err}") from err
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise RecipeError(
+            f"{path} is not UTF-8 text (byte {raw[err.start]:#04x} at offset "
+            f"{err.start}); a recipe is a YAML text file: check the path, or save it "
+            "as UTF-8."
+        ) from None
+    data = load_yaml(text, source=str(path), error=RecipeError)
     if overrides:
         if not isinstance(data, Mapping):
             raise RecipeError(f"{path}: a recipe must be a mapping.")
         data = apply_overrides(data, overrides)
-    shown = " ".join(o if o.isprintable() else repr(o) for o in overrides)  # one line
+    shown = " ".join(show_path(o, 80) for o in overrides)
     where = f"{path} with --set {shown}" if overrides else str(path)
     try:
         return recipe_from_dict(data)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,12 @@ from hades_zoo.data.cache import (
     verify_sha256,
 )
 from hades_zoo.data.dataset import dataset_from_bytes, read_dataset_file
+from hades_zoo.data.untrusted import (
+    MAX_DATASET_BYTES,
+    is_dir,
+    read_regular_file,
+    show_path,
+)
 from hades_zoo.errors import DatasetFormatError
 from hades_zoo.hub.cards import (
     PARQUET_FILE,
@@ -36,7 +43,8 @@ logger = logging.getLogger(__name__)
 #: .safetensors files of a distill --out folder that are not datasets.
 NOT_DATASETS = ("checkpoint.safetensors", "policy.safetensors")
 
-__all__ = ["RepoFile", "parquet_bytes", "save_pretrained", "from_pretrained"]
+__all__ = ["RepoFile", "parquet_bytes", "save_pretrained", "from_pretrained",
+           "local_dataset_file"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,6 +151,16 @@ def save_pretrained(
     return tuple(files)
 
 
+def local_dataset_file(directory: Path, filename: str | None = None
+                       ) -> tuple[Path, str | None]:
+    """The dataset file of a save_pretrained folder and its recorded sha256 (None when
+    neither a card nor a sidecar records one: ``verify`` then says so).
+
+    The sha256 comes from the ``<file>.sha256`` sidecar, else from the card.
+    """
+    return _local_dataset_file(Path(directory), filename)
+
+
 def _local_dataset_file(directory: Path, filename: str | None) -> tuple[Path, str | None]:
     """The dataset file of a save_pretrained folder and its recorded sha256.
 
@@ -200,18 +218,18 @@ def from_pretrained(
     text = str(dir_or_repo)
     if not text.startswith("hf:"):
         path = Path(dir_or_repo)
-        if path.is_dir():
+        if is_dir(path):
             file, recorded = _local_dataset_file(path, filename)
-            try:
-                data = file.read_bytes()
-            except OSError as err:
-                raise DatasetFormatError(f"cannot read {file}: {err.strerror}.") from err
+            data = read_regular_file(file, what="dataset", error=DatasetFormatError,
+                                     max_bytes=MAX_DATASET_BYTES)
             expected = sha256 or recorded
             if expected:
                 verify_sha256(data, expected, source=str(file))
             return _checked(dataset_from_bytes(data, source=str(file)))
-        if path.is_file():
+        if os.path.lexists(path) or text.endswith(".safetensors"):
+            # a file; a FIFO, device, link, missing file or too long a name: the
+            # reader names it
             return _checked(read_dataset_file(path))
         if isinstance(dir_or_repo, Path) or text.startswith((".", "/", "~")):
-            raise DatasetFormatError(f"{text}: no such folder; check the path.")
+            raise DatasetFormatError(f"{show_path(text)}: no such folder; check the path.")
     return load_from_hub(text, filename=filename, sha256=sha256)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hades_zoo.data.dataset import SyntheticDataset, read_dataset_file
+from hades_zoo.data.untrusted import is_dir
 from hades_zoo.engine.envs import check_dataset_fits_env
 from hades_zoo.errors import UnknownDatasetError
 
@@ -27,7 +28,7 @@ def load_dataset_file(path: str | Path) -> SyntheticDataset:
             ``format_version``; invalid arrays or metadata (the key is named).
         EnvError: the arrays do not fit the env named in the recipe.
     """
-    if Path(path).is_dir():
+    if is_dir(path):  # never raises (a name too long is read_dataset_file's to name)
         from hades_zoo.hub.folder import from_pretrained
 
         return from_pretrained(Path(path))

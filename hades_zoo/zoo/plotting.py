@@ -29,8 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from hades_zoo.data.dataset import SyntheticDataset
+from hades_zoo.errors import OutputFormatError
 
-__all__ = ["plot_dataset", "display_states", "observation_shape"]
+__all__ = ["plot_dataset", "display_states", "observation_shape", "check_plot_path"]
 
 _PLOT_HINT = "plotting needs matplotlib: pip install hades_zoo[plot]"
 
@@ -49,6 +50,31 @@ def pyplot():
     except ImportError as err:
         raise ImportError(_PLOT_HINT) from err
     return plt
+
+
+def check_plot_path(path: str | Path) -> Path:
+    """``path`` as a ``Path`` when its suffix is a format matplotlib writes.
+
+    Raises:
+        ImportError: matplotlib is missing (``pip install hades_zoo[plot]``).
+        OutputFormatError: no suffix, or one matplotlib cannot write; the message
+            lists the formats it can.
+    """
+    pyplot()
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = sorted(FigureCanvasBase.get_supported_filetypes())
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix.lstrip(".") not in formats:
+        what = (f"suffix {path.suffix!r} is not an image format matplotlib writes"
+                if path.suffix else "no suffix names the image format")
+        raise OutputFormatError(
+            f"{path}: {what}; end the file "
+            f"name in one of {', '.join('.' + f for f in formats)} (e.g. "
+            f"{path.with_suffix('.png').name})."
+        )
+    return path
 
 
 def display_states(ds: SyntheticDataset) -> np.ndarray:
@@ -212,8 +238,12 @@ def plot_dataset(ds: SyntheticDataset, path: str | Path | None = None):
 
     Raises:
         ImportError: matplotlib is missing (``pip install hades_zoo[plot]``).
+        OutputFormatError: ``path``'s suffix is not a format matplotlib writes
+            (checked before drawing).
     """
     plt = pyplot()
+    if path is not None:
+        path = check_plot_path(path)
     title = f"{ds.dataset_id}" + (f" ({ds.recipe.env.name})" if ds.recipe else "")
     if ds.recipe is not None and ds.recipe.image is not None:
         fig = _images(plt, ds)

@@ -46,7 +46,8 @@ Files are read with ``allow_pickle=False``; nothing is unpickled.
 from __future__ import annotations
 
 import dataclasses
-import json
+import io
+import os
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -70,6 +71,12 @@ from hades_zoo.data.recipe import (
     ImageConfig,
     PolicyConfig,
     Recipe,
+)
+from hades_zoo.data.untrusted import (
+    MAX_DATASET_BYTES,
+    load_json,
+    read_regular_file,
+    show_path,
 )
 from hades_zoo.errors import DatasetFormatError, RecipeError
 
@@ -157,7 +164,7 @@ class ReferenceFile:
 
 
 def _fail(path: Path, msg: str) -> DatasetFormatError:
-    return DatasetFormatError(f"{path}: {msg}")
+    return DatasetFormatError(f"{show_path(path)}: {msg}")
 
 
 def read_reference(path: str | Path) -> ReferenceFile:
@@ -168,11 +175,14 @@ def read_reference(path: str | Path) -> ReferenceFile:
             or object arrays (which would need unpickling).
     """
     path = Path(path)
+    if not os.path.lexists(path):
+        raise _fail(path, "no such file; check the path.")
+    # a regular file of sane size (a FIFO would block np.load forever)
+    data = read_regular_file(path, what="reference .npz", error=DatasetFormatError,
+                             max_bytes=MAX_DATASET_BYTES)
     try:
-        with np.load(path, allow_pickle=False) as z:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-    except FileNotFoundError as err:
-        raise _fail(path, "no such file; check the path.") from err
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
         raise _fail(
             path,
@@ -207,10 +217,8 @@ def read_reference(path: str | Path) -> ReferenceFile:
 
 
 def _json(path: Path, arrays: Mapping[str, np.ndarray], key: str) -> dict[str, Any]:
-    try:
-        value = json.loads(str(arrays[key]))
-    except json.JSONDecodeError as err:
-        raise _fail(path, f"{key} is not valid JSON ({err}).") from err
+    value = load_json(str(arrays[key]), source=str(path), what=key,
+                      error=DatasetFormatError)
     if not isinstance(value, dict):
         raise _fail(path, f"{key} must hold a JSON object, got {type(value).__name__}.")
     return value

@@ -150,7 +150,9 @@ def make_env(cfg: EnvConfig) -> Env:
 
 
 def check_dataset_fits_env(ds) -> None:
-    """Raise EnvError when a dataset's arrays do not match its env's spaces."""
+    """Raise EnvError when a dataset's arrays do not match its env's spaces: the
+    observation size, the action kind, the action size (continuous), the label range
+    and the ``label_logits`` width (discrete: one column per action)."""
     spec = env_spec(ds.recipe.env)
     if ds.obs_dim != spec.obs_dim:
         raise EnvError(
@@ -169,6 +171,15 @@ def check_dataset_fits_env(ds) -> None:
             f"dataset {ds.info.dataset_id!r} has actions of size {ds.actions.shape[1]} but "
             f"env {ds.recipe.env.name!r} takes {spec.action_dim}."
         )
+    if spec.discrete and ds.label_logits is not None:
+        width = int(ds.label_logits.shape[1])
+        if width != spec.action_dim:
+            raise EnvError(
+                f"dataset {ds.info.dataset_id!r} has label_logits of width {width} but "
+                f"env {ds.recipe.env.name!r} has {spec.action_dim} actions; the logits "
+                "need one column per action: was it distilled for another env? "
+                "Regenerate it for this env."
+            )
     if spec.discrete and ds.labels is not None:
         import numpy as np
 
