@@ -21,6 +21,7 @@ __all__ = [
     "MemoryBudgetError",
     "UnsafeNameError",
     "StorageError",
+    "PolicyFormatError",
     "close_matches",
 ]
 
@@ -91,6 +92,12 @@ class StorageError(HadesZooError, OSError):
 
     def __str__(self) -> str:  # OSError would prefix "[Errno N]" and append the path
         return self.strerror if self.strerror else super().__str__()
+
+
+class PolicyFormatError(HadesZooError, ValueError):
+    """A saved policy (folder, ``config.json``, ``model.safetensors``, model card) is
+    missing, unreadable, altered (sha256), of an unknown ``format_version``, or its
+    weights do not fit its config; or a folder is not a policy folder."""
 
 
 def close_matches(word: str, options: Iterable[str], n: int = 3) -> str:
