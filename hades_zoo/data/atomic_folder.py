@@ -124,8 +124,16 @@ def write_folder(directory: str | Path, contents: Mapping[str, bytes]) -> Path:
         else:
             aside = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".old",
                                           dir=directory.parent))
-            os.rename(directory, aside / "old")
-            os.rename(tmp, directory)
+            try:
+                os.rename(directory, aside / "old")
+                try:
+                    os.rename(tmp, directory)
+                except BaseException:
+                    os.rename(aside / "old", directory)  # put the old one back
+                    raise
+            except BaseException:
+                shutil.rmtree(aside, ignore_errors=True)
+                raise
             shutil.rmtree(aside)
         tmp = None
         _fsync_dir(directory.parent)

@@ -55,12 +55,12 @@ WEIGHTS_FILE = "model.safetensors"
 _NORM_EPS = 1e-8
 
 
-def _flatten(tree: Any, prefix: str) -> dict[str, np.ndarray]:
-    """Nested dicts of arrays -> ``{"prefix/a/b": array}`` (sorted keys)."""
+def _flatten(tree: Any, prefix: str = "") -> dict[str, np.ndarray]:
+    """Nested dicts of arrays -> ``{"a/b": array}``: the pytree path joined by ``/``."""
     out: dict[str, np.ndarray] = {}
     for key in sorted(tree):
         value = tree[key]
-        name = f"{prefix}/{key}"
+        name = f"{prefix}/{key}" if prefix else str(key)
         if hasattr(value, "keys"):
             out.update(_flatten(value, name))
         else:
@@ -69,13 +69,14 @@ def _flatten(tree: Any, prefix: str) -> dict[str, np.ndarray]:
 
 
 def _nest(flat: dict[str, Any], prefix: str) -> dict[str, Any]:
-    """Inverse of :func:`_flatten` for the names under ``prefix/``."""
+    """Inverse of :func:`_flatten` for the names under ``prefix/`` (kept as the top key:
+    ``params/Dense_0/kernel`` -> ``{"params": {"Dense_0": {"kernel": ...}}}``)."""
     out: dict[str, Any] = {}
     for name, value in flat.items():
         if not name.startswith(prefix + "/"):
             continue
         node = out
-        *parents, leaf = name[len(prefix) + 1:].split("/")
+        *parents, leaf = name.split("/")
         for part in parents:
             node = node.setdefault(part, {})
         node[leaf] = value
@@ -109,7 +110,10 @@ def policy_to_bytes(policy: TrainedPolicy) -> tuple[bytes, bytes]:
             "hz.train_policy(ds) (or load it with hz.load_policy).")
     info = policy.info
     _check_dataset_id(info.dataset_id, "<policy>")
-    tensors = _flatten(policy.params, "params")
+    tensors = _flatten(policy.params)
+    if set(policy.params) != {"params"}:
+        raise PolicyFormatError("a policy's params are flax variables {'params': ...}; "
+                                f"got top-level keys {sorted(policy.params)}.")
     if policy.obs_mean is not None and policy.obs_var is not None:
         tensors["obs_norm/mean"] = np.asarray(policy.obs_mean, np.float32)
         tensors["obs_norm/var"] = np.asarray(policy.obs_var, np.float32)
@@ -275,8 +279,7 @@ def policy_from_bytes(config_data: bytes, weights_data: bytes, *,
     shapes = jax.eval_shape(module.init, jax.random.key(0),
                             jnp.zeros((spec.obs_dim,), jnp.float32))
     want = {k: list(v.shape) for k, v in _flatten(
-        jax.tree_util.tree_map(lambda s: np.zeros(s.shape, np.float32), shapes),
-        "params").items()}
+        jax.tree_util.tree_map(lambda s: np.zeros(s.shape, np.float32), shapes)).items()}
     tensors = _read_tensors(weights_data, where)
     losses = tensors.get("training/bc_losses")
     if losses is not None and losses.ndim == 1:

@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "POLICY_FILES",
+    "check_destination",
     "is_policy_folder",
     "load_policy",
     "push_policy",
@@ -86,7 +87,7 @@ def is_policy_folder(path: str | Path) -> bool:
     return path.is_dir()
 
 
-def _check_destination(directory: Path) -> None:
+def check_destination(directory: Path) -> None:
     """A policy may go into a missing or empty folder, or replace a policy folder."""
     if not directory.is_dir() or not any(directory.iterdir()):
         return
@@ -122,7 +123,7 @@ def save_policy(policy: TrainedPolicy, directory: str | Path, *,
     """
     directory = Path(directory)
     policy_to_bytes(policy)  # the gate and the checks, before any work or write
-    _check_destination(directory)
+    check_destination(directory)
     files = _policy_files(_evaluated(policy, evaluate, episodes), repo_id, license)
     write_folder(directory, files)
     logger.info("wrote policy folder %s", directory)
