@@ -25,12 +25,14 @@ from hades_zoo.data.recipe import (
     Recipe,
 )
 from hades_zoo.data.recipe_io import load_recipe
+from hades_zoo.engine.acting import ActState, PolicyInfo, TrainedPolicy, make_env
 from hades_zoo.engine.distill import DistillResult, distill
 from hades_zoo.engine.evaluation import (
     EpisodeReturns,
-    TrainedPolicy,
+    Trajectories,
     evaluate,
     protocol_returns,
+    rollout,
     train_and_evaluate,
     train_policy,
 )
@@ -44,12 +46,14 @@ from hades_zoo.errors import (
     HubError,
     HubSourceError,
     MemoryBudgetError,
+    PolicyFormatError,
     RecipeError,
     UnknownDatasetError,
 )
 from hades_zoo.hub import (
     from_pretrained,
     load_from_hub,
+    load_policy,
     pull_from_hub,
     push_to_hub,
     save_pretrained,
@@ -94,4 +98,7 @@ __all__ = [
     "DistributedError", "MemoryBudgetError",
     # hub
     "from_pretrained", "load_from_hub", "pull_from_hub", "push_to_hub", "save_pretrained",
+    # policies: act, roll out, keep, share
+    "ActState", "PolicyFormatError", "PolicyInfo", "Trajectories", "load_policy",
+    "make_env", "rollout",
 ]

@@ -22,6 +22,7 @@ __all__ = [
     "UnsafeNameError",
     "StorageError",
     "OutputFormatError",
+    "PolicyFormatError",
     "close_matches",
 ]
 
@@ -97,6 +98,12 @@ class StorageError(HadesZooError, OSError):
 class OutputFormatError(HadesZooError, ValueError):
     """An output file's suffix names a format hades_zoo cannot write (``plot --out
     x.xyz``); raised before any work, listing the formats that can be written."""
+
+
+class PolicyFormatError(HadesZooError, ValueError):
+    """A saved policy (folder, ``config.json``, ``model.safetensors``, model card) is
+    missing, unreadable, altered (sha256), of an unknown ``format_version``, or its
+    weights do not fit its config; or a folder is not a policy folder."""
 
 
 def close_matches(word: str, options: Iterable[str], n: int = 3) -> str:

@@ -10,6 +10,11 @@ resolve/{rev}/{path}`` with ``X-Repo-Commit``, ``ETag``, ``X-Linked-Etag``,
 ``X-Linked-Size`` and ``Range`` support), ``list_repo_refs`` (``/api/datasets/{repo}/
 refs``).
 
+Model repos (``repo_type="model"``, what a saved policy is pushed to) are served too,
+at the Hub's model URLs (``/api/models/{repo}...``, ``/{repo}.git/info/lfs/...``,
+``/{repo}/resolve/...``); the server keeps them under the key ``models/<org>/<name>``
+(``hub.files("models/org/x")``), apart from the dataset repo ``org/x``.
+
 Auth: ``write_token`` may do anything, ``read_token`` may read; anonymous callers may
 read public repos only. Errors carry the ``X-Error-Code`` header the client maps to
 ``RepositoryNotFoundError`` / ``RevisionNotFoundError`` / ``EntryNotFoundError``.
@@ -188,6 +193,14 @@ class FakeHub:
         return dict(self.repos[repo_id].commits[sha])
 
 
+MODEL_PREFIX = "models/"
+
+
+def _public(key: str) -> str:
+    """The URL path of a repo key: ``datasets/org/x`` or (a model) ``org/x``."""
+    return key[len(MODEL_PREFIX):] if key.startswith(MODEL_PREFIX) else f"datasets/{key}"
+
+
 def _is_lfs(path: str, size: int) -> bool:
     return path.endswith(LFS_SUFFIXES) or size > 10 * 1024 * 1024
 
@@ -318,10 +331,12 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(401, "Invalid username or password.")
         if role != "write":
             return self._error(403, "You don't have the rights to create a repo")
-        if payload.get("type") != "dataset":
-            return self._error(400, "this fake hub only hosts dataset repos")
+        if payload.get("type") not in ("dataset", "model", None):
+            return self._error(400, "this fake hub only hosts dataset and model repos")
         repo_id = f"{payload.get('organization')}/{payload['name']}"
-        url = f"{self.hub.url}/datasets/{repo_id}"
+        if payload.get("type") != "dataset":
+            repo_id = MODEL_PREFIX + repo_id
+        url = f"{self.hub.url}/{_public(repo_id)}"
         if repo_id in self.hub.repos:
             return self._json(409, {"error": "You already created this dataset repo",
                                     "url": url})
@@ -410,7 +425,7 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 return self._error(400, f"unsupported commit operation {key!r}")
         sha = self.hub.add_commit(repo_id, rev, files, tuple(deletes), message)
-        self._json(200, {"commitUrl": f"{self.hub.url}/datasets/{repo_id}/commit/{sha}",
+        self._json(200, {"commitUrl": f"{self.hub.url}/{_public(repo_id)}/commit/{sha}",
                          "commitOid": sha, "pullRequestUrl": None})
 
     def create_branch(self, repo_id: str, branch: str) -> None:
@@ -458,8 +473,9 @@ class _Handler(BaseHTTPRequestHandler):
         sha, tree = found
         repo = self.hub.repos[repo_id]
         self._json(200, {
-            "_id": hashlib.sha1(repo_id.encode()).hexdigest()[:24], "id": repo_id,
-            "author": repo_id.split("/")[0], "sha": sha, "private": repo.private,
+            "_id": hashlib.sha1(repo_id.encode()).hexdigest()[:24],
+            "id": repo_id.removeprefix(MODEL_PREFIX),
+            "author": repo_id.removeprefix(MODEL_PREFIX).split("/")[0], "sha": sha, "private": repo.private,
             "gated": False, "disabled": False, "downloads": 0, "likes": 0, "tags": [],
             "lastModified": "2026-01-01T00:00:00.000Z",
             "createdAt": "2026-01-01T00:00:00.000Z",
@@ -511,8 +527,8 @@ class _Handler(BaseHTTPRequestHandler):
         if path not in tree:
             return self._error(404, "Entry not found", "EntryNotFound")
         data = tree[path]
-        fault = self.hub._take_fault(f"{self.command} /datasets/{repo_id}/resolve/{rev}/{path}",
-                                     kind="corrupt")
+        fault = self.hub._take_fault(
+            f"{self.command} /{_public(repo_id)}/resolve/{rev}/{path}", kind="corrupt")
         if fault:
             if self.command == "GET":
                 self.hub._spend_corrupt(fault)
@@ -557,4 +573,27 @@ _ROUTES = [
     (("GET", rf"/api/datasets/{_R}/tree/([^/]+)/?(.*)"), _Handler.tree),
     (("HEAD", rf"/datasets/{_R}/resolve/([^/]+)/(.+)"), _Handler.resolve_file),
     (("GET", rf"/datasets/{_R}/resolve/([^/]+)/(.+)"), _Handler.resolve_file),
+]
+
+
+def _model(handler):
+    """A dataset route's handler serving the model repo of the same name."""
+    def serve(self, repo_id: str, *rest):
+        return handler(self, MODEL_PREFIX + repo_id, *rest)
+    return serve
+
+
+_ROUTES += [
+    (("POST", rf"/api/models/{_R}/preupload/(.+)"), _model(_Handler.preupload)),
+    (("POST", rf"/{_R}\.git/info/lfs/objects/batch"), _model(_Handler.lfs_batch)),
+    (("POST", rf"/api/models/{_R}/commit/(.+)"), _model(_Handler.commit)),
+    (("POST", rf"/api/models/{_R}/branch/(.+)"), _model(_Handler.create_branch)),
+    (("POST", rf"/api/models/{_R}/tag/(.+)"), _model(_Handler.create_tag)),
+    (("GET", rf"/api/models/{_R}/refs"), _model(_Handler.refs)),
+    (("GET", rf"/api/models/{_R}/revision/(.+)"), _model(_Handler.info)),
+    (("GET", rf"/api/models/{_R}"), _model(_Handler.info)),
+    (("POST", rf"/api/models/{_R}/paths-info/([^/]+)"), _model(_Handler.paths_info)),
+    (("GET", rf"/api/models/{_R}/tree/([^/]+)/?(.*)"), _model(_Handler.tree)),
+    (("HEAD", rf"/{_R}/resolve/([^/]+)/(.+)"), _model(_Handler.resolve_file)),
+    (("GET", rf"/{_R}/resolve/([^/]+)/(.+)"), _model(_Handler.resolve_file)),
 ]

@@ -259,7 +259,7 @@ DATASET_COMMANDS = {
     "verify": lambda p, t: ["verify", str(p)],
     "eval": lambda p, t: ["eval", str(p)],
     "plot": lambda p, t: ["plot", str(p), "--out", str(t / "p.png")],
-    "train": lambda p, t: ["train", str(p), "--out", str(t / "policy.safetensors")],
+    "train": lambda p, t: ["train", str(p), "--out", str(t / "pol")],
     "certify": lambda p, t: ["certify", str(p), "--seeds", "1"],
     "push": lambda p, t: ["push", str(p), "--repo-id", "org/x", "--dry-run"],
 }

@@ -3,8 +3,10 @@
 A dataset id, a recipe name or a Hub file name becomes a file name only through
 ``hades_zoo.data.paths`` (``check_name`` / ``child_path``). Each hostile id below is
 fed to every writer (``distill``, ``certify``, ``transfer``, ``merge``, ``plot``,
-``train``, ``pull``, ``push``, ``save_pretrained``) from a local file, an entry folder
-and a Hub repo (the fake Hub), and each must end with a typed error that names the id
+``train``, ``pull``, ``push``, ``save_pretrained``; and the policy writers: ``train
+--out DIR``, a policy's ``save_pretrained`` / ``push_to_hub``, ``eval`` / ``push`` of a
+policy folder) from a local file, an entry folder, a policy folder and a Hub repo (the
+fake Hub), and each must end with a typed error that names the id
 (CLI: exit status 1, one line, no traceback), before any training, with nothing
 changed anywhere under ``tmp_path`` but the caches. Ids a file cannot carry are
 refused when the file is decoded; the API tests feed the same ids to the writers
@@ -129,7 +131,7 @@ def cli_writers(box: Box, source: str, plain: str) -> dict[str, list[str]]:
                   "--no-wrong", "--steps", "5"],
         "plot": ["plot", source, "--out", str(box.out / "plot.png")],
         "train": ["train", source, "--steps", "5", "--episodes", "1", "--out",
-                  str(box.out / "policy.safetensors")],
+                  str(box.out / "pol")],
         "push": ["push", source, "--repo-id", "org/pushed"],
     }
 
@@ -199,6 +201,56 @@ def test_distill_refuses_a_hostile_name_before_any_work(box, tiny_recipe):
         assert snapshot(box.root) == before
 
 
+def hostile_policy(dataset_id: str):
+    """An untrained CartPole policy whose recorded dataset id is ``dataset_id``."""
+    import jax
+
+    from hades_zoo.engine.acting import PolicyInfo, TrainedPolicy
+    from hades_zoo.engine.tasks.control import ControlTask
+
+    task = ControlTask(make_dataset().recipe)
+    return TrainedPolicy(params=task.init_params(jax.random.key(0)),
+                         bc_losses=np.zeros(3, np.float32), module=task.module,
+                         recipe=task.recipe, info=PolicyInfo(dataset_id=dataset_id))
+
+
+def hostile_policy_folder(folder: Path, dataset_id: str) -> Path:
+    """A policy folder whose config records ``dataset_id`` (the card's sha256 of the
+    config follows, so only the id is wrong)."""
+    hostile_policy(PLAIN_ID).save_pretrained(folder)
+    old = (folder / "config.json").read_bytes()
+    config = json.loads(old)
+    config["dataset"]["id"] = dataset_id
+    new = json.dumps(config).encode()
+    (folder / "config.json").write_bytes(new)
+    card = folder / "README.md"
+    card.write_text(card.read_text().replace(sha256_bytes(old), sha256_bytes(new)))
+    return folder
+
+
+def test_cli_refuses_a_policy_folder_with_a_hostile_dataset_id(box, hub_server,
+                                                                monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", WRITE)
+    folder = hostile_policy_folder(box.root / "work" / "a" / "b" / "pol", box.hostile_id)
+    before = snapshot(box.root)
+    runner = CliRunner()
+    for args in (["eval", str(folder), "--episodes", "1"],
+                 ["push", str(folder), "--repo-id", "org/pushed"]):
+        assert_refused(runner.invoke(cli, args), box.hostile_id)
+        assert snapshot(box.root) == before, args
+    assert [r for r in hub_server.requests if not r.startswith(("GET", "HEAD"))] == []
+    # the same folder as a Hub model repo
+    from hades_zoo.hub import load_policy
+
+    hub_server.create_repo("models/org/evil-pol")
+    hub_server.add_commit("models/org/evil-pol", "main",
+                          {p.name: p.read_bytes() for p in folder.iterdir()})
+    with pytest.raises(UnsafeNameError, match="dataset id") as err:
+        load_policy("hf:org/evil-pol")
+    assert repr(box.hostile_id)[1:30] in str(err.value)
+    assert snapshot(box.root) == before
+
+
 # --------------------------------------------------------------------- API
 def test_api_writers_refuse(box, hub_server, tiny_recipe):
     """In-memory datasets and recipes (no file to refuse them): each writer's gate."""
@@ -209,8 +261,11 @@ def test_api_writers_refuse(box, hub_server, tiny_recipe):
     from hades_zoo.zoo.transfer import GRIDS, TransferResult
     from hades_zoo.zoo.transfer_zoo import write_result
 
+    from hades_zoo.hub import save_policy
+
     h = box.hostile_id
     ds = make_dataset(h)
+    pol = hostile_policy(h)
     hub_server.create_repo("org/evil")
     hub_server.add_commit("org/evil", "main", repo_files(h))
     src = box.root / "hostile.safetensors"
@@ -229,6 +284,9 @@ def test_api_writers_refuse(box, hub_server, tiny_recipe):
         "load file": lambda: load(f"file:{src}"),
         "load hf": lambda: load_from_hub("hf:org/evil"),
         "from_pretrained": lambda: from_pretrained("hf:org/evil"),
+        "policy.save_pretrained": lambda: pol.save_pretrained(box.out),
+        "policy.push_to_hub": lambda: pol.push_to_hub("org/pushed", token=WRITE),
+        "save_policy": lambda: save_policy(pol, box.out / "pol", evaluate=True),
     }
     for name, call in calls.items():
         with pytest.raises(UnsafeNameError, match="dataset id") as err:

@@ -14,10 +14,11 @@ Cost (one test, ~15 s on a shared 2-core CPU): ``distill`` is real, on the READM
 ``recipes/cartpole-F-2.hz.yaml`` cut to 1 generation of 4 candidates with ``--set``.
 The compute of the other commands on zoo ids (brax hopper and halfcheetah, tens of
 seconds to compile each) is replaced by cheap stand-ins of the real types:
-``evaluation.train_and_evaluate`` (eval, train), ``certify.protocol_returns``
+``evaluation.train_and_evaluate`` (eval, train) and ``evaluation.evaluate`` (eval of
+a policy folder), ``certify.protocol_returns``
 (certify), ``transfer.transfer_grid`` (transfer) and ``multitask_train.run_multitask``
 (merge). What they return goes through the real write paths: cards, JSONs, plots,
-policy files and sidecars. ``plot``, ``import-reference``, ``push`` and ``pull`` (to
+policy folders. ``plot``, ``import-reference``, ``push`` and ``pull`` (to
 the fake Hub) are real.
 
 Not run, and why: ``scripts/*.py`` and ``--update-zoo`` are the maintainer's steps that
@@ -78,12 +79,24 @@ def cheap_compute(monkeypatch):
 
     def train_and_evaluate(ds, *, seed=0, episodes=10, greedy=None, batching="auto",
                            **ov):
+        import jax
+
+        from hades_zoo.engine.envs import env_spec
+        from hades_zoo.engine.policy import init_policy_params, make_policy
+
         recipe = api.with_overrides(ds.recipe, **ov)
-        params = {"Dense_0": {"kernel": np.zeros((ds.obs_dim, recipe.policy.width),
-                                                 np.float32)}}
-        policy = api.TrainedPolicy(params=params, bc_losses=np.array([0.5, 0.25]),
-                                   recipe=recipe)
-        return policy, api.EpisodeReturns(np.linspace(1.0, 2.0, episodes))
+        spec = env_spec(recipe.env)  # no physics built
+        module = make_policy(recipe.policy, spec.action_dim, spec.discrete)
+        policy = api.TrainedPolicy(
+            params=init_policy_params(module, jax.random.key(seed), spec.obs_dim),
+            bc_losses=np.array([0.5, 0.25], np.float32), obs_mean=ds.obs_mean,
+            obs_var=ds.obs_var, module=module, recipe=recipe,
+            info=api._policy_info(ds, seed, ov))
+        res = api.EpisodeReturns(np.linspace(1.0, 2.0, episodes))
+        return policy.with_evaluation(res, seed=seed), res
+
+    def evaluate(policy, *, episodes=10, **kw):
+        return api.EpisodeReturns(np.linspace(1.0, 2.0, episodes))
 
     def transfer_grid(ds, *, widths, lrs, steps, seeds, progress_fn=None):
         shape = (len(widths), len(lrs), len(steps), seeds)
@@ -105,6 +118,7 @@ def cheap_compute(monkeypatch):
             obs_dims=dims, act_dims=tuple(d.actions.shape[1] for d in datasets))
 
     monkeypatch.setattr(api, "train_and_evaluate", train_and_evaluate)
+    monkeypatch.setattr(api, "evaluate", evaluate)
     monkeypatch.setattr(certify, "protocol_returns",
                         lambda ds, seeds, seed: np.linspace(0.9, 1.1, seeds)
                         * (ds.info.fitness or 1.0))
@@ -149,8 +163,9 @@ def test_readme_commands_write_only_into_the_run_folder_or_out(
     _run("pull", "hf:org/cartpole-F-2.hz", "--out", "pulled")
     # Check, stress and combine datasets
     _run("train", "hopper-R-4", "--json")
-    _run("train", "hopper-R-4", "--width", "256", "--lr", "1e-3", "--out",
-         "pol.safetensors")
+    _run("train", "hopper-R-4", "--width", "256", "--lr", "1e-3", "--out", "pol/")
+    _run("eval", "pol/", "--episodes", "10")
+    _run("push", "pol/", "--repo-id", "org/hopper-R-4-policy", env={"HF_TOKEN": "hf_write"})
     out = _run("certify", "hopper-R-4")
     assert "not saved" in out and "--out DIR" in out
     _run("certify", "hopper-R-4", "--out", "certs")
@@ -178,7 +193,9 @@ def test_readme_commands_write_only_into_the_run_folder_or_out(
         "transfer/full/hopper-R-4.json", "transfer/full/hopper-R-4.png"}
     assert {p.name for p in work.iterdir()} == {
         "breakout.png", "hopper.png", "hopper-import.safetensors", "runs", "pulled",
-        "pol.safetensors", "pol.json", "certs", "transfer", "hc+hopper"}
+        "pol", "certs", "transfer", "hc+hopper"}
+    assert {p.name for p in Path("pol").iterdir()} == {"README.md", "config.json",
+                                                      "model.safetensors"}
     # ... and nowhere in the checkout or the package
     assert _git_status() == git_before, "a user command changed the checkout"
     files_after = _tree_hash(WATCHED)

@@ -84,7 +84,8 @@ def cli(verbose: int) -> None:
     Examples:
       hades-zoo distill recipes/cartpole-R-2.yaml --out runs/cartpole
       hades-zoo eval runs/cartpole/cartpole-R-2.safetensors --episodes 10 --json
-      hades-zoo train hopper-R-4 --width 256 --out policy.safetensors
+      hades-zoo train hopper-R-4 --width 256 --out pol/
+      hades-zoo push pol/ --repo-id me/hopper-policy
       hades-zoo certify hopper-R-4 --seeds 5
       hades-zoo transfer hopper-R-4 --widths 64,512 --steps 100,200 --seeds 2
       hades-zoo merge halfcheetah-R-64 hopper-R-64 --out runs/multitask

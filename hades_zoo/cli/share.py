@@ -1,4 +1,4 @@
-"""Share datasets through the Hugging Face Hub: ``push``, ``pull``.
+"""Share datasets and policies through the Hugging Face Hub: ``push``, ``pull``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ __all__ = ["push", "pull"]
 
 @cli.command()
 @click.argument("source", metavar="PATH_OR_ID")
-@click.option("--repo-id", required=True, help="Target dataset repo, ORG/NAME.")
+@click.option("--repo-id", required=True,
+              help="Target repo, ORG/NAME: a dataset repo, or a model repo for a policy "
+                   "folder.")
 @click.option("--tag", default=None, help="Tag the new commit (e.g. v1).")
 @click.option("--revision", default=None, help="Target branch (created if missing).")
 @click.option("--private", is_flag=True, help="Create the repo private.")
@@ -21,26 +23,38 @@ __all__ = ["push", "pull"]
 @_fail_cleanly
 def push(source: str, repo_id: str, tag: str | None, revision: str | None, private: bool,
          dry_run: bool, overwrite_card: bool) -> None:
-    """Upload a dataset (file, folder or id) to a Hub dataset repo in one commit.
+    """Upload a dataset (file, folder or id) to a Hub dataset repo in one commit, or a
+    policy folder (`hades-zoo train ... --out DIR`: it has a config.json) to a Hub
+    model repo.
 
     An entry folder with a README.md card (`hades-zoo distill --out DIR`) is uploaded
     as it is (its dataset checked against the card's sha256 first; the resume
     checkpoint stays local). A file or zoo id gets a card, recipe.yaml and a parquet
     table written for it. A README.md already in the repo is kept, with its hades_zoo
     block brought up to date. A --tag that exists is refused before anything is
-    uploaded. Uses HF_TOKEN (or `huggingface-cli login`) and HF_ENDPOINT.
+    uploaded. A policy folder is checked (sha256 of its weights and config against
+    its card) and its README.md, config.json and model.safetensors uploaded; load it
+    back with hz.load_policy("hf:ORG/NAME"). Uses HF_TOKEN (or `huggingface-cli
+    login`) and HF_ENDPOINT.
 
     \b
     Examples:
       hades-zoo push runs/cartpole --repo-id me/cartpole-R-2 --tag v1
       hades-zoo push runs/cartpole/cartpole-R-2.safetensors --repo-id me/cartpole
+      hades-zoo push pol/ --repo-id me/cartpole-policy     # a policy: a model repo
     """
     import os
     from pathlib import Path
 
     from hades_zoo.hub import push_folder, push_to_hub
 
-    if os.path.isdir(source) and (Path(source) / "README.md").is_file():
+    if os.path.isdir(source) and (Path(source) / "config.json").is_file():
+        from hades_zoo.hub import push_policy_folder
+
+        res = push_policy_folder(source, repo_id, revision=revision, tag=tag,
+                                 private=private, dry_run=dry_run,
+                                 overwrite_card=overwrite_card)
+    elif os.path.isdir(source) and (Path(source) / "README.md").is_file():
         res = push_folder(source, repo_id, revision=revision, tag=tag, private=private,
                           dry_run=dry_run, overwrite_card=overwrite_card)
     else:

@@ -1,7 +1,7 @@
 """Use datasets: train policies on them and measure them: ``eval``, ``train``, ``certify``,
 ``transfer``, ``merge``.
 
-Just over 400 lines (about 560): five commands of 60 to 100 lines each, mostly click
+Just over 400 lines (about 630): five commands of 60 to 100 lines each, mostly click
 options, help text and output formatting; the work is done in ``engine`` and ``zoo``.
 ``certify`` and ``transfer`` share ``_destination``: where a result goes (the entry
 folder given, ``--out``, or with ``--update-zoo`` the packaged zoo of a source
@@ -52,15 +52,18 @@ __all__ = ["eval_cmd", "train", "certify", "transfer", "merge"]
 @_fail_cleanly
 def eval_cmd(source: str, episodes: int, seed: int, greedy: bool | None, batching: str,
              data_dir: str | None, split: str, seeds: int, as_json: bool) -> None:
-    """Train a policy on SOURCE with its stored protocol and evaluate it.
+    """Train a policy on SOURCE with its stored protocol and evaluate it; or evaluate
+    a saved policy (a folder with config.json) without retraining.
 
-    SOURCE is a .safetensors path, file:<path>, a zoo id or hf:<org>/<name>[@rev].
+    SOURCE is a .safetensors path, file:<path>, a zoo id or hf:<org>/<name>[@rev], or
+    a policy folder (`hades-zoo train ... --out DIR`).
     For an image dataset (mnist-R-10, ...) the protocol's CNN is trained on the
     synthetic images and scored (loss, accuracy) on real images.
 
     \b
     Examples:
       hades-zoo eval runs/cartpole/cartpole-R-2.safetensors --episodes 10 --json
+      hades-zoo eval pol/ --episodes 10          # a saved policy: no training
       hades-zoo eval mnist-R-10 --data-dir ~/data/mnist --json
     """
     t_start = time.time()
@@ -69,6 +72,11 @@ def eval_cmd(source: str, episodes: int, seed: int, greedy: bool | None, batchin
 
     _jit_cache()
     t0 = time.time()
+    folder = _policy_folder(source)
+    if folder is not None:
+        _eval_policy(folder, episodes=episodes, seed=seed, greedy=greedy,
+                     batching=batching, as_json=as_json, times=(t_start, t0))
+        return
     ds = load_source(_resolve_source(source))
     t_load = time.time()
     if ds.recipe.image is not None:
@@ -96,6 +104,48 @@ def eval_cmd(source: str, episodes: int, seed: int, greedy: bool | None, batchin
         click.echo(f"{ds.dataset_id}: mean return {res.mean_return:.2f} ± "
                    f"{res.std_return:.2f} over {res.episodes} episodes "
                    f"(recorded fitness {ds.info.fitness})")
+
+
+def _policy_folder(source: str) -> Path | None:
+    """SOURCE as a policy folder (a folder with a config.json), else None."""
+    path = Path(source[len("file:"):] if source.startswith("file:") else source)
+    if (":" not in source or source.startswith("file:")) and os.path.isfile(
+            path / "config.json"):  # never raises (a 10k-character name is no folder)
+        return path
+    return None
+
+
+def _eval_policy(folder: Path, *, episodes, seed, greedy, batching, as_json,
+                 times) -> None:
+    """The saved-policy branch of ``eval``: load it (checked), evaluate, no training."""
+    import hades_zoo.engine.evaluation as api
+    from hades_zoo.hub.policy_repo import load_policy
+
+    t_start, t0 = times
+    policy = load_policy(folder)
+    t_load = time.time()
+    res = api.evaluate(policy, episodes=episodes, seed=seed, greedy=greedy,
+                       batching=batching)
+    info = policy.info
+    out = {
+        "policy": str(folder),
+        "dataset_id": info.dataset_id,
+        "env": policy.recipe.env.name,
+        "backend": policy.recipe.env.backend,
+        "mean_return": res.mean_return,
+        "std_return": res.std_return,
+        "episodes": res.episodes,
+        "returns": [float(r) for r in res.returns],
+        "recorded_mean_return": info.eval_mean,
+        "seconds": {"import": round(t0 - t_start, 3), "load": round(t_load - t0, 3),
+                    "evaluate": round(time.time() - t_load, 3)},
+    }
+    if as_json:
+        click.echo(json.dumps(out))
+    else:
+        click.echo(f"{folder} (policy trained on {info.dataset_id}): mean return "
+                   f"{res.mean_return:.2f} ± {res.std_return:.2f} over {res.episodes} "
+                   "episodes, no retraining")
 
 
 def _eval_image(ds, *, split, seeds, seed, data_dir, as_json, times) -> None:
@@ -132,22 +182,6 @@ def _eval_image(ds, *, split, seeds, seed, data_dir, as_json, times) -> None:
                    f"{ds.info.fitness:.4f})")
 
 
-def _save_policy(policy, path: Path, sidecar: dict) -> Path:
-    """Policy params as safetensors (flattened key paths) + a JSON sidecar."""
-    import jax
-    import numpy as np
-    from safetensors.numpy import save as save_bytes
-
-    from hades_zoo.data.cache import atomic_write_bytes
-
-    flat = {jax.tree_util.keystr(p): np.asarray(v) for p, v in
-            jax.tree_util.tree_leaves_with_path(policy.params)}
-    meta = {"format": "hades_zoo-policy", "sidecar": path.with_suffix(".json").name}
-    atomic_write_bytes(path, save_bytes(flat, metadata=meta))
-    atomic_write_bytes(path.with_suffix(".json"), json.dumps(sidecar, indent=1).encode())
-    return path
-
-
 @cli.command()
 @click.argument("source")
 @click.option("--width", type=int, default=None, help="Hidden width override.")
@@ -157,30 +191,46 @@ def _save_policy(policy, path: Path, sidecar: dict) -> Path:
 @click.option("--steps", type=int, default=None, help="BC steps override.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Init / eval seed.")
 @click.option("--episodes", type=click.IntRange(min=1), default=10, show_default=True)
-@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
-              help="Save the policy: <out>.safetensors params + <out>.json sidecar.")
+@click.option("--out", "out", type=click.Path(file_okay=False), default=None,
+              help="Save the policy as a folder: model.safetensors, config.json and "
+                   "a README.md model card (load it with hz.load_policy, evaluate it "
+                   "with `hades-zoo eval DIR`, share it with `hades-zoo push DIR`).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @_fail_cleanly
 def train(source, width, depth, activation, lr, steps, seed, episodes, out, as_json):
     """Train a policy on SOURCE (protocol + overrides), evaluate it, optionally save it.
 
     A width/depth/activation change replaces a HaDES-F fixed init by a fresh one.
+    --out DIR writes a policy folder (new, empty, or a policy folder to replace; the
+    folder changes as one step): model.safetensors (weights), config.json (network,
+    normalisation, dataset id and sha256, BC settings and seed, the protocol) and a
+    README.md model card with this evaluation.
 
     \b
     Examples:
       hades-zoo train hopper-R-4 --json
-      hades-zoo train breakout-minatar-F-16 --width 256 --lr 1e-3 --out pol.safetensors
+      hades-zoo train breakout-minatar-F-16 --width 256 --lr 1e-3 --out pol/
+      hades-zoo push pol/ --repo-id me/breakout-policy     # a Hub model repo
     """
     import dataclasses
 
     import hades_zoo.engine.evaluation as api
     from hades_zoo.zoo.loading import load as load_source
 
+    if out is not None and out.endswith(".safetensors"):
+        raise click.UsageError(
+            f"--out {out}: a policy is saved as a folder (model.safetensors, "
+            "config.json, README.md); pass a folder, e.g. --out pol/.")
     _jit_cache()
     t0 = time.time()
-    ds = load_source(_resolve_source(source))
+    resolved = _resolve_source(source)
+    ds = load_source(resolved)
     ov = _overrides(width, depth, activation, lr, steps)
     api.with_overrides(ds.recipe, **ov)  # range-check before anything is compiled
+    if out is not None:
+        from hades_zoo.hub.policy_repo import check_destination
+
+        check_destination(Path(out))  # before training
     policy, res = api.train_and_evaluate(ds, seed=seed, episodes=episodes, **ov)
     data = {"dataset_id": ds.dataset_id, "overrides": ov, "seed": seed,
             "mean_return": res.mean_return, "std_return": res.std_return,
@@ -188,9 +238,13 @@ def train(source, width, depth, activation, lr, steps, seed, episodes, out, as_j
             "final_bc_loss": float(policy.bc_losses[-1]),
             "recorded_fitness": ds.info.fitness, "seconds": round(time.time() - t0, 2)}
     if out:
-        data["policy"] = str(_save_policy(policy, Path(out), {
-            **data, "policy": dataclasses.asdict(policy.recipe.policy),
-            "obs_norm": policy.recipe.env.obs_norm, "env": policy.recipe.env.name}))
+        from hades_zoo.hub.policy_repo import save_policy
+
+        origin = None if resolved.startswith("file:") else resolved
+        policy = policy.replace(info=dataclasses.replace(policy.info,
+                                                         dataset_source=origin))
+        save_policy(policy, out)
+        data["policy"] = out
     if as_json:
         click.echo(json.dumps(data))
         return
@@ -198,7 +252,9 @@ def train(source, width, depth, activation, lr, steps, seed, episodes, out, as_j
                f"{res.std_return:.2f} over {res.episodes} episodes "
                f"(recorded fitness {ds.info.fitness})")
     if out:
-        click.echo(f"wrote {data['policy']} (+ .json sidecar)")
+        click.echo(f"wrote {out}/ (model.safetensors, config.json, README.md); "
+                   f"`hades-zoo eval {out}` evaluates it, `hades-zoo push {out} "
+                   "--repo-id ORG/NAME` shares it")
 
 
 def _destination(source: str, *, out_dir, no_write: bool, update_zoo: bool, repo):

@@ -1,7 +1,11 @@
-"""Use a dataset: train a policy on it by behaviour cloning, measure its episode returns.
+"""Use a dataset: train a policy on it by behaviour cloning, measure its episode returns,
+record its episodes.
 
 Every function uses the protocol stored in the dataset (env, backend, normalisation,
 network, BC, evaluation); keyword overrides change one piece of it explicitly.
+``evaluate`` and ``rollout`` play the same episodes from the same keys with one step
+function (``engine.rollout.make_episode_rollout``): ``rollout(...).returns`` equals
+``evaluate(...).returns`` for the same arguments.
 """
 
 from __future__ import annotations
@@ -12,37 +16,20 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
 
 from hades_zoo.data.dataset import SyntheticDataset
 from hades_zoo.data.recipe import Recipe
-from hades_zoo.engine.policy import MLPPolicy
-from hades_zoo.engine.rollout import compile_fast, make_episode_evaluate
+from hades_zoo.engine.acting import PolicyInfo, TrainedPolicy
+from hades_zoo.engine.rollout import (
+    compile_fast,
+    make_episode_evaluate,
+    make_episode_rollout,
+)
 from hades_zoo.engine.tasks.control import ControlTask
-from hades_zoo.errors import RecipeError
+from hades_zoo.errors import DatasetFormatError, RecipeError
 
-__all__ = ["train_policy", "evaluate", "train_and_evaluate", "protocol_returns",
-           "TrainedPolicy", "EpisodeReturns"]
-
-
-@struct.dataclass
-class TrainedPolicy:
-    """A policy trained on a dataset, with what is needed to run it in its env.
-
-    Attributes:
-        params: flax parameters.
-        bc_losses: (steps,) BC loss curve.
-        obs_mean, obs_var: constant normalisation stats (``const`` protocol) or None.
-        module: the flax module (static).
-        recipe: the protocol used (static; overrides applied).
-    """
-
-    params: Any
-    bc_losses: Any
-    obs_mean: Any = None
-    obs_var: Any = None
-    module: MLPPolicy = struct.field(pytree_node=False, default=None)
-    recipe: Recipe = struct.field(pytree_node=False, default=None)
+__all__ = ["train_policy", "evaluate", "rollout", "train_and_evaluate",
+           "protocol_returns", "TrainedPolicy", "EpisodeReturns", "Trajectories"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,10 +113,25 @@ def train_policy(ds: SyntheticDataset, *, seed: int = 0, key: jax.Array | None =
     """
     recipe = with_overrides(ds.recipe, **overrides)
     task, states, targets, weights = _task_and_arrays(ds, recipe)
+    info = _policy_info(ds, None if key is not None else seed, overrides)
     key = jax.random.key(seed) if key is None else key
     params, losses = jax.jit(task.train)(key, states, targets, weights)
     return TrainedPolicy(params=params, bc_losses=losses, obs_mean=ds.obs_mean,
-                         obs_var=ds.obs_var, module=task.module, recipe=recipe)
+                         obs_var=ds.obs_var, module=task.module, recipe=recipe, info=info)
+
+
+def _policy_info(ds: SyntheticDataset, seed: int | None, overrides: dict) -> PolicyInfo:
+    """Provenance of a policy trained on ``ds`` (its id and sha256, the BC seed)."""
+    from hades_zoo.data.cache import sha256_bytes
+    from hades_zoo.data.dataset import dataset_to_bytes
+
+    try:
+        sha = sha256_bytes(dataset_to_bytes(ds))
+    except DatasetFormatError:  # an in-memory dataset that cannot be a file
+        sha = None
+    return PolicyInfo(dataset_id=ds.info.dataset_id, dataset_sha256=sha, seed=seed,
+                      overrides=tuple(sorted((k, v) for k, v in overrides.items()
+                                             if v is not None)))
 
 
 def evaluate(policy: TrainedPolicy, *, episodes: int = 10, greedy: bool | None = None,
@@ -143,19 +145,108 @@ def evaluate(policy: TrainedPolicy, *, episodes: int = 10, greedy: bool | None =
             ``rollout.make_episode_evaluate``): how the episodes are stepped together;
             a compile-time versus run-time trade, not a change of protocol.
     """
+    run, (mean, var) = _episode_program(policy, episodes, greedy, batching,
+                                        record=False)
+    key = jax.random.key(seed + 1_000_003) if key is None else key
+    lowered = jax.jit(run).lower(key, policy.params, mean, var)
+    returns = compile_fast(lowered, batching, episodes)(key, policy.params, mean, var)
+    return EpisodeReturns(np.asarray(returns))
+
+
+@dataclasses.dataclass(frozen=True)
+class Trajectories:
+    """The episodes :func:`rollout` played, as numpy arrays, episode-major.
+
+    ``N`` episodes, ``T = env.spec.max_episode_steps`` steps each (the env's episode
+    cap: 500 for CartPole, the recipe's ``episode_length`` for brax). Each env plays
+    one episode from reset; an env whose episode ended keeps being stepped (on its
+    auto-reset next episode) until the longest one ends, and those steps have
+    ``mask`` False.
+
+    Attributes:
+        observations: (N, T, obs_dim) float32: the raw observation each action was
+            chosen from (``[:, 0]`` is the reset observation).
+        actions: (N, T) int32 (discrete) or (N, T, action_dim) float32 (the policy's
+            output, unclipped; brax clips it to [-1, 1] when stepping).
+        rewards: (N, T) float32: the reward of each step.
+        dones: (N, T) bool: the episode ended at this step.
+        mask: (N, T) bool: the step belongs to the env's first episode (True up to
+            and including its first ``done``).
+        returns: (N,) float32: each first episode's return (natural sign), equal to
+            ``evaluate(...).returns`` for the same arguments; the sum of ``rewards``
+            over ``mask`` up to float rounding.
+        lengths: (N,) int: steps in each first episode (``mask.sum(1)``); ``T`` for
+            an episode cut at the cap.
+    """
+
+    observations: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+    dones: np.ndarray
+    mask: np.ndarray
+    returns: np.ndarray
+    lengths: np.ndarray
+
+    @property
+    def episodes(self) -> int:
+        return int(self.returns.size)
+
+    @property
+    def mean_return(self) -> float:
+        return float(np.mean(self.returns))
+
+
+def _episode_program(policy: TrainedPolicy, episodes: int, greedy: bool | None,
+                     batching: str, *, record: bool):
+    """(the jittable program, its const-stat arguments) for ``policy``'s episodes."""
     if episodes < 1:
         raise RecipeError(f"episodes must be >= 1, got {episodes}.")
     recipe = policy.recipe
     task = ControlTask(recipe)
     greedy = recipe.eval.greedy if greedy is None else greedy
-    run = make_episode_evaluate(task.env, policy.module, num_episodes=episodes,
-                                greedy=greedy, obs_norm=recipe.env.obs_norm,
-                                batching=batching)
-    mean, var = task.norm_arrays(policy.obs_mean, policy.obs_var)
+    run = make_episode_rollout(task.env, policy.module, num_episodes=episodes,
+                               greedy=greedy, obs_norm=recipe.env.obs_norm,
+                               batching=batching, record=record)
+    return run, task.norm_arrays(policy.obs_mean, policy.obs_var)
+
+
+def rollout(policy: TrainedPolicy, *, episodes: int = 10, greedy: bool | None = None,
+            seed: int = 0, key: jax.Array | None = None, batching: str = "auto"
+            ) -> Trajectories:
+    """Play ``episodes`` full episodes of ``policy`` in its env and record them.
+
+    The same episodes as :func:`evaluate` with the same arguments (same keys, same
+    step function): ``rollout(p, episodes=N, seed=S).returns`` equals
+    ``evaluate(p, episodes=N, seed=S).returns``.
+
+    Args:
+        policy: a ``TrainedPolicy`` (trained or loaded).
+        episodes: how many envs play one episode each, side by side.
+        greedy: act with the mode; default: the protocol's ``eval.greedy``.
+        seed / key: the evaluation randomness (``key`` wins; ``seed`` S uses
+            ``jax.random.key(S + 1_000_003)``, as ``evaluate``).
+        batching: see :func:`evaluate`.
+
+    Returns:
+        Trajectories (shapes in its docstring). Memory: ``N x T x obs_dim`` floats.
+
+    Raises:
+        RecipeError: ``episodes`` < 1.
+        EnvError: the policy's env cannot be built (an image dataset's policy).
+    """
+    run, (mean, var) = _episode_program(policy, episodes, greedy, batching, record=True)
     key = jax.random.key(seed + 1_000_003) if key is None else key
     lowered = jax.jit(run).lower(key, policy.params, mean, var)
-    returns = compile_fast(lowered, batching, episodes)(key, policy.params, mean, var)
-    return EpisodeReturns(np.asarray(returns))
+    returns, (obs, action, reward, done, live) = compile_fast(lowered, batching, episodes)(
+        key, policy.params, mean, var)
+
+    def episode_major(x) -> np.ndarray:
+        return np.swapaxes(np.asarray(x), 0, 1)
+
+    mask = episode_major(live)
+    return Trajectories(observations=episode_major(obs), actions=episode_major(action),
+                        rewards=episode_major(reward), dones=episode_major(done),
+                        mask=mask, returns=np.asarray(returns), lengths=mask.sum(1))
 
 
 def train_and_evaluate(ds: SyntheticDataset, *, seed: int = 0, episodes: int = 10,
@@ -190,8 +281,10 @@ def train_and_evaluate(ds: SyntheticDataset, *, seed: int = 0, episodes: int = 1
         params, losses = jax.jit(task.train)(k_train, states, targets, weights)
         returns = eval_c.result()(k_eval, params, mean, var)
     policy = TrainedPolicy(params=params, bc_losses=losses, obs_mean=ds.obs_mean,
-                           obs_var=ds.obs_var, module=task.module, recipe=recipe)
-    return policy, EpisodeReturns(np.asarray(returns))
+                           obs_var=ds.obs_var, module=task.module, recipe=recipe,
+                           info=_policy_info(ds, seed, overrides))
+    res = EpisodeReturns(np.asarray(returns))
+    return policy.with_evaluation(res, seed=seed, greedy=greedy), res
 
 
 def protocol_returns(ds: SyntheticDataset, *, seeds: int = 5, seed: int = 0,

@@ -24,7 +24,8 @@ from hades_zoo.data.recipe import EvalConfig
 from hades_zoo.engine.envs import Env
 from hades_zoo.engine.policy import MLPPolicy, select_action
 
-__all__ = ["EvalResult", "make_evaluate", "make_episode_evaluate", "RunningNorm"]
+__all__ = ["EvalResult", "make_evaluate", "make_episode_evaluate", "make_episode_rollout",
+           "RunningNorm", "policy_obs"]
 
 _NORM_EPS = 1e-8
 
@@ -75,8 +76,9 @@ class RunningNorm(NamedTuple):
         return (obs - self.mean) / jnp.sqrt(self.var + _NORM_EPS)
 
 
-def _policy_obs(obs_norm: str, raw, norm: RunningNorm, obs_mean, obs_var):
-    """What the policy sees: raw, const-normalised or running-normalised observations."""
+def policy_obs(obs_norm: str, raw, norm: RunningNorm, obs_mean, obs_var):
+    """What the policy sees: raw, const-normalised or running-normalised observations
+    (``norm`` already updated with ``raw``; ``obs_mean`` / ``obs_var`` for ``const``)."""
     if obs_norm == "running":
         return norm.normalize(raw)
     if obs_norm == "const":
@@ -118,7 +120,7 @@ def make_evaluate(env: Env, module: MLPPolicy, cfg: EvalConfig, obs_norm: str
 
         def step(c: _Carry, _):
             key, k_act, k_step = jax.random.split(c.key, 3)
-            out = module.apply(params, _policy_obs(obs_norm, c.obs, c.norm, obs_mean, obs_var))
+            out = module.apply(params, policy_obs(obs_norm, c.obs, c.norm, obs_mean, obs_var))
             action = select_action(out, k_act, discrete=module.discrete, greedy=cfg.greedy)
             obs, env_state, reward, done = step_v(jax.random.split(k_step, n), c.env_state,
                                                   action)
@@ -196,7 +198,7 @@ def _make_episodes_evaluate(env: Env, module: MLPPolicy, cfg: EvalConfig, obs_no
 
         def step(c: _EpisodeCarry) -> _EpisodeCarry:
             key, k_act, k_step = jax.random.split(c.key, 3)
-            out = module.apply(params, _policy_obs(obs_norm, c.obs, c.norm, obs_mean, obs_var))
+            out = module.apply(params, policy_obs(obs_norm, c.obs, c.norm, obs_mean, obs_var))
             action = select_action(out, k_act, discrete=module.discrete, greedy=cfg.greedy)
             obs, env_state, reward, done = step_v(jax.random.split(k_step, n), c.env_state,
                                                   action)
@@ -279,6 +281,24 @@ def make_episode_evaluate(env: Env, module: MLPPolicy, *, num_episodes: int, gre
     semantics either way; returns agree up to float rounding, which a chaotic rollout
     can amplify.
     """
+    return make_episode_rollout(env, module, num_episodes=num_episodes, greedy=greedy,
+                                obs_norm=obs_norm, batching=batching, record=False)
+
+
+def make_episode_rollout(env: Env, module: MLPPolicy, *, num_episodes: int, greedy: bool,
+                         obs_norm: str, batching: str = "auto", record: bool = True
+                         ) -> Callable[..., Any]:
+    """``run(key, params, obs_mean, obs_var) -> (returns, steps)``: the episodes of
+    :func:`make_episode_evaluate`, recording every step.
+
+    One step function serves both (``record=False`` is ``make_episode_evaluate``), so
+    the returns are computed by the same operations from the same keys. ``steps`` is
+    ``(obs, action, reward, done, live)``, each with leading axes ``(T, num_episodes)``
+    where ``T = env.spec.max_episode_steps``: the raw observation the action was chosen
+    from, the action, the reward and ``done`` of that step, and ``live`` (the step
+    belongs to the env's first episode; later steps run on the auto-reset episode and
+    are not counted).
+    """
     n, max_steps = num_episodes, env.spec.max_episode_steps
     if _env_batching(batching, n) == "map":
         def reset_v(keys):
@@ -289,7 +309,7 @@ def make_episode_evaluate(env: Env, module: MLPPolicy, *, num_episodes: int, gre
     else:
         reset_v, step_v = jax.vmap(env.reset), jax.vmap(env.step)
 
-    def evaluate(key, params, obs_mean, obs_var):
+    def run(key, params, obs_mean, obs_var):
         k_reset, key = jax.random.split(key)
         obs, env_state = reset_v(jax.random.split(k_reset, n))
         norm = RunningNorm.create(env.spec.obs_dim)
@@ -298,17 +318,18 @@ def make_episode_evaluate(env: Env, module: MLPPolicy, *, num_episodes: int, gre
         def step(carry, _):
             env_state, obs, norm, ret, finished, key = carry
             key, k_act, k_step = jax.random.split(key, 3)
-            x = _policy_obs(obs_norm, obs, norm, obs_mean, obs_var)
+            x = policy_obs(obs_norm, obs, norm, obs_mean, obs_var)
             action = select_action(module.apply(params, x), k_act,
                                    discrete=module.discrete, greedy=greedy)
-            obs, env_state, reward, done = step_v(jax.random.split(k_step, n), env_state,
-                                                  action)
-            norm = norm.update(obs) if obs_norm == "running" else norm
+            new_obs, env_state, reward, done = step_v(jax.random.split(k_step, n),
+                                                      env_state, action)
+            norm = norm.update(new_obs) if obs_norm == "running" else norm
             ret = ret + jnp.where(finished, 0.0, reward)
-            return (env_state, obs, norm, ret, finished | done, key), None
+            out = (obs, action, reward, done, ~finished) if record else None
+            return (env_state, new_obs, norm, ret, finished | done, key), out
 
         carry = (env_state, obs, norm, jnp.zeros(n), jnp.zeros(n, bool), key)
-        carry, _ = jax.lax.scan(step, carry, None, max_steps)
-        return carry[3]
+        carry, steps = jax.lax.scan(step, carry, None, max_steps)
+        return (carry[3], steps) if record else carry[3]
 
-    return evaluate
+    return run

@@ -1,7 +1,8 @@
 """hub/: sharing datasets through the Hugging Face Hub (or a mirror).
 
 Owns: dataset repo folders (``folder``), upload (``push``), download with sha256
-checks (``pull``), what a repo records about its file (``recorded``: card and sidecar),
+checks (``pull``), saved policies as folders and Hub model repos (``policy_format``,
+``policy_card``, ``policy_repo``), what a repo records about its file (``recorded``: card and sidecar),
 the copies ``pull`` keeps in hades_zoo's cache (``pulled``), repo ids and revisions
 (``refs``), dataset cards (``cards``) and the Hub client (``client``). May import: ``hades_zoo.engine``, ``hades_zoo.data``,
 ``hades_zoo.errors`` (never ``zoo`` or ``cli``).
@@ -32,20 +33,31 @@ dataset repos.
 """
 
 from hades_zoo.data.dataset import register_sharing as _register_sharing
+from hades_zoo.engine.acting import register_policy_sharing as _register_policy_sharing
 from hades_zoo.hub.folder import (
            RepoFile,
            from_pretrained,
            parquet_bytes,
            save_pretrained,
 )
+from hades_zoo.hub.policy_repo import (
+           load_policy,
+           push_policy,
+           push_policy_folder,
+           save_policy,
+)
 from hades_zoo.hub.pull import PullResult, load_from_hub, pull_from_hub
 from hades_zoo.hub.push import PushResult, push_folder, push_to_hub
 from hades_zoo.hub.refs import HubSource, check_repo_filename, parse_hub_source
 
 __all__ = ["HubSource", "check_repo_filename", "parse_hub_source", "PullResult", "PushResult", "RepoFile", "from_pretrained", "load_from_hub",
-           "parquet_bytes", "pull_from_hub", "push_folder", "push_to_hub", "save_pretrained"]
+           "parquet_bytes", "pull_from_hub", "push_folder", "push_to_hub", "save_pretrained",
+           "load_policy", "push_policy", "push_policy_folder", "save_policy"]
 
 # SyntheticDataset.save_pretrained / from_pretrained / push_to_hub (data/ defines the
 # methods, this layer supplies them: data/ never imports hub/).
 _register_sharing(save_pretrained=save_pretrained, from_pretrained=from_pretrained,
                   push_to_hub=push_to_hub)
+# TrainedPolicy.save_pretrained / from_pretrained / push_to_hub, the same way.
+_register_policy_sharing(save_pretrained=save_policy, from_pretrained=load_policy,
+                         push_to_hub=push_policy)

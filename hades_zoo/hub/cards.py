@@ -198,6 +198,7 @@ def render_card(
         hades_zoo=block,
     )
     source = f"hf:{repo_id}" if repo_id else f"file:{filename}"
+    cli_source = f"hf:{repo_id}" if repo_id else filename
     target = "label (int)" if ds.discrete else "action (list of floats)"
     proto = block["protocol"]
     if ds.recipe.image is not None:
@@ -219,6 +220,13 @@ import hades_zoo as hz
 ds = hz.load("{source}")   # sha256-checked against this card
 policy = hz.train_policy(ds)                  # the stored protocol below
 print(hz.evaluate(policy, episodes=10).mean_return)
+```
+
+Train a policy on it, keep it and share it as a Hub model repo:
+
+```bash
+hades-zoo train {cli_source} --out pol/
+hades-zoo push pol/ --repo-id <your-org>/{ds.info.dataset_id}-policy
 ```
 
 ## Protocol

@@ -93,19 +93,26 @@ def _tagged(reason: str, message: str) -> HubError:
     return err
 
 
-def hf_repo_cache(repo_id: str) -> Path:
-    """huggingface_hub's cache folder of a dataset repo (``datasets--org--name``)."""
+def hf_repo_cache(repo_id: str, repo_type: str = "dataset") -> Path:
+    """huggingface_hub's cache folder of a repo (``datasets--org--name``,
+    ``models--org--name``)."""
     org, name = repo_id.split("/")
-    return hf_cache_dir() / f"datasets--{org}--{name}"
+    return hf_cache_dir() / f"{repo_type}s--{org}--{name}"
+
+
+def repo_url(repo_id: str, repo_type: str = "dataset") -> str:
+    """The repo's page at the current endpoint (models have no ``/models`` prefix)."""
+    return f"{_endpoint()}/" + ("datasets/" if repo_type == "dataset" else "") + repo_id
 
 
 def _is_commit(revision: str | None) -> bool:
     return bool(revision) and re.fullmatch(r"[0-9a-f]{40}", revision) is not None
 
 
-def _offline_missing(repo_id: str, revision: str | None, filename: str | None) -> str:
+def _offline_missing(repo_id: str, revision: str | None, filename: str | None,
+                     repo_type: str = "dataset") -> str:
     """What huggingface_hub's cache lacks to answer offline, in words."""
-    repo = hf_repo_cache(repo_id)
+    repo = hf_repo_cache(repo_id, repo_type)
     rev = revision or "main"
     if not (repo / "snapshots").is_dir():
         return f"nothing of this repo is in huggingface_hub's cache ({repo})"
@@ -125,7 +132,8 @@ def _offline_missing(repo_id: str, revision: str | None, filename: str | None) -
 
 def _hub_error(err: BaseException, *, action: str, repo_id: str,
                revision: str | None = None, filename: str | None = None,
-               write: bool = False, landed: bool = True) -> HubError:
+               write: bool = False, landed: bool = True,
+               repo_type: str = "dataset") -> HubError:
     """Translate a huggingface_hub / requests failure into a HubError naming the fix.
 
     Args:
@@ -137,6 +145,7 @@ def _hub_error(err: BaseException, *, action: str, repo_id: str,
             of suggesting ``HF_HUB_OFFLINE`` (which only serves reads).
         landed: with ``write``, whether the change could have reached the Hub (the
             commit request was under way); False says nothing was uploaded yet.
+        repo_type: ``dataset`` or ``model`` (a saved policy), for the messages.
 
     Returns:
         The HubError to raise, its ``reason`` set.
@@ -154,7 +163,7 @@ def _hub_error(err: BaseException, *, action: str, repo_id: str,
     head = f"{action} {where} at {_endpoint()}"
     landed = (
         f"the push may or may not have landed: check the repo's commits "
-        f"({_endpoint()}/datasets/{repo_id}/commits/{revision or 'main'}), then run the "
+        f"({repo_url(repo_id, repo_type)}/commits/{revision or 'main'}), then run the "
         "same command again (files identical to the repo's are skipped, so a repeat "
         "is harmless)"
     ) if landed else (
@@ -170,7 +179,7 @@ def _hub_error(err: BaseException, *, action: str, repo_id: str,
         if isinstance(e, (OfflineModeIsEnabled,)) or (
             isinstance(e, LocalEntryNotFoundError) and _offline()
         ):
-            missing = _offline_missing(repo_id, revision, filename)
+            missing = _offline_missing(repo_id, revision, filename, repo_type)
             return _tagged("offline", (
                 f"{head}: offline (HF_HUB_OFFLINE=1) and {missing}; unset "
                 f"HF_HUB_OFFLINE and fetch it once (`hades-zoo pull hf:{repo_id}"
@@ -202,7 +211,8 @@ def _hub_error(err: BaseException, *, action: str, repo_id: str,
                     what = f"file {filename!r} is not in the repo at this revision"
                 else:
                     reason = "not_found_repo"
-                    what = "dataset repo not found; check the repo id (is it a dataset repo?)"
+                    what = (f"{repo_type} repo not found; check the repo id (is it a "
+                            f"{repo_type} repo?)")
                 return _tagged(reason, f"{head}: not found (404): {what}.")
             if status == 409:
                 return _tagged("conflict", f"{head}: conflict (409): {_server_says(e)}; "

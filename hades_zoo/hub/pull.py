@@ -85,13 +85,13 @@ _UNREACHABLE = ("offline", "connection", "timeout", "server", "rate_limited")
 
 
 def _download(src: HubSource, filename: str, revision: str | None, *,
-              force: bool = False) -> Path:
+              force: bool = False, repo_type: str = "dataset") -> Path:
     """hf_hub_download with the call-time endpoint, cache and offline switch."""
     from huggingface_hub import hf_hub_download
 
     try:
         return Path(hf_hub_download(
-            src.repo_id, filename, repo_type="dataset", revision=revision,
+            src.repo_id, filename, repo_type=repo_type, revision=revision,
             endpoint=_endpoint(), cache_dir=hf_cache_dir(), local_files_only=_offline(),
             force_download=force, etag_timeout=_timeout(), **_library(),
         ))
@@ -105,7 +105,7 @@ def _download(src: HubSource, filename: str, revision: str | None, *,
                 "HF_HUB_CACHE) at a writable folder with free space."
             ), typed.filename) from err
         raise _hub_error(err, action="download", repo_id=src.repo_id, revision=revision,
-                         filename=filename) from err
+                         filename=filename, repo_type=repo_type) from err
 
 
 def _is_storage_failure(err: BaseException) -> bool:
@@ -146,7 +146,8 @@ def _blob_intact(path: Path) -> bool | None:
 
 
 def _fetch_parsed(src: HubSource, filename: str, revision: str,
-                  parse: Callable[[Path], Any]) -> tuple[Path, Any]:
+                  parse: Callable[[Path], Any], *, repo_type: str = "dataset"
+                  ) -> tuple[Path, Any]:
     """Download ``filename`` and ``parse`` it; a damaged cached copy is fetched again.
 
     A copy whose blob no longer matches its etag (emptied, truncated), or that fails
@@ -157,7 +158,7 @@ def _fetch_parsed(src: HubSource, filename: str, revision: str,
         HubError: download failures; offline with a damaged copy (reason
             ``offline``); the file still fails ``parse`` after a fresh download.
     """
-    path = _download(src, filename, revision)
+    path = _download(src, filename, revision, repo_type=repo_type)
     commit = _commit_of(path, filename)
     where = f"hf:{src.repo_id}@{commit}/{filename}"
     intact = _blob_intact(path)
@@ -178,7 +179,7 @@ def _fetch_parsed(src: HubSource, filename: str, revision: str,
             f"{damage}; unset HF_HUB_OFFLINE so it is fetched again."
         ))
     logger.warning("%s: cached copy is damaged (%s); downloading it again", where, damage)
-    path = _download(src, filename, commit, force=True)
+    path = _download(src, filename, commit, force=True, repo_type=repo_type)
     try:
         return path, parse(path)
     except (DatasetFormatError, ValueError, OSError) as err:

@@ -181,25 +181,28 @@ def push_folder(
 
 def _upload(folder: Path, files: tuple[RepoFile, ...], repo_id: str, *, name: str,
             revision: str | None, tag: str | None, private: bool, token: str | None,
-            dry_run: bool, overwrite_card: bool, commit_message: str | None
-            ) -> PushResult:
+            dry_run: bool, overwrite_card: bool, commit_message: str | None,
+            repo_type: str = "dataset") -> PushResult:
     """Check the tag, create the repo/branch, then one ``create_commit`` of ``files``
-    (exactly the files listed: resume state and hidden files are already left out)."""
+    (exactly the files listed: resume state and hidden files are already left out)
+    to a ``repo_type`` repo (``dataset``, or ``model`` for a saved policy)."""
     from huggingface_hub import CommitOperationAdd
 
     api = _api(token)
     committing = False
     try:
         if tag is not None:
-            _check_tag_free(api, repo_id, tag)
+            _check_tag_free(api, repo_id, tag, repo_type)
         if not dry_run:
-            api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+            api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
             if revision is not None:
-                api.create_branch(repo_id, branch=revision, repo_type="dataset",
+                api.create_branch(repo_id, branch=revision, repo_type=repo_type,
                                   exist_ok=True)
-        remote = None if overwrite_card else _remote_card(api, repo_id, revision)
+        remote = (None if overwrite_card
+                  else _remote_card(api, repo_id, revision, repo_type))
         card_kept = remote is not None
-        new_card = _card_with_block(remote, folder / CARD_FILE) if card_kept else None
+        new_card = (_card_with_block(remote, folder / CARD_FILE, repo_type)
+                    if card_kept else None)
         uploaded = tuple(f for f in files if not (card_kept and f.path == CARD_FILE))
         if new_card is not None:
             uploaded = tuple(sorted(
@@ -219,7 +222,7 @@ def _upload(folder: Path, files: tuple[RepoFile, ...], repo_id: str, *, name: st
         committing = True
         with _client_endpoint(api.endpoint):
             info = api.create_commit(
-                repo_id, operations, repo_type="dataset", revision=revision,
+                repo_id, operations, repo_type=repo_type, revision=revision,
                 commit_message=commit_message or f"Upload {name} with hades_zoo",
             )
         committing = False
@@ -229,9 +232,10 @@ def _upload(folder: Path, files: tuple[RepoFile, ...], repo_id: str, *, name: st
         if isinstance(err, DatasetFormatError):
             raise
         raise _hub_error(err, action="push to", repo_id=repo_id, revision=revision,
-                         write=True, landed=committing and _at_commit(err)) from err
+                         write=True, landed=committing and _at_commit(err),
+                         repo_type=repo_type) from err
     if tag is not None:
-        _tag_commit(api, repo_id, tag, info)
+        _tag_commit(api, repo_id, tag, info, repo_type)
     logger.info("pushed %s to %s@%s (commit %s)", name, repo_id, revision or "main",
                 info.oid)
     return PushResult(repo_id, revision, uploaded, card_kept, False, commit=info.oid,
@@ -255,21 +259,22 @@ def _at_commit(err: BaseException) -> bool:
     return True
 
 
-def _delete_tag_hint(repo_id: str, tag: str) -> str:
-    return (f"HfApi().delete_tag({repo_id!r}, tag={tag!r}, repo_type='dataset') "
+def _delete_tag_hint(repo_id: str, tag: str, repo_type: str = "dataset") -> str:
+    return (f"HfApi().delete_tag({repo_id!r}, tag={tag!r}, repo_type={repo_type!r}) "
             "or the repo's Hub page")
 
 
-def _check_tag_free(api: Any, repo_id: str, tag: str) -> None:
+def _check_tag_free(api: Any, repo_id: str, tag: str, repo_type: str = "dataset") -> None:
     """Refuse a tag that already exists in the repo, before anything is uploaded.
 
     Raises:
         HubError: reason ``conflict``, naming the tag, its commit and the fix.
     """
     try:
-        refs = api.list_repo_refs(repo_id, repo_type="dataset")
+        refs = api.list_repo_refs(repo_id, repo_type=repo_type)
     except Exception as err:
-        failure = _hub_error(err, action="list the tags of", repo_id=repo_id)
+        failure = _hub_error(err, action="list the tags of", repo_id=repo_id,
+                             repo_type=repo_type)
         if failure.reason in ("not_found_repo", "unauthorized"):
             return  # no repo yet (or no access): create_repo says which
         raise failure from err
@@ -279,7 +284,8 @@ def _check_tag_free(api: Any, repo_id: str, tag: str) -> None:
                 f"push to {repo_id}: tag {tag!r} already exists (on commit "
                 f"{ref.target_commit[:12]}); nothing was uploaded. Fix: pass another "
                 f"--tag (e.g. {_next_tag(tag, [t.name for t in refs.tags])!r}), or delete "
-                f"the old tag first ({_delete_tag_hint(repo_id, tag)}). If it tags your "
+                f"the old tag first ({_delete_tag_hint(repo_id, tag, repo_type)}). If it "
+                "tags your "
                 f"earlier push of these same files, there is nothing to do "
                 f"(`hades-zoo pull hf:{repo_id}@{tag}` shows it)."
             ))
@@ -294,35 +300,40 @@ def _next_tag(tag: str, taken: list[str]) -> str:
     return f"{stem}{n + 1}"
 
 
-def _tag_commit(api: Any, repo_id: str, tag: str, info: Any) -> None:
+def _tag_commit(api: Any, repo_id: str, tag: str, info: Any,
+                repo_type: str = "dataset") -> None:
     """Tag the pushed commit; a failure says that the commit itself landed."""
     try:
-        api.create_tag(repo_id, tag=tag, revision=info.oid, repo_type="dataset")
+        api.create_tag(repo_id, tag=tag, revision=info.oid, repo_type=repo_type)
     except Exception as err:
         failure = _hub_error(err, action=f"tag {tag!r} on", repo_id=repo_id,
-                             revision=info.oid, write=True)
+                             revision=info.oid, write=True, repo_type=repo_type)
         raise _tagged(failure.reason, (
             f"the commit landed ({info.commit_url}) but tagging it failed: {failure} "
             f"Fix: tag commit {info.oid} yourself (HfApi().create_tag({repo_id!r}, "
-            f"tag=..., revision={info.oid!r}, repo_type='dataset')); pushing again "
+            f"tag=..., revision={info.oid!r}, repo_type={repo_type!r})); pushing again "
             "with another --tag also works (unchanged files are skipped)."
         )) from err
 
 
-def _remote_card(api: Any, repo_id: str, revision: str | None) -> str | None:
+def _remote_card(api: Any, repo_id: str, revision: str | None,
+                 repo_type: str = "dataset") -> str | None:
     """The repo's README.md text at ``revision``, or None (no card, or no repo)."""
-    if not api.file_exists(repo_id, CARD_FILE, repo_type="dataset", revision=revision):
+    if not api.file_exists(repo_id, CARD_FILE, repo_type=repo_type, revision=revision):
         return None
     with tempfile.TemporaryDirectory(prefix="hades_zoo-card-") as tmp:
-        path = api.hf_hub_download(repo_id, CARD_FILE, repo_type="dataset",
+        path = api.hf_hub_download(repo_id, CARD_FILE, repo_type=repo_type,
                                    revision=revision, local_dir=tmp, force_download=True)
         return Path(path).read_text(encoding="utf-8", errors="replace")
 
 
-def _card_with_block(remote: str, local_card: Path) -> bytes | None:
+def _card_with_block(remote: str, local_card: Path,
+                     repo_type: str = "dataset") -> bytes | None:
     """The remote card with the local card's ``hades_zoo:`` block, or None when its
     block already matches (or there is no local card to take one from)."""
-    from huggingface_hub import DatasetCard
+    from huggingface_hub import DatasetCard, ModelCard
+
+    card_class = DatasetCard if repo_type == "dataset" else ModelCard
 
     try:
         block = card_block(local_card.read_text(encoding="utf-8"))
@@ -334,7 +345,7 @@ def _card_with_block(remote: str, local_card: Path) -> bytes | None:
     except DatasetFormatError:
         pass  # no (readable) block: give it one
     try:
-        card = DatasetCard(remote, ignore_metadata_errors=True)
+        card = card_class(remote, ignore_metadata_errors=True)
     except Exception as err:  # a YAML header huggingface_hub cannot parse
         raise DatasetFormatError(
             f"the repo's README.md has an invalid YAML header ({err}); fix it on the "

@@ -1,0 +1,146 @@
+"""A folder written as one step: every file is written into a hidden sibling folder,
+which then takes the folder's place.
+
+A reader (or a stop at any instant: Ctrl-C, a full disk, a crash) sees the old folder
+or the new one, never a mix: the files of a saved policy (weights, the config that
+records their sha256, the card that records the config's) always agree. On Linux the
+new folder is exchanged with the old one atomically (``renameat2(RENAME_EXCHANGE)``);
+where that call is missing the old folder is renamed aside first, so for an instant
+the path does not exist (never half-written). Files of the old folder that the new
+contents do not name (a user's notes) are carried over.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from hades_zoo.data.cache import _umask, storage_error
+from hades_zoo.data.paths import child_path
+from hades_zoo.errors import StorageError
+
+__all__ = ["write_folder"]
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux renameat2); False where unsupported."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                          ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b),
+                 _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - a platform without directory fds
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def _carry_over(old: Path, new: Path, names: set[str]) -> None:
+    """Hard-link (else copy) the entries of ``old`` that ``names`` does not cover."""
+    for entry in old.iterdir():
+        if entry.name in names:
+            continue
+        target = new / entry.name
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.copytree(entry, target, symlinks=True)
+        else:
+            try:
+                os.link(entry, target, follow_symlinks=False)
+            except OSError:
+                shutil.copy2(entry, target, follow_symlinks=False)
+
+
+def write_folder(directory: str | Path, contents: Mapping[str, bytes]) -> Path:
+    """Make ``directory`` hold ``contents`` (file name -> bytes), in one step.
+
+    Args:
+        directory: the folder; created with its parents if missing. An existing
+            folder is replaced as a whole (files it holds that ``contents`` does not
+            name are kept); the caller decides whether it may be.
+        contents: plain file names (no folders) and their bytes.
+
+    Returns:
+        ``directory`` as a ``Path``.
+
+    Raises:
+        UnsafeNameError: a file name that is not one plain path component.
+        StorageError: ``directory`` is a file, or the write failed (full disk,
+            read-only, permission); the old folder is unchanged and no temporary
+            folder is left.
+    """
+    directory = Path(directory)
+    paths = {name: child_path(directory, name, what="file name") for name in contents}
+    if directory.exists() and not directory.is_dir():
+        raise StorageError(errno.EEXIST, (
+            f"cannot write the folder {directory}: it is a file. Fix: move the file "
+            "away, or pass another folder."), str(directory))
+    existed = directory.is_dir()
+    tmp: Path | None = None
+    try:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".tmp",
+                                    dir=directory.parent))
+        os.chmod(tmp, 0o777 & ~_umask())
+        for name, data in contents.items():
+            with open(tmp / paths[name].name, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp / name, 0o666 & ~_umask())
+        if existed:
+            _carry_over(directory, tmp, set(contents))
+        _fsync_dir(tmp)
+        if not existed:
+            os.rename(tmp, directory)  # an empty folder made meanwhile is replaced too
+        elif _exchange(tmp, directory):
+            shutil.rmtree(tmp)  # tmp now holds the old folder
+        else:
+            aside = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".old",
+                                          dir=directory.parent))
+            try:
+                os.rename(directory, aside / "old")
+                try:
+                    os.rename(tmp, directory)
+                except BaseException:
+                    os.rename(aside / "old", directory)  # put the old one back
+                    raise
+            except BaseException:
+                shutil.rmtree(aside, ignore_errors=True)
+                raise
+            shutil.rmtree(aside)
+        tmp = None
+        _fsync_dir(directory.parent)
+    except BaseException as err:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(err, OSError) and not isinstance(err, StorageError):
+            raise storage_error(err, directory, existed=existed) from err
+        raise
+    return directory
