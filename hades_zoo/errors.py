@@ -20,6 +20,7 @@ __all__ = [
     "DistributedError",
     "MemoryBudgetError",
     "UnsafeNameError",
+    "RunFolderBusyError",
     "close_matches",
 ]
 
@@ -72,6 +73,11 @@ class UnsafeNameError(HadesZooError, ValueError):
     """A dataset id, recipe name, tag or file name cannot become a file name safely:
     it holds ``/``, ``\\``, ``..``, a control character, is absolute, empty or over
     255 bytes. Raised by ``hades_zoo.data.paths`` before anything is written."""
+
+
+class RunFolderBusyError(HadesZooError, RuntimeError):
+    """Another process is writing the run folder: it holds ``DIR/.lock``
+    (``hades_zoo.engine.run_folder``); the message names it (pid, host, start)."""
 
 
 def close_matches(word: str, options: Iterable[str], n: int = 3) -> str:
