@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 import shutil
 import signal
 import subprocess
@@ -38,11 +39,16 @@ from hades_zoo.engine.run_files import (
 from hades_zoo.errors import DatasetFormatError
 from hades_zoo.hub import folder as hub_folder
 from hades_zoo.hub.folder import check_folder_settled, from_pretrained
-from hades_zoo.zoo.entry import entry_generation, previous_outputs, write_entry
+from hades_zoo.zoo.entry import (
+    entry_generation,
+    previous_outputs,
+    remove_previous_outputs,
+    write_entry,
+)
 
 from tests.distill_runs import CLI, ROOT, child_env
 
-GENS = 8
+GENS = 6
 
 
 def _tiny(tiny_recipe, generations=GENS):
@@ -57,40 +63,66 @@ def _rows(out: Path) -> int:
         return 0
 
 
-def _check_folder(out: Path) -> int | None:
-    """verify and eval the folder when it holds an entry; its generation (or None)."""
+def _check_folder(out: Path, *, evaluate: bool = False) -> int | None:
+    """verify (and eval) the folder when it holds an entry; its generation (or None)."""
     gen = entry_generation(out)
     if gen is None:  # not yet an entry: nothing but resume state and the lock
-        assert not list(out.glob("*.safetensors.sha256")), sorted(out.iterdir())
+        assert not list(out.glob("*.sha256")), sorted(out.iterdir())
+        assert not (out / "README.md").exists()
         return None
     r = CliRunner().invoke(cli, ["verify", str(out)])
     assert r.exit_code == 0 and "OK tiny-R-2" in r.output, r.output
     check_folder_settled(out)  # Ctrl-C waits for the checkpoint's files: settled
-    r = CliRunner().invoke(cli, ["eval", str(out), "--episodes", "1", "--json"])
-    assert r.exit_code == 0, r.output
+    if evaluate:
+        r = CliRunner().invoke(cli, ["eval", str(out), "--episodes", "1", "--json"])
+        assert r.exit_code == 0, r.output
     return gen
 
 
+def _another_runs_folder(out: Path, dataset) -> set[str]:
+    """``out`` as another run left it, plus two files distill does not know."""
+    hub_folder.save_pretrained(dataset, out)
+    for name in ("metrics.jsonl", "curve.png", "evolution.json", "certificate.json",
+                 "policy.safetensors", "checkpoint.safetensors"):
+        (out / name).write_text("old")
+    (out / "checkpoint.json").write_text(json.dumps({"recipe": {"name": "old-R-2"}}))
+    (out / "old-R-2.safetensors").write_text("old")
+    (out / "notes.txt").write_text("mine")
+    (out / "unknown.safetensors").write_text("mine")
+    return {"notes.txt", "unknown.safetensors"}
+
+
 def test_sigint_at_many_instants_leaves_folders_that_verify_and_resume(
-        tmp_path, tiny_recipe, monkeypatch):
+        tmp_path, tiny_recipe, cartpole_dataset):
+    """One folder, a chain of processes: ``--no-resume`` over another run's folder
+    (stopped while compiling), then stops in a checkpoint's writes and mid-generation,
+    each resuming the last; a second distill meanwhile refuses; a torn metrics line;
+    the last run resumes to the end."""
     recipe = tmp_path / "tiny.yaml"
     dump_recipe(_tiny(tiny_recipe), recipe)
     out = tmp_path / "run"
+    foreign = _another_runs_folder(out, cartpole_dataset)
     env = child_env(1, tmp_path / "cache")
 
-    def start():
-        return subprocess.Popen([*CLI, "distill", str(recipe), "--out", str(out)], env=env,
-                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+    def start(*args):
+        return subprocess.Popen([*CLI, "distill", str(recipe), "--out", str(out), *args],
+                                env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
 
-    # (wait for: the lock (compiling) or this many metrics rows, then sleep this long)
-    instants = [("lock", 0.3), (1, 0.0), (3, 0.12), (5, 0.0)]
+    def gone(path):
+        return lambda: not path.exists()
+
+    # (extra args, wait until, then sleep; check the folder with eval too)
+    instants = [
+        (["--no-resume"], gone(out / "cartpole-R-2.safetensors"), 0.3, False),  # compiling
+        ([], lambda: _rows(out) >= 1, 0.0, False),  # in the checkpoint's writes
+        ([], lambda: _rows(out) >= 3, 0.12, True),  # mid-generation
+    ]
     seen = []
-    for i, (when, delay) in enumerate(instants):
-        proc = start()
+    for i, (args, ready, delay, evaluate) in enumerate(instants):
+        proc = start(*args)
         deadline = time.monotonic() + 120
-        while proc.poll() is None and time.monotonic() < deadline and (
-                not (out / ".lock").exists() if when == "lock" else _rows(out) < when):
+        while proc.poll() is None and time.monotonic() < deadline and not ready():
             time.sleep(0.005)
         time.sleep(delay)
         if i == 1:  # a second distill on the running folder refuses at once
@@ -98,12 +130,17 @@ def test_sigint_at_many_instants_leaves_folders_that_verify_and_resume(
             assert r.exit_code == 1 and "RunFolderBusyError" in r.output, r.output
             assert f"pid {proc.pid}" in r.output and "another --out" in r.output
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
+        stdout, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, err
         assert "Traceback" not in err and "distill stopped (Ctrl-C)" in err, err
-        assert "run the same command again to" in err, err
-        gen = _check_folder(out)
+        again = "without --no-resume" if args else "the same command again"
+        assert f"run {'the command again ' if args else ''}{again} to" in err, err
+        gen = _check_folder(out, evaluate=evaluate)
         seen.append(gen)
+        stopped_at = re.search(r"stopped \(Ctrl-C\) at generation (\d+);", err)
+        assert stopped_at and int(stopped_at[1]) >= (gen or 0), err
+        if i == 0:
+            assert "--no-resume: removed the previous run's outputs" in stdout, stdout
         if gen is not None:
             assert f"holds a valid entry at generation {gen}" in err, err
             assert len(read_metrics(out / "metrics.jsonl")) >= gen
@@ -111,6 +148,11 @@ def test_sigint_at_many_instants_leaves_folders_that_verify_and_resume(
             assert "holds no entry yet" in err, err
         assert not (out / ".lock").exists()  # released (and removed) on the way out
     assert seen[0] is None and seen[-1] is not None and seen[-1] < GENS, seen
+    # --no-resume left only what it does not know of the other run
+    assert not {p.name for p in out.iterdir()} & {
+        "cartpole-R-2.safetensors", "cartpole-R-2.safetensors.sha256", "old-R-2.safetensors",
+        "certificate.json", "policy.safetensors"}
+    assert all((out / name).read_text() == "mine" for name in foreign)
     # a torn last metrics line (a stop while appending it) does not stop the resume
     with (out / "metrics.jsonl").open("a") as fh:
         fh.write('{"generation": 99, "mean_ret')
@@ -120,6 +162,7 @@ def test_sigint_at_many_instants_leaves_folders_that_verify_and_resume(
     assert [r["generation"] for r in read_metrics(out / "metrics.jsonl")] == list(
         range(1, GENS + 1))
     assert _check_folder(out) == GENS
+    assert "cartpole-R-2" not in (out / "README.md").read_text()
 
 
 # ---------------------------------------------------------------- every write, in-process
@@ -278,35 +321,19 @@ def test_metrics_torn_last_line_is_dropped_with_a_warning(tmp_path, caplog):
 
 
 # --------------------------------------------------------------------------- --no-resume
-def test_no_resume_over_another_runs_folder_leaves_none_of_its_outputs(
-        tmp_path, tiny_recipe, cartpole_dataset):
+def test_no_resume_removes_what_it_recognises_and_nothing_else(tmp_path, cartpole_dataset):
     out = tmp_path / "run"
-    hub_folder.save_pretrained(cartpole_dataset, out)  # another run's entry ...
-    other = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
-    for name in ("metrics.jsonl", "curve.png", "evolution.json", "certificate.json",
-                 "policy.safetensors", "checkpoint.safetensors"):
-        (out / name).write_text("old")
-    (out / "checkpoint.json").write_text(json.dumps({"recipe": {"name": "old-R-2"}}))
-    (out / "old-R-2.safetensors").write_text("old")
-    (out / "notes.txt").write_text("mine")  # ... and a file distill does not know
-    (out / "unknown.safetensors").write_text("mine")
-    planned = {p.relative_to(out).as_posix() for p in previous_outputs(out)}
-    assert planned == other | {"metrics.jsonl", "curve.png", "evolution.json",
-                               "certificate.json", "policy.safetensors",
-                               "checkpoint.safetensors", "checkpoint.json",
-                               "old-R-2.safetensors"}
-    recipe = tmp_path / "tiny.yaml"
-    dump_recipe(_tiny(tiny_recipe, 1), recipe)
-    r = CliRunner().invoke(cli, ["distill", str(recipe), "--out", str(out), "--no-resume"])
-    assert r.exit_code == 0, r.output
-    assert "removed the previous run's outputs" in r.output
-    names = {p.name for p in out.iterdir()}
-    assert "cartpole-R-2.safetensors" not in names
-    assert "cartpole-R-2.safetensors.sha256" not in names
-    assert not names & {"old-R-2.safetensors", "certificate.json", "policy.safetensors"}
-    assert {"notes.txt", "unknown.safetensors", "tiny-R-2.safetensors"} <= names
-    assert (out / "notes.txt").read_text() == "mine"
-    assert entry_generation(out) == 1
-    check_folder_settled(out)
-    card = (out / "README.md").read_text()
-    assert "cartpole-R-2" not in card and "Reproduction certificate" not in card
+    hub_folder.save_pretrained(cartpole_dataset, out)
+    saved = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    foreign = _another_runs_folder(out, cartpole_dataset)
+    planned = [p.relative_to(out).as_posix() for p in previous_outputs(out, ["tiny-R-2"])]
+    assert planned[:3] == ["checkpoint.json", "checkpoint.safetensors", "metrics.jsonl"]
+    assert planned.index("cartpole-R-2.safetensors.sha256") < planned.index(
+        "cartpole-R-2.safetensors")
+    assert set(planned) == saved | {
+        "metrics.jsonl", "curve.png", "evolution.json", "certificate.json",
+        "policy.safetensors", "checkpoint.safetensors", "checkpoint.json",
+        "old-R-2.safetensors"}
+    removed = remove_previous_outputs(out, ["tiny-R-2"])
+    assert [p.relative_to(out).as_posix() for p in removed] == planned
+    assert {p.relative_to(out).as_posix() for p in out.rglob("*")} == foreign

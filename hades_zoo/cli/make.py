@@ -126,14 +126,17 @@ def _stopped_message(out: Path, done: int | None, no_resume: bool, signum: int) 
     from hades_zoo.zoo.entry import entry_generation
 
     how = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
-    where = f"at generation {done}" if done is not None else "while starting"
     again = ("run the command again without --no-resume" if no_resume
              else "run the same command again")
     try:
         entry = entry_generation(out) if out.is_dir() else None
         ckpt = read_generation(out) if out.is_dir() else 0
     except Exception as err:  # noqa: BLE001 - a message must come out whatever happens
-        return f"distill stopped ({how}) {where}; {out} could not be read ({err})."
+        entry, ckpt = None, 0
+        again = f"{out} could not be read ({err}); {again}"
+    if done is not None:  # the stop may come right after a checkpoint, before progress
+        done = max(done, ckpt)
+    where = f"at generation {done}" if done is not None else "while starting"
     held = (f"{out} holds no entry yet" if entry is None
             else f"{out} holds a valid entry at generation {entry}")
     again += f" to resume it from generation {ckpt}" if ckpt else " to start it"
@@ -151,30 +154,30 @@ def _distill(recipe, out: Path, overrides, no_resume, generations, max_env_steps
     initialize_distributed(coordinator, num_processes, process_id,
                            auto=distributed == "auto", timeout_s=distributed_timeout)
 
+    from hades_zoo.data.recipe_io import load_recipe
     from hades_zoo.engine.parallel import is_writer
     from hades_zoo.engine.run_folder import hold_run_folder
 
+    rec = load_recipe(recipe, overrides)  # a bad recipe touches no folder
     if not is_writer():
-        _run(recipe, out, overrides, no_resume, generations, max_env_steps, data_dir,
+        _run(rec, out, overrides, no_resume, generations, max_env_steps, data_dir,
              image_split, budget, eval_chunk, done, writer=False)
         return
     with hold_run_folder(out, command=" ".join(sys.argv)):
-        _run(recipe, out, overrides, no_resume, generations, max_env_steps, data_dir,
+        _run(rec, out, overrides, no_resume, generations, max_env_steps, data_dir,
              image_split, budget, eval_chunk, done, writer=True)
 
 
-def _run(recipe, out: Path, overrides, no_resume, generations, max_env_steps, data_dir,
+def _run(rec, out: Path, overrides, no_resume, generations, max_env_steps, data_dir,
          image_split, budget, eval_chunk, done: list, *, writer: bool) -> None:
     from hades_zoo.cli.progress import DistillProgress
     from hades_zoo.data.normalization import load_stats
-    from hades_zoo.data.recipe_io import load_recipe
     from hades_zoo.engine.checkpoint import read_generation
     from hades_zoo.engine.distill import distill as run_distill
     from hades_zoo.zoo.certify import machine_description
     from hades_zoo.zoo.entry import remove_previous_outputs, write_entry
 
     _jit_cache()
-    rec = load_recipe(recipe, overrides)
     mean = var = None
     if rec.env.obs_norm == "const":
         mean, var = load_stats(rec.env.name)

@@ -57,7 +57,8 @@ def lock_holder(directory: str | Path) -> str:
 
 @contextlib.contextmanager
 def hold_run_folder(directory: str | Path, *, command: str = "") -> Iterator[Path]:
-    """Hold the exclusive lock of a run folder (created if missing) for the block.
+    """Hold the exclusive lock of a run folder for the block (a folder made for it
+    is removed again when nothing was written into it).
 
     Args:
         directory: the run folder (``distill --out``).
@@ -70,6 +71,7 @@ def hold_run_folder(directory: str | Path, *, command: str = "") -> Iterator[Pat
         RunFolderBusyError: another process holds the lock.
     """
     directory = Path(directory)
+    created = not directory.exists()
     directory.mkdir(parents=True, exist_ok=True)
     key = directory.resolve()
     path = directory / LOCK_FILE
@@ -107,6 +109,9 @@ def hold_run_folder(directory: str | Path, *, command: str = "") -> Iterator[Pat
                 del _held[key]
             with contextlib.suppress(OSError):
                 path.unlink()  # while still held: a waiting opener sees a new file
+            if created:
+                with contextlib.suppress(OSError):
+                    directory.rmdir()  # made for this run and still empty
     finally:
         os.close(fd)  # releases the flock
 
