@@ -42,9 +42,9 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from hades_zoo.data.dataset import SyntheticDataset
+from hades_zoo.data.paths import child_path
 from hades_zoo.data.recipe import Recipe
 from hades_zoo.data.recipe_io import recipe_to_json
-from hades_zoo.data.paths import child_path
 from hades_zoo.engine.checkpoint import load_checkpoint, save_checkpoint
 from hades_zoo.engine.parallel import (
     global_mesh,
@@ -55,7 +55,6 @@ from hades_zoo.engine.parallel import (
     replicate,
     restore_on_every_process,
 )
-from hades_zoo.engine.run_folder import deferred_interrupts, hold_run_folder
 from hades_zoo.engine.run_files import (
     METRICS_FILE,
     POLICY_FILE,
@@ -67,6 +66,7 @@ from hades_zoo.engine.run_files import (
     solution_to_dataset,
     write_metrics,
 )
+from hades_zoo.engine.run_folder import deferred_interrupts, hold_run_folder
 from hades_zoo.engine.strategy import make_strategy, snes_temperature_weights
 from hades_zoo.engine.tasks.control import ControlTask, to_es_fitness
 from hades_zoo.errors import RecipeError

@@ -35,16 +35,16 @@ from pathlib import Path
 from typing import Any
 
 from hades_zoo.data.cache import atomic_write_bytes
-from hades_zoo.data.recipe import Recipe
 from hades_zoo.data.paths import check_name
+from hades_zoo.data.recipe import Recipe
 from hades_zoo.data.recipe_io import dump_recipe
 from hades_zoo.engine.checkpoint import CKPT_JSON, CKPT_TENSORS
 from hades_zoo.engine.run_files import METRICS_FILE, POLICY_FILE, CheckpointEvent
 from hades_zoo.engine.run_files import read_metrics as _read_metrics
+from hades_zoo.errors import UnsafeNameError
 from hades_zoo.hub.cards import PARQUET_FILE, RECIPE_FILE, card_block
 from hades_zoo.hub.client import CARD_FILE
 from hades_zoo.hub.folder import repo_contents, write_folder
-from hades_zoo.errors import UnsafeNameError
 from hades_zoo.zoo.results import CERT_SECTION, get_card_section, set_card_section
 
 __all__ = ["EVOLUTION_SECTION", "CURVE_FILE", "EVOLUTION_FILE", "CERTIFICATE_FILE",
