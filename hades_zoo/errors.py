@@ -23,6 +23,7 @@ __all__ = [
     "StorageError",
     "OutputFormatError",
     "PolicyFormatError",
+    "RunFolderBusyError",
     "close_matches",
 ]
 
@@ -104,6 +105,11 @@ class PolicyFormatError(HadesZooError, ValueError):
     """A saved policy (folder, ``config.json``, ``model.safetensors``, model card) is
     missing, unreadable, altered (sha256), of an unknown ``format_version``, or its
     weights do not fit its config; or a folder is not a policy folder."""
+
+
+class RunFolderBusyError(HadesZooError, RuntimeError):
+    """Another process is writing the run folder: it holds ``DIR/.lock``
+    (``hades_zoo.engine.run_folder``); the message names it (pid, host, start)."""
 
 
 def close_matches(word: str, options: Iterable[str], n: int = 3) -> str:

@@ -4,6 +4,9 @@
 
 from __future__ import annotations
 
+import signal
+import sys
+import threading
 from pathlib import Path
 
 import click
@@ -21,7 +24,11 @@ __all__ = ["distill", "import_reference_cmd"]
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a recipe field, e.g. --set es.popsize=128 --set "
                    "eval.mode=episodes (validated like the YAML; recorded in the card).")
-@click.option("--no-resume", is_flag=True, help="Ignore an existing checkpoint in --out.")
+@click.option("--no-resume", is_flag=True,
+              help="Start over: remove the previous run's outputs in --out first (its "
+                   "dataset and sidecar, card, checkpoint, metrics, curve, recipe.yaml, "
+                   "parquet, evolution.json, certificate.json, policy); other files are "
+                   "left alone.")
 @click.option("--generations", type=click.IntRange(min=1), default=None,
               help="Stop after this many generations in total (resume later).")
 @click.option("--max-env-steps", type=click.FloatRange(min=1), default=None,
@@ -63,6 +70,9 @@ def distill(recipe: str, out_dir: str, overrides: tuple[str, ...], no_resume: bo
     (so a stopped run leaves a usable dataset): <id>.safetensors, README.md (dataset
     card with provenance, machine, wall time, environment steps and the learning
     curve), recipe.yaml, metrics.jsonl, curve.png. Running the command again resumes.
+    The folder is valid after any stop: Ctrl-C waits for the checkpoint being written
+    and says where the run stopped (exit status 130). A second distill on the same
+    --out refuses while the first runs (--out/.lock names it).
     Under jax.distributed (--coordinator ..., or --distributed auto) every process
     runs this command and only process 0 writes.
 
@@ -74,6 +84,68 @@ def distill(recipe: str, out_dir: str, overrides: tuple[str, ...], no_resume: bo
       hades-zoo distill recipes/hopper-F-64.yaml --out runs/hopper --max-memory 20GiB
       hades-zoo distill recipes/fashionmnist-R-10.yaml --out runs/fm --data-dir DIR
     """
+    done = [None]  # generations completed, as the progress reports them
+    out = Path(out_dir)
+    main = threading.current_thread() is threading.main_thread()
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        if main and handlers[signal.SIGTERM] == signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _stop)  # a batch system's SIGTERM: as Ctrl-C
+        _distill(recipe, out, overrides, no_resume, generations, max_env_steps, data_dir,
+                 image_split, max_memory, eval_chunk, coordinator, num_processes,
+                 process_id, distributed, distributed_timeout, done)
+    except KeyboardInterrupt as stop:
+        signum = getattr(stop, "signum", signal.SIGINT)
+        if main:  # the message is a moment away
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        click.echo(_stopped_message(out, done[0], no_resume, signum), err=True)
+        raise SystemExit(128 + signum) from None
+    finally:
+        if main:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+
+
+class _Stopped(KeyboardInterrupt):
+    """SIGTERM, raised where Python would raise KeyboardInterrupt for SIGINT."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum, frame):
+    raise _Stopped(signum)
+
+
+def _stopped_message(out: Path, done: int | None, no_resume: bool, signum: int) -> str:
+    """What a stopped distill tells the user: where it stopped, what the folder holds,
+    how to go on (read from the folder itself)."""
+    from hades_zoo.engine.checkpoint import read_generation
+    from hades_zoo.zoo.entry import entry_generation
+
+    how = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+    again = ("run the command again without --no-resume" if no_resume
+             else "run the same command again")
+    try:
+        entry = entry_generation(out) if out.is_dir() else None
+        ckpt = read_generation(out) if out.is_dir() else 0
+    except Exception as err:  # noqa: BLE001 - a message must come out whatever happens
+        entry, ckpt = None, 0
+        again = f"{out} could not be read ({err}); {again}"
+    if done is not None:  # the stop may come right after a checkpoint, before progress
+        done = max(done, ckpt)
+    where = f"at generation {done}" if done is not None else "while starting"
+    held = (f"{out} holds no entry yet" if entry is None
+            else f"{out} holds a valid entry at generation {entry}")
+    again += f" to resume it from generation {ckpt}" if ckpt else " to start it"
+    return f"distill stopped ({how}) {where}; {held}; {again}."
+
+
+def _distill(recipe, out: Path, overrides, no_resume, generations, max_env_steps, data_dir,
+             image_split, max_memory, eval_chunk, coordinator, num_processes, process_id,
+             distributed, distributed_timeout, done: list) -> None:
     from hades_zoo.engine.launch import initialize_distributed
     from hades_zoo.engine.memory import parse_memory_size
 
@@ -82,29 +154,49 @@ def distill(recipe: str, out_dir: str, overrides: tuple[str, ...], no_resume: bo
     initialize_distributed(coordinator, num_processes, process_id,
                            auto=distributed == "auto", timeout_s=distributed_timeout)
 
-    from hades_zoo.cli.progress import DistillProgress
-    from hades_zoo.data.normalization import load_stats
     from hades_zoo.data.recipe_io import load_recipe
-    from hades_zoo.engine.checkpoint import read_generation
-    from hades_zoo.engine.distill import distill as run_distill
     from hades_zoo.engine.parallel import is_writer
-    from hades_zoo.hub.cards import dataset_filename
-    from hades_zoo.zoo.certify import machine_description
-    from hades_zoo.zoo.entry import write_entry
+    from hades_zoo.engine.run_folder import hold_run_folder
 
-    writer = is_writer()
-    _jit_cache()
-    rec = load_recipe(recipe, overrides)  # refuses a name that cannot be a file name
+    from hades_zoo.hub.cards import dataset_filename
+
+    # a bad recipe, or a name that cannot be a file name, touches no folder
+    rec = load_recipe(recipe, overrides)
     if rec.variant != "ES":  # the entry's card names <name>.safetensors: check it now
         dataset_filename(rec.name)
+    if not is_writer():
+        _run(rec, out, overrides, no_resume, generations, max_env_steps, data_dir,
+             image_split, budget, eval_chunk, done, writer=False)
+        return
+    with hold_run_folder(out, command=" ".join(sys.argv)):
+        _run(rec, out, overrides, no_resume, generations, max_env_steps, data_dir,
+             image_split, budget, eval_chunk, done, writer=True)
+
+
+def _run(rec, out: Path, overrides, no_resume, generations, max_env_steps, data_dir,
+         image_split, budget, eval_chunk, done: list, *, writer: bool) -> None:
+    from hades_zoo.cli.progress import DistillProgress
+    from hades_zoo.data.normalization import load_stats
+    from hades_zoo.engine.checkpoint import read_generation
+    from hades_zoo.engine.distill import distill as run_distill
+    from hades_zoo.hub.cards import dataset_filename
+    from hades_zoo.zoo.certify import machine_description
+    from hades_zoo.zoo.entry import remove_previous_outputs, write_entry
+
+    _jit_cache()
     mean = var = None
     if rec.env.obs_norm == "const":
         mean, var = load_stats(rec.env.name)
-    out = Path(out_dir)
     machine = machine_description()
     total = rec.es.generations if generations is None else min(generations,
                                                                rec.es.generations)
+    if no_resume and writer:
+        removed = remove_previous_outputs(out, [rec.name])
+        if removed:
+            click.echo(f"--no-resume: removed the previous run's outputs in {out}: "
+                       + ", ".join(p.relative_to(out).as_posix() for p in removed))
     start = 0 if no_resume or not writer else read_generation(out)
+    done[0] = start
 
     def on_checkpoint(event) -> None:
         write_entry(out, event, rec, machine=machine, overrides=overrides)
@@ -112,6 +204,7 @@ def distill(recipe: str, out_dir: str, overrides: tuple[str, ...], no_resume: bo
     with DistillProgress(rec.name, total, start, live=None if writer else False,
                          max_env_steps=max_env_steps) as bar:
         def progress(gen: int, m: dict) -> None:
+            done[0] = gen
             if writer:
                 bar(gen, m)
 

@@ -26,8 +26,8 @@ unchanged and the metrics report losses (``mean_loss`` ...) and accuracy.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -41,7 +41,7 @@ from flax import struct
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from hades_zoo.data.dataset import DatasetInfo, SyntheticDataset
+from hades_zoo.data.dataset import SyntheticDataset
 from hades_zoo.data.paths import child_path
 from hades_zoo.data.recipe import Recipe
 from hades_zoo.data.recipe_io import recipe_to_json
@@ -63,8 +63,10 @@ from hades_zoo.engine.run_files import (
     metric_rows,
     read_metrics,
     save_policy_params,
+    solution_to_dataset,
     write_metrics,
 )
+from hades_zoo.engine.run_folder import deferred_interrupts, hold_run_folder
 from hades_zoo.engine.strategy import make_strategy, snes_temperature_weights
 from hades_zoo.engine.tasks.control import ControlTask, to_es_fitness
 from hades_zoo.errors import RecipeError
@@ -204,7 +206,9 @@ def distill(
     With ``out_dir``, every chunk of ``es.log_every`` generations appends its rows to
     ``metrics.jsonl``, writes the checkpoint and writes the current ES mean as a
     usable result (``<name>.safetensors``, or ``policy.safetensors`` for ``ES``), so a
-    run stopped at any point leaves a dataset. Each metrics row also carries the
+    run stopped at any point leaves a dataset. SIGINT / SIGTERM wait until a chunk's
+    files are written, and ``out_dir/.lock`` keeps a second run out of the folder
+    (``engine.run_folder``). Each metrics row also carries the
     cumulative ``wall_seconds`` and ``env_steps_total`` of the run, across resumes.
 
     Args:
@@ -220,8 +224,10 @@ def distill(
             images are (``hades_zoo.engine.image_data``), the split the fitness is measured
             on (default ``image.fitness_split``; e.g. ``train5k`` for MNIST offline)
             and how many of its images to use (default all).
-        on_checkpoint: called after each chunk's files are written (``out_dir`` only)
-            with a ``CheckpointEvent``; the CLI writes the entry's card and curve here.
+        on_checkpoint: called after each chunk's metrics and checkpoint are written
+            (``out_dir`` only) with a ``CheckpointEvent``; when given, it writes the
+            dataset (distill then does not): the CLI's ``write_entry`` writes it with
+            its sidecar and card as one step.
         overrides: the ``--set`` strings the recipe was built with, recorded in the
             dataset's provenance.
         max_env_steps: also stop after the chunk in which the run's simulated env
@@ -247,6 +253,8 @@ def distill(
         MemoryBudgetError: ``max_memory`` is malformed or smaller than the smallest
             chunk needs.
         DatasetFormatError: ``out_dir`` holds a corrupt checkpoint or another recipe's.
+        RunFolderBusyError: another process is writing ``out_dir``
+            (``engine.run_folder``: ``out_dir/.lock``).
     """
     recipe.validate()
     if recipe.env.obs_norm == "const" and (obs_mean is None or obs_var is None):
@@ -254,6 +262,22 @@ def distill(
             "env.obs_norm is 'const' but no obs_mean/obs_var were given; pass the "
             "normalisation statistics (hades_zoo.data.normalization.load_stats(env))."
         )
+    out = Path(out_dir) if out_dir is not None else None
+    with (hold_run_folder(out, command=f"hades-zoo distill {recipe.name} --out {out}")
+          if out is not None and is_writer() else contextlib.nullcontext()):
+        return _distill(recipe, out, progress_fn=progress_fn, resume=resume,
+                        obs_mean=obs_mean, obs_var=obs_var,
+                        max_generations=max_generations, data_dir=data_dir,
+                        image_split=image_split, image_limit=image_limit,
+                        on_checkpoint=on_checkpoint, overrides=overrides,
+                        max_env_steps=max_env_steps, eval_chunk=eval_chunk,
+                        max_memory=max_memory)
+
+
+def _distill(recipe: Recipe, out: Path | None, *, progress_fn, resume, obs_mean, obs_var,
+             max_generations, data_dir, image_split, image_limit, on_checkpoint,
+             overrides, max_env_steps, eval_chunk, max_memory) -> DistillResult:
+    """``distill``'s body, run while the caller holds ``out``'s lock."""
     mesh = global_mesh()
     if recipe.image is not None:
         task = _image_task(recipe, data_dir, image_split, image_limit)
@@ -270,7 +294,6 @@ def distill(
     state = DistillState(es.init(k_init, solution, es_params), key)
     state = replicate(state, mesh)
 
-    out = Path(out_dir) if out_dir is not None else None
     writer = is_writer()
     start = 0
     metrics_rows: list[dict[str, float]] = []
@@ -306,13 +329,17 @@ def distill(
                                          overrides=overrides)
 
     def write_result(state, last, gen, wall, finished):
-        """The current ES mean as the run's result file, then the on_checkpoint hook."""
+        """The current ES mean as the run's result file, then the on_checkpoint hook.
+
+        With a hook the dataset is the hook's to write (the CLI's ``write_entry``
+        writes it with its sidecar and card as one step): written once, not twice.
+        """
         params, ds = current_result(state, last, gen)
-        if ds is not None:
+        if ds is None:
+            save_policy_params(params, out / POLICY_FILE)
+        elif on_checkpoint is None:
             ds.save(child_path(out, recipe.name, suffix=".safetensors",
                                what="recipe name"))
-        else:
-            save_policy_params(params, out / POLICY_FILE)
         if on_checkpoint is not None:
             on_checkpoint(CheckpointEvent(gen, total, ds, params, tuple(metrics_rows),
                                           wall, finished))
@@ -342,9 +369,11 @@ def distill(
         gen += length
         metrics_rows.extend(rows)
         if out is not None and writer:
-            append_metrics(out / METRICS_FILE, rows)
-            save_checkpoint(out, local_copy(state), generation=gen, recipe_json=recipe_json)
-            write_result(state, rows[-1], gen, wall, gen >= total)
+            with deferred_interrupts():  # Ctrl-C stops between whole checkpoints
+                append_metrics(out / METRICS_FILE, rows)
+                save_checkpoint(out, local_copy(state), generation=gen,
+                                recipe_json=recipe_json)
+                write_result(state, rows[-1], gen, wall, gen >= total)
         if progress_fn is not None:
             progress_fn(gen, rows[-1])
 
@@ -353,7 +382,8 @@ def distill(
     if out is not None and writer and gen == start and start > 0:
         # Nothing left to run (a finished run, or one closed with fewer
         # generations): rewrite the result files for the recipe as it now stands.
-        write_result(state, last, gen, float(last.get("wall_seconds") or 0.0), True)
+        with deferred_interrupts():
+            write_result(state, last, gen, float(last.get("wall_seconds") or 0.0), True)
     if recipe.variant == "ES":
         return DistillResult(None, params, metrics_rows, gen)
     return DistillResult(ds, None, metrics_rows, gen)
@@ -378,43 +408,3 @@ def _image_task(recipe: Recipe, data_dir, split: str | None, limit: int | None):
         if img.init_mode == "mean" else np.zeros((d, img.num_pixels), np.float32))
     task.data_name = data.name
     return task
-
-
-def solution_to_dataset(recipe: Recipe, task: ControlTask, solution: dict[str, Any],
-                        obs_mean, obs_var, last_metrics: dict[str, float],
-                        generations: int, *, overrides: Sequence[str] = ()
-                        ) -> SyntheticDataset:
-    """Wrap an ES mean into a ``SyntheticDataset`` with its protocol and provenance."""
-    from importlib import metadata
-
-    if recipe.image is not None:  # the ES may search a low-resolution offset
-        arrays = {"states": np.asarray(task.decode(solution), np.float32),
-                  "labels": task.labels}
-    else:
-        arrays = {k: np.asarray(v, np.float32) for k, v in solution.items()}
-        arrays.update(task.static_arrays())
-    if recipe.env.obs_norm == "const":
-        arrays["obs_mean"] = np.asarray(obs_mean, np.float32)
-        arrays["obs_var"] = np.asarray(obs_var, np.float32)
-    provenance = {
-        "source": "hades_zoo distill",
-        "generations": generations,
-        "hades_zoo_version": metadata.version("hades_zoo"),
-        # the run's results, not its timing: equal runs give equal bytes
-        "last_generation": {k: v for k, v in last_metrics.items() if k != "wall_seconds"},
-    }
-    if overrides:
-        provenance["overrides"] = list(overrides)
-    image = recipe.image is not None
-    if image:
-        provenance["fitness_images"] = task.data_name
-    info = DatasetInfo(
-        dataset_id=recipe.name,
-        fitness=last_metrics.get("mean_loss" if image else "mean_return"),
-        fitness_kind="final_population_mean_loss" if image
-        else "final_population_mean_return",
-        provenance_json=json.dumps(provenance, sort_keys=True),
-    )
-    return SyntheticDataset(**arrays, recipe=recipe, info=info).validate()
-
-

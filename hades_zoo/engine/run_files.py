@@ -1,26 +1,36 @@
 """What a distillation run writes besides its checkpoint: ``metrics.jsonl`` (one JSON
-row per generation), the ``ES`` baseline's ``policy.safetensors``, and the
-``CheckpointEvent`` handed to ``distill``'s ``on_checkpoint`` hook.
+row per generation, appended one whole line per ``write``; a torn last line is dropped
+on reading), the ``ES`` baseline's ``policy.safetensors``, and the
+``CheckpointEvent`` handed to ``distill``'s ``on_checkpoint`` hook, and the dataset
+made of an ES mean (``solution_to_dataset``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
+import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import jax
 import numpy as np
 
-from hades_zoo.data.dataset import SyntheticDataset
+from hades_zoo.data.dataset import DatasetInfo, SyntheticDataset
+from hades_zoo.data.recipe import Recipe
+from hades_zoo.errors import DatasetFormatError
 
 __all__ = ["METRICS_FILE", "POLICY_FILE", "CheckpointEvent", "save_policy_params",
-           "metric_rows", "read_metrics", "write_metrics", "append_metrics"]
+           "metric_rows", "read_metrics", "write_metrics", "append_metrics",
+           "solution_to_dataset"]
 
 METRICS_FILE = "metrics.jsonl"
 POLICY_FILE = "policy.safetensors"
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,10 +83,43 @@ def metric_rows(metrics: dict[str, jax.Array], first_gen: int) -> list[dict[str,
 
 
 def read_metrics(path: Path) -> list[dict[str, float]]:
-    """The rows of a ``metrics.jsonl`` file ([] if absent)."""
+    """The rows of a ``metrics.jsonl`` file ([] if absent).
+
+    A torn last line (a run stopped while appending it: no newline, or not JSON) is
+    dropped with a warning; the resume that reads it rewrites the file without it.
+
+    Raises:
+        DatasetFormatError: a line other than the last is not a JSON object.
+    """
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    try:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+    except OSError as err:
+        raise DatasetFormatError(f"cannot read {path}: {err.strerror}.") from err
+    lines = text.split("\n")  # the piece after the last newline is "" when whole
+    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
+    rows = []
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            if not isinstance(row, dict):
+                raise ValueError("not a JSON object")
+            if i == len(lines) - 1:  # no newline after it
+                raise ValueError("no newline at its end")
+        except (ValueError, RecursionError) as err:
+            if i == last:
+                log.warning("%s: dropping its torn last line %d (%s); a run stopped "
+                            "while writing it", path, i + 1, err)
+                continue
+            raise DatasetFormatError(
+                f"{path}: line {i + 1} is not a metrics row ({err}); delete that line, "
+                "or pass --no-resume to start the run over."
+            ) from None
+        rows.append(row)
+    return rows
 
 
 def write_metrics(path: Path, rows: list[dict[str, float]]) -> None:
@@ -87,7 +130,55 @@ def write_metrics(path: Path, rows: list[dict[str, float]]) -> None:
 
 
 def append_metrics(path: Path, rows: list[dict[str, float]]) -> None:
-    """Append rows to ``path``."""
-    with path.open("a") as fh:
+    """Append rows to ``path``, each one whole line in one ``write`` (O_APPEND), then
+    fsync: a stop leaves at most a torn last line, which ``read_metrics`` drops."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
         for r in rows:
-            fh.write(json.dumps(r) + "\n")
+            line = (json.dumps(r) + "\n").encode()
+            while line:  # a regular file takes it in one write; loop on a short one
+                line = line[os.write(fd, line):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def solution_to_dataset(recipe: Recipe, task: Any, solution: dict[str, Any],
+                        obs_mean, obs_var, last_metrics: dict[str, float],
+                        generations: int, *, overrides: Sequence[str] = ()
+                        ) -> SyntheticDataset:
+    """Wrap an ES mean into a ``SyntheticDataset`` with its protocol and provenance
+    (``task``: the run's ``ControlTask`` or ``ImageTask``)."""
+    from importlib import metadata
+
+    if recipe.image is not None:  # the ES may search a low-resolution offset
+        arrays = {"states": np.asarray(task.decode(solution), np.float32),
+                  "labels": task.labels}
+    else:
+        arrays = {k: np.asarray(v, np.float32) for k, v in solution.items()}
+        arrays.update(task.static_arrays())
+    if recipe.env.obs_norm == "const":
+        arrays["obs_mean"] = np.asarray(obs_mean, np.float32)
+        arrays["obs_var"] = np.asarray(obs_var, np.float32)
+    provenance = {
+        "source": "hades_zoo distill",
+        "generations": generations,
+        "hades_zoo_version": metadata.version("hades_zoo"),
+        # the run's results, not its timing: equal runs give equal bytes
+        "last_generation": {k: v for k, v in last_metrics.items() if k != "wall_seconds"},
+    }
+    if overrides:
+        provenance["overrides"] = list(overrides)
+    image = recipe.image is not None
+    if image:
+        provenance["fitness_images"] = task.data_name
+    info = DatasetInfo(
+        dataset_id=recipe.name,
+        fitness=last_metrics.get("mean_loss" if image else "mean_return"),
+        fitness_kind="final_population_mean_loss" if image
+        else "final_population_mean_return",
+        provenance_json=json.dumps(provenance, sort_keys=True),
+    )
+    return SyntheticDataset(**arrays, recipe=recipe, info=info).validate()
+
+

@@ -159,7 +159,7 @@ def push_folder(
         HubSourceError, HubError: as in :func:`push_to_hub`.
     """
     from hades_zoo.data.cache import sha256_file
-    from hades_zoo.hub.folder import from_pretrained
+    from hades_zoo.hub.folder import check_folder_settled, from_pretrained
 
     _check_repo_id(repo_id)
     _check_revision(revision)
@@ -168,6 +168,7 @@ def push_folder(
     if not directory.is_dir():
         raise DatasetFormatError(f"{directory}: no such folder to push.")
     ds = from_pretrained(directory)  # sha256, format and env checks
+    check_folder_settled(directory)  # dataset, sidecar and card: one version
     files = tuple(sorted(
         (RepoFile(p.relative_to(directory).as_posix(), p.stat().st_size, sha256_file(p))
          for p in directory.rglob("*")

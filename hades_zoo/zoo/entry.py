@@ -15,10 +15,18 @@ run stopped at any point leaves a usable, pushable entry:
 For the ``ES`` baseline (policy weights, no dataset) the folder holds
 ``policy.safetensors``, ``recipe.yaml``, ``metrics.jsonl``, ``curve.png`` and a
 ``README.md`` with the same Evolution section.
+
+A stop at any instant leaves a valid folder: :func:`write_entry` writes every file
+through ``hub.folder.write_folder``, whose order keeps the dataset, its sidecar and the
+card one step (``hub.folder``'s docstring); ``distill`` holds ``DIR/.lock`` while it
+runs and holds Ctrl-C back while a checkpoint's files are written
+(``engine.run_folder``). ``distill --no-resume`` removes :func:`previous_outputs`
+first: the earlier run's files this module recognises, never any other file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -27,29 +35,35 @@ from pathlib import Path
 from typing import Any
 
 from hades_zoo.data.cache import atomic_write_bytes
+from hades_zoo.data.paths import check_name
 from hades_zoo.data.recipe import Recipe
 from hades_zoo.data.recipe_io import dump_recipe
+from hades_zoo.engine.checkpoint import CKPT_JSON, CKPT_TENSORS
 from hades_zoo.engine.run_files import METRICS_FILE, POLICY_FILE, CheckpointEvent
+from hades_zoo.engine.run_files import read_metrics as _read_metrics
+from hades_zoo.errors import UnsafeNameError
+from hades_zoo.hub.cards import PARQUET_FILE, RECIPE_FILE, card_block
 from hades_zoo.hub.client import CARD_FILE
-from hades_zoo.hub.folder import save_pretrained
+from hades_zoo.hub.folder import repo_contents, write_folder
 from hades_zoo.zoo.results import CERT_SECTION, get_card_section, set_card_section
 
-__all__ = ["EVOLUTION_SECTION", "CURVE_FILE", "write_entry", "read_metrics",
-           "evolution_summary", "plot_curve"]
+__all__ = ["EVOLUTION_SECTION", "CURVE_FILE", "EVOLUTION_FILE", "CERTIFICATE_FILE",
+           "write_entry", "read_metrics", "evolution_summary", "curve_png", "plot_curve",
+           "entry_generation", "previous_outputs", "remove_previous_outputs"]
 
 log = logging.getLogger(__name__)
 
 EVOLUTION_SECTION = "evolution"
 CURVE_FILE = "curve.png"
+EVOLUTION_FILE = "evolution.json"
+CERTIFICATE_FILE = "certificate.json"
 _KEEP_SECTIONS = (CERT_SECTION, "transfer")
 
 
 def read_metrics(directory: str | Path) -> list[dict[str, Any]]:
-    """The rows of ``DIR/metrics.jsonl`` (empty list if absent)."""
-    path = Path(directory) / METRICS_FILE
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    """The rows of ``DIR/metrics.jsonl`` (empty list if absent; a torn last line is
+    dropped, ``engine.run_files.read_metrics``)."""
+    return _read_metrics(Path(directory) / METRICS_FILE)
 
 
 def _version() -> str:
@@ -141,7 +155,7 @@ def _evolution_body(summary: Mapping[str, Any], rows: Sequence[Mapping[str, Any]
     return "\n".join(lines)
 
 
-def plot_curve(rows: Sequence[Mapping[str, Any]], path: str | Path, *, title: str) -> Path:
+def curve_png(rows: Sequence[Mapping[str, Any]], *, title: str) -> bytes:
     """Learning curve PNG: population mean and max (or loss) against generations and
     against environment steps (two panels).
 
@@ -174,15 +188,26 @@ def plot_curve(rows: Sequence[Mapping[str, Any]], path: str | Path, *, title: st
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
-    return atomic_write_bytes(path, buf.getvalue())
+    return buf.getvalue()
+
+
+def plot_curve(rows: Sequence[Mapping[str, Any]], path: str | Path, *, title: str) -> Path:
+    """Write :func:`curve_png` to ``path`` (atomically).
+
+    Raises:
+        ImportError: matplotlib is missing (``pip install matplotlib``).
+    """
+    return atomic_write_bytes(path, curve_png(rows, title=title))
 
 
 def write_entry(directory: str | Path, event: CheckpointEvent, recipe: Recipe, *,
                 machine: str, overrides: Sequence[str] = ()) -> Path:
     """(Re)write the entry files of a distill ``--out`` folder (module docstring).
 
-    Sections already in ``README.md`` that other commands wrote (the reproduction
-    certificate, transfer) are kept.
+    Every file is built first, then written by ``hub.folder.write_folder``: the
+    dataset, its sidecar and the card change as one step, so a run stopped at any
+    instant leaves a folder whose dataset verifies. Sections already in ``README.md``
+    that other commands wrote (the reproduction certificate, transfer) are kept.
 
     Args:
         directory: the ``--out`` folder (holds ``metrics.jsonl``, written by distill).
@@ -203,18 +228,13 @@ def write_entry(directory: str | Path, event: CheckpointEvent, recipe: Recipe, *
     if card_path.exists():
         old = card_path.read_text(encoding="utf-8")
         kept = {name: get_card_section(old, name) for name in _KEEP_SECTIONS}
-    dump_recipe(recipe, directory / "recipe.yaml")
-    try:
-        plot_curve(rows, directory / CURVE_FILE,
-                   title=f"{recipe.name}: {summary['source']}, {summary['generations']} "
-                         "generations")
-    except ImportError:  # pragma: no cover - matplotlib is a dependency
-        log.warning("matplotlib missing: no %s (pip install matplotlib)", CURVE_FILE)
+    dataset_file = None
+    contents: dict[str, bytes] = {}
     if event.dataset is not None:
         ds = event.dataset.replace_info(provenance_json=json.dumps(
             {**event.dataset.info.provenance, "evolution": summary}, sort_keys=True))
-        save_pretrained(ds, directory)
-        text = card_path.read_text(encoding="utf-8")
+        dataset_file, contents = repo_contents(ds)
+        text = contents[CARD_FILE].decode("utf-8")
     else:
         text = (f"# {recipe.name}: direct ES on policy weights (baseline)\n\n"
                 f"`{POLICY_FILE}` holds the evolved policy parameters of the recipe's "
@@ -225,7 +245,98 @@ def write_entry(directory: str | Path, event: CheckpointEvent, recipe: Recipe, *
     for name, body in kept.items():
         if body is not None:
             text = set_card_section(text, name, body)
-    atomic_write_bytes(directory / "evolution.json",
-                       (json.dumps(summary, indent=1, sort_keys=True) + "\n").encode())
-    atomic_write_bytes(card_path, text.encode())
+    contents[CARD_FILE] = text.encode()
+    contents.setdefault(RECIPE_FILE, dump_recipe(recipe).encode())
+    contents[EVOLUTION_FILE] = (json.dumps(summary, indent=1, sort_keys=True)
+                                + "\n").encode()
+    try:
+        contents[CURVE_FILE] = curve_png(
+            rows, title=f"{recipe.name}: {summary['source']}, {summary['generations']} "
+                        "generations")
+    except ImportError:  # pragma: no cover - matplotlib is a dependency
+        log.warning("matplotlib missing: no %s (pip install matplotlib)", CURVE_FILE)
+    write_folder(directory, contents, dataset_file=dataset_file)
     return card_path
+
+
+def entry_generation(directory: str | Path) -> int | None:
+    """The generation of the entry a distill ``--out`` folder holds: its dataset's
+    (which must load and verify) or, for the ``ES`` baseline, ``evolution.json``'s;
+    None when it holds no valid entry yet."""
+    from hades_zoo.errors import HadesZooError
+    from hades_zoo.hub.folder import from_pretrained
+
+    directory = Path(directory)
+    try:
+        if (directory / POLICY_FILE).is_file():
+            summary = json.loads((directory / EVOLUTION_FILE).read_text())
+            return int(summary["generations"])
+        ds = from_pretrained(directory)
+        return int(ds.info.provenance.get("generations"))
+    except (HadesZooError, OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def previous_outputs(directory: str | Path, names: Sequence[str] = ()) -> list[Path]:
+    """The files of an earlier run in a distill ``--out`` folder, the order they are
+    removed in (``distill --no-resume``).
+
+    Recognised: the checkpoint, ``metrics.jsonl``, the card, every dataset the card,
+    the checkpoint's recipe or ``names`` (dataset ids) name with its ``.sha256``
+    sidecar, ``recipe.yaml``, the parquet table, ``curve.png``, ``evolution.json``,
+    ``certificate.json`` (``certify DIR``) and ``policy.safetensors``. Nothing else:
+    a file this list does not name is never removed.
+
+    Args:
+        directory: the ``--out`` folder.
+        names: dataset ids whose ``<id>.safetensors`` is also an output (the new run's).
+
+    Returns:
+        Existing files, the checkpoint first (so a stop while removing them never
+        resumes the old run) and each dataset after its card and sidecar.
+    """
+    directory = Path(directory)
+    ids = list(names)
+    try:
+        ids.append(json.loads((directory / CKPT_JSON).read_text())["recipe"]["name"])
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        pass
+    datasets: list[str] = []
+    try:
+        named = card_block((directory / CARD_FILE).read_text(encoding="utf-8")).get("file")
+        if isinstance(named, str):
+            datasets.append(named)
+    except (OSError, ValueError, UnicodeDecodeError):
+        pass
+    for i in ids:
+        if isinstance(i, str):
+            try:
+                datasets.append(check_name(f"{i}.safetensors", what="dataset id"))
+            except UnsafeNameError:
+                pass
+    order = [CKPT_JSON, CKPT_TENSORS, METRICS_FILE, CARD_FILE]
+    for name in dict.fromkeys(datasets):
+        try:
+            check_name(name, what="dataset file")
+        except UnsafeNameError:
+            continue
+        order += [f"{name}.sha256", name]
+    order += [RECIPE_FILE, PARQUET_FILE, CURVE_FILE, EVOLUTION_FILE, CERTIFICATE_FILE,
+              POLICY_FILE]
+    paths = [directory / n for n in dict.fromkeys(order)]
+    return [p for p in paths if p.is_file() or p.is_symlink()]
+
+
+def remove_previous_outputs(directory: str | Path, names: Sequence[str] = ()
+                            ) -> list[Path]:
+    """Remove :func:`previous_outputs` (``distill --no-resume``); returns them."""
+    removed = previous_outputs(directory, names)
+    for path in removed:
+        path.unlink(missing_ok=True)
+    parquet_dir = (Path(directory) / PARQUET_FILE).parent
+    with contextlib.suppress(OSError):
+        parquet_dir.rmdir()  # only when empty
+    if removed:
+        log.info("removed the previous run's outputs in %s: %s", directory,
+                 ", ".join(p.name for p in removed))
+    return removed

@@ -1,0 +1,185 @@
+"""Keeping a run folder whole: one writer at a time, and writes a Ctrl-C cannot cut.
+
+- :func:`hold_run_folder` locks ``DIR/.lock`` (``fcntl.flock``, exclusive, not
+  waiting) for as long as a ``distill`` writes ``DIR``; the file holds the holder's pid,
+  host and start time, so a second ``distill`` on the same folder refuses at once with
+  a ``RunFolderBusyError`` that names the other process. The kernel releases the
+  lock when the holder exits, however it exits: a killed process leaves no stale lock,
+  only the hidden file (``push`` does not upload it); a run that ends removes it. The
+  lock is
+  re-entrant within one process (the CLI holds it around ``engine.distill``, which
+  takes it too).
+- :func:`deferred_interrupts` holds SIGINT and SIGTERM back while a chunk's files are
+  written (metrics row, checkpoint, entry) and delivers them right after, so Ctrl-C
+  always stops a run between two whole checkpoints. A second signal during the block
+  is delivered at once (the writes themselves are ordered so that even then, or after a
+  SIGKILL, the folder's dataset still verifies; ``hub.folder``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import logging
+import os
+import signal
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from hades_zoo.errors import RunFolderBusyError
+
+__all__ = ["LOCK_FILE", "hold_run_folder", "lock_holder", "deferred_interrupts"]
+
+log = logging.getLogger(__name__)
+
+LOCK_FILE = ".lock"
+
+# folder (resolved) -> [open lock file, depth]: the lock is re-entrant per process
+_held: dict[Path, list] = {}
+_held_guard = threading.Lock()
+
+
+def lock_holder(directory: str | Path) -> str:
+    """What ``DIR/.lock`` says about its holder (``pid 12 on host, started ...``)."""
+    try:
+        text = (Path(directory) / LOCK_FILE).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return "another process"
+    fields = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+    if "pid" not in fields:
+        return "another process"
+    return (f"pid {fields['pid']} on {fields.get('host', '?')}, started "
+            f"{fields.get('started', '?')}"
+            + (f": {fields['command']}" if fields.get("command") else ""))
+
+
+@contextlib.contextmanager
+def hold_run_folder(directory: str | Path, *, command: str = "") -> Iterator[Path]:
+    """Hold the exclusive lock of a run folder for the block (a folder made for it
+    is removed again when nothing was written into it).
+
+    Args:
+        directory: the run folder (``distill --out``).
+        command: what holds it, written into the lock file for the message others get.
+
+    Yields:
+        The lock file's path.
+
+    Raises:
+        RunFolderBusyError: another process holds the lock.
+    """
+    directory = Path(directory)
+    created = not directory.exists()
+    directory.mkdir(parents=True, exist_ok=True)
+    key = directory.resolve()
+    path = directory / LOCK_FILE
+    with _held_guard:
+        if key in _held:
+            _held[key][1] += 1
+            reentered = True
+        else:
+            reentered = False
+    if reentered:
+        try:
+            yield path
+        finally:
+            with _held_guard:
+                _held[key][1] -= 1
+        return
+    try:
+        import fcntl  # noqa: F401
+    except ImportError:  # pragma: no cover - not POSIX: no locking
+        log.warning("no fcntl on this platform: %s is not locked", directory)
+        yield path
+        return
+    fd = _lock(path, directory)
+    try:
+        started = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+        info = (f"pid={os.getpid()}\nhost={socket.gethostname()}\nstarted={started}\n"
+                f"command={' '.join(command.split())}\n")
+        os.pwrite(fd, info.encode(), 0)
+        with _held_guard:
+            _held[key] = [fd, 1]
+        try:
+            yield path
+        finally:
+            with _held_guard:
+                del _held[key]
+            with contextlib.suppress(OSError):
+                path.unlink()  # while still held: a waiting opener sees a new file
+            if created:
+                with contextlib.suppress(OSError):
+                    directory.rmdir()  # made for this run and still empty
+    finally:
+        os.close(fd)  # releases the flock
+
+
+def _lock(path: Path, directory: Path) -> int:
+    """Open and flock ``path``; retry when the file was replaced meanwhile (a holder
+    unlinks it when it is done)."""
+    import fcntl
+
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise RunFolderBusyError(
+                f"{directory} is being written by another hades-zoo distill "
+                f"({lock_holder(directory)}); wait for it to finish or stop it, or "
+                "give this run another --out folder."
+            ) from None
+        try:
+            now = os.stat(path)
+        except FileNotFoundError:
+            now = None
+        mine = os.fstat(fd)
+        if now is not None and (now.st_ino, now.st_dev) == (mine.st_ino, mine.st_dev):
+            os.ftruncate(fd, 0)
+            return fd
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def deferred_interrupts(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)
+                        ) -> Iterator[None]:
+    """Hold ``signals`` back during the block, then deliver the first one received.
+
+    A second signal during the block is delivered at once (an escape hatch). Outside
+    the main thread (where Python cannot set handlers) the block runs unguarded.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    old: dict[int, object] = {}
+
+    def hold(signum, frame):
+        if received:
+            _restore(old)
+            signal.raise_signal(signum)
+            return
+        received.append(signum)
+        log.info("signal %d held until this checkpoint's files are written", signum)
+
+    for sig in signals:
+        prev = signal.getsignal(sig)
+        if prev in (signal.SIG_IGN, None):
+            continue  # ignored (e.g. nohup): leave it so
+        old[sig] = prev
+        signal.signal(sig, hold)
+    try:
+        yield
+    finally:
+        _restore(old)
+    if received:
+        signal.raise_signal(received[0])
+
+
+def _restore(old: dict[int, object]) -> None:
+    for sig, handler in old.items():
+        signal.signal(sig, handler)
+    old.clear()

@@ -1,0 +1,341 @@
+"""A run folder is valid after any stop (issue 17, deliverable 3).
+
+- SIGINT at several instants of a real ``hades-zoo distill`` (a chain of processes on
+  one folder, each resuming the last): exit 130 with a message and no traceback; the
+  folder verifies, evaluates and resumes to the end.
+- A stop at every single file write of ``write_entry`` (an exception raised by the
+  atomic write): the folder still loads and verifies, and the next write settles it.
+- ``--out/.lock``: a second distill refuses at once, naming the first.
+- a torn last line of ``metrics.jsonl`` is dropped on resume.
+- ``--no-resume`` over another run's folder removes that run's outputs, nothing else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from hades_zoo.cli import cli
+from hades_zoo.data.cache import sha256_file
+from hades_zoo.data.dataset import DatasetInfo, SyntheticDataset
+from hades_zoo.data.recipe_io import dump_recipe
+from hades_zoo.engine.run_files import (
+    CheckpointEvent,
+    append_metrics,
+    read_metrics,
+)
+from hades_zoo.errors import DatasetFormatError
+from hades_zoo.hub import folder as hub_folder
+from hades_zoo.hub.folder import check_folder_settled, from_pretrained
+from hades_zoo.zoo.entry import (
+    entry_generation,
+    previous_outputs,
+    remove_previous_outputs,
+    write_entry,
+)
+
+from tests.distill_runs import CLI, ROOT, child_env
+
+GENS = 6
+
+
+def _tiny(tiny_recipe, generations=GENS):
+    return tiny_recipe.replace(es=dataclasses.replace(tiny_recipe.es,
+                                                      generations=generations))
+
+
+def _rows(out: Path) -> int:
+    try:
+        return (out / "metrics.jsonl").read_bytes().count(b"\n")
+    except OSError:
+        return 0
+
+
+def _check_folder(out: Path, *, evaluate: bool = False) -> int | None:
+    """verify (and eval) the folder when it holds an entry; its generation (or None)."""
+    gen = entry_generation(out)
+    if gen is None:  # not yet an entry: nothing but resume state and the lock
+        assert not list(out.glob("*.sha256")), sorted(out.iterdir())
+        assert not (out / "README.md").exists()
+        return None
+    r = CliRunner().invoke(cli, ["verify", str(out)])
+    assert r.exit_code == 0 and "OK tiny-R-2" in r.output, r.output
+    check_folder_settled(out)  # Ctrl-C waits for the checkpoint's files: settled
+    if evaluate:
+        r = CliRunner().invoke(cli, ["eval", str(out), "--episodes", "1", "--json"])
+        assert r.exit_code == 0, r.output
+    return gen
+
+
+def _another_runs_folder(out: Path, dataset) -> set[str]:
+    """``out`` as another run left it, plus two files distill does not know."""
+    hub_folder.save_pretrained(dataset, out)
+    for name in ("metrics.jsonl", "curve.png", "evolution.json", "certificate.json",
+                 "policy.safetensors", "checkpoint.safetensors"):
+        (out / name).write_text("old")
+    (out / "checkpoint.json").write_text(json.dumps({"recipe": {"name": "old-R-2"}}))
+    (out / "old-R-2.safetensors").write_text("old")
+    (out / "notes.txt").write_text("mine")
+    (out / "unknown.safetensors").write_text("mine")
+    return {"notes.txt", "unknown.safetensors"}
+
+
+def test_sigint_at_many_instants_leaves_folders_that_verify_and_resume(
+        tmp_path, tiny_recipe, cartpole_dataset):
+    """One folder, a chain of processes: ``--no-resume`` over another run's folder
+    (a second distill refuses meanwhile; stopped while compiling), then stops in a
+    checkpoint's writes and mid-generation, each resuming the last; a torn metrics
+    line; the last run resumes to the end."""
+    recipe = tmp_path / "tiny.yaml"
+    dump_recipe(_tiny(tiny_recipe), recipe)
+    out = tmp_path / "run"
+    foreign = _another_runs_folder(out, cartpole_dataset)
+    env = child_env(1, tmp_path / "cache")
+
+    def start(*args):
+        return subprocess.Popen([*CLI, "distill", str(recipe), "--out", str(out), *args],
+                                env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+
+    def gone(path):
+        return lambda: not path.exists()
+
+    # (extra args, wait until, then sleep; check the folder with eval too)
+    instants = [
+        (["--no-resume"], gone(out / "cartpole-R-2.safetensors"), 0.3, False),  # compiling
+        ([], lambda: _rows(out) >= 1, 0.0, False),  # in the checkpoint's writes
+        ([], lambda: _rows(out) >= 3, 0.12, True),  # mid-generation
+    ]
+    seen = []
+    for i, (args, ready, delay, evaluate) in enumerate(instants):
+        proc = start(*args)
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline and not ready():
+            time.sleep(0.005)
+        if i == 0:  # a second distill on the running (compiling) folder refuses
+            r = CliRunner().invoke(cli, ["distill", str(recipe), "--out", str(out)])
+            assert r.exit_code == 1 and "RunFolderBusyError" in r.output, r.output
+            assert f"pid {proc.pid}" in r.output and "another --out" in r.output
+        time.sleep(delay)
+        rows = _rows(out)
+        proc.send_signal(signal.SIGINT)
+        stdout, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        assert "Traceback" not in err and "distill stopped (Ctrl-C)" in err, err
+        again = "without --no-resume" if args else "the same command again"
+        assert f"run {'the command again ' if args else ''}{again} to" in err, err
+        gen = _check_folder(out, evaluate=evaluate)
+        seen.append(gen)
+        stopped_at = re.search(r"stopped \(Ctrl-C\) at generation (\d+);", err)
+        assert stopped_at and int(stopped_at[1]) >= (gen or 0), err
+        if i == 0:
+            assert "--no-resume: removed the previous run's outputs" in stdout, stdout
+        if gen is not None:
+            assert f"holds a valid entry at generation {gen}" in err, err
+            assert len(read_metrics(out / "metrics.jsonl")) >= gen
+        else:
+            assert "holds no entry yet" in err, err
+            assert rows == 0, rows  # a checkpoint's writes are never cut in two
+        assert not (out / ".lock").exists()  # released (and removed) on the way out
+    assert seen[-1] is not None and seen[-1] < GENS, seen
+    # --no-resume left only what it does not know of the other run
+    assert not {p.name for p in out.iterdir()} & {
+        "cartpole-R-2.safetensors", "cartpole-R-2.safetensors.sha256", "old-R-2.safetensors",
+        "certificate.json", "policy.safetensors"}
+    assert all((out / name).read_text() == "mine" for name in foreign)
+    # a torn last metrics line (a stop while appending it) does not stop the resume
+    with (out / "metrics.jsonl").open("a") as fh:
+        fh.write('{"generation": 99, "mean_ret')
+    proc = start()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert [r["generation"] for r in read_metrics(out / "metrics.jsonl")] == list(
+        range(1, GENS + 1))
+    assert _check_folder(out) == GENS
+    assert "cartpole-R-2" not in (out / "README.md").read_text()
+
+
+# ---------------------------------------------------------------- every write, in-process
+def _dataset(recipe, shift: float, gen: int) -> SyntheticDataset:
+    states = np.array([[0.0, 0.0, -0.2, -1.0], [0.0, 0.0, 0.2, 1.0]], np.float32) + shift
+    info = DatasetInfo(dataset_id=recipe.name, fitness=10.0 * gen,
+                       fitness_kind="final_population_mean_return",
+                       provenance_json=json.dumps({"generations": gen}))
+    return SyntheticDataset(states=states, labels=np.array([0, 1], np.int32),
+                            recipe=recipe, info=info)
+
+
+def _event(recipe, gen: int) -> CheckpointEvent:
+    rows = tuple({"generation": g, "mean_return": 10.0 * g, "max_return": 20.0 * g,
+                  "min_return": 0.0, "best_return_so_far": 20.0 * g,
+                  "env_steps_total": 100 * g, "wall_seconds": float(g)}
+                 for g in range(1, gen + 1))
+    return CheckpointEvent(gen, 3, _dataset(recipe, 0.1 * gen, gen), None, rows,
+                           float(gen), gen == 3)
+
+
+class _Stop(KeyboardInterrupt):
+    pass
+
+
+def _count_writes(monkeypatch, directory, recipe, gen) -> int:
+    calls = []
+    real = hub_folder.atomic_write_bytes
+    monkeypatch.setattr(hub_folder, "atomic_write_bytes",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    write_entry(directory, _event(recipe, gen), recipe, machine="test")
+    monkeypatch.setattr(hub_folder, "atomic_write_bytes", real)
+    return len(calls)
+
+
+def test_a_stop_at_every_write_leaves_a_folder_that_verifies(tmp_path, tiny_recipe,
+                                                             monkeypatch):
+    from hades_zoo.zoo import entry
+
+    monkeypatch.setattr(entry, "curve_png", lambda rows, title: b"png")  # fast
+    recipe = tiny_recipe
+    base = tmp_path / "gen1"
+    n_first = _count_writes(monkeypatch, base, recipe, 1)
+    n = _count_writes(monkeypatch, tmp_path / "count", recipe, 1)  # a fresh folder
+    assert n == n_first
+    shutil.rmtree(tmp_path / "count")
+    shutil.copytree(base, tmp_path / "count")
+    n = _count_writes(monkeypatch, tmp_path / "count", recipe, 2)  # gen 1 -> gen 2
+    assert n >= 7  # parquet, recipe, curve, evolution, sidecar x2, dataset, card
+    real = hub_folder.atomic_write_bytes
+    unsettled = 0
+    for first in (True, False):
+        for k in range(1, (n_first if first else n) + 1):
+            folder = tmp_path / f"{'new' if first else 'old'}-{k}"
+            if not first:
+                shutil.copytree(base, folder)
+            calls = []
+
+            def failing(path, data, calls=calls, k=k):
+                calls.append(path)
+                if len(calls) == k:
+                    raise _Stop(f"stopped at write {k}: {Path(path).name}")
+                return real(path, data)
+
+            monkeypatch.setattr(hub_folder, "atomic_write_bytes", failing)
+            with pytest.raises(_Stop):
+                write_entry(folder, _event(recipe, 2), recipe, machine="test")
+            monkeypatch.setattr(hub_folder, "atomic_write_bytes", real)
+            gen = entry_generation(folder)
+            if first and gen is None:  # the dataset is not written yet: no entry
+                assert not (folder / "tiny-R-2.safetensors").exists()
+            else:
+                assert gen in ((2,) if first else (1, 2)), (k, gen)
+                ds = from_pretrained(folder)  # sha256 checked against the sidecar
+                assert ds.info.provenance["generations"] == gen
+                r = CliRunner().invoke(cli, ["verify", str(folder)])
+                assert r.exit_code == 0, (k, r.output)
+                try:
+                    check_folder_settled(folder)
+                except DatasetFormatError as err:
+                    assert "run the same `hades-zoo distill` command again" in str(err)
+                    unsettled += 1
+            # the next checkpoint's write settles the folder
+            write_entry(folder, _event(recipe, 3), recipe, machine="test")
+            check_folder_settled(folder)
+            assert entry_generation(folder) == 3
+            side = (folder / "tiny-R-2.safetensors.sha256").read_text().split()
+            assert side == [sha256_file(folder / "tiny-R-2.safetensors"),
+                            "tiny-R-2.safetensors"]
+    assert unsettled >= 2  # the instants between sidecar (two sha256s) and card exist
+
+
+def test_write_entry_writes_the_dataset_once_and_keeps_an_unchanged_one(
+        tmp_path, tiny_recipe, monkeypatch):
+    calls = []
+    real = hub_folder.atomic_write_bytes
+    monkeypatch.setattr(hub_folder, "atomic_write_bytes",
+                        lambda p, d: calls.append(Path(p).name) or real(p, d))
+    write_entry(tmp_path, _event(tiny_recipe, 1), tiny_recipe, machine="test")
+    assert calls.count("tiny-R-2.safetensors") == 1 and calls[-1] == "README.md"
+    calls.clear()
+    write_entry(tmp_path, _event(tiny_recipe, 1), tiny_recipe, machine="test")
+    assert "tiny-R-2.safetensors" not in calls  # same bytes: not rewritten
+    assert "tiny-R-2.safetensors.sha256" not in calls
+
+
+# ---------------------------------------------------------------------------- the lock
+def test_a_second_distill_on_a_held_folder_refuses_naming_the_holder(tmp_path,
+                                                                     tiny_recipe):
+    out = tmp_path / "run"
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys\nfrom hades_zoo.engine.run_folder import hold_run_folder\n"
+         f"with hold_run_folder({str(out)!r}, command='hades-zoo distill x'):\n"
+         "    print('held', flush=True)\n    sys.stdin.read()\n"],
+        cwd=ROOT, env=child_env(1, tmp_path / "cache"), stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        recipe = tmp_path / "tiny.yaml"
+        dump_recipe(tiny_recipe, recipe)
+        for extra in ([], ["--no-resume"]):
+            t0 = time.monotonic()
+            r = CliRunner().invoke(cli, ["distill", str(recipe), "--out", str(out), *extra])
+            assert r.exit_code == 1, r.output
+            assert "RunFolderBusyError" in r.output and f"pid {holder.pid}" in r.output
+            assert "hades-zoo distill x" in r.output and "another --out" in r.output
+            assert time.monotonic() - t0 < 10  # at once, before any compilation
+        assert not (out / "metrics.jsonl").exists()
+    finally:
+        holder.kill()  # however the holder ends, the kernel releases its lock
+        holder.communicate()
+    from hades_zoo.engine.run_folder import hold_run_folder
+
+    with hold_run_folder(out):
+        assert (out / ".lock").read_text().startswith("pid=")
+    assert not (out / ".lock").exists()
+
+
+# ------------------------------------------------------------------------ metrics.jsonl
+def test_metrics_torn_last_line_is_dropped_with_a_warning(tmp_path, caplog):
+    path = tmp_path / "metrics.jsonl"
+    append_metrics(path, [{"generation": 1, "x": 1.0}, {"generation": 2, "x": None}])
+    assert path.read_text().count("\n") == 2
+    with path.open("a") as fh:
+        fh.write('{"generation": 3, "x"')
+    with caplog.at_level(logging.WARNING):
+        rows = read_metrics(path)
+    assert [r["generation"] for r in rows] == [1, 2]
+    assert "torn last line 3" in caplog.text
+    path.write_text('{"generation": 1}\n{"generation": 2}')  # whole JSON, no newline
+    assert [r["generation"] for r in read_metrics(path)] == [1]
+    path.write_text('{"generation": 1}\nnot json\n{"generation": 3}\n')
+    with pytest.raises(DatasetFormatError, match=r"line 2 .*--no-resume"):
+        read_metrics(path)
+
+
+# --------------------------------------------------------------------------- --no-resume
+def test_no_resume_removes_what_it_recognises_and_nothing_else(tmp_path, cartpole_dataset):
+    out = tmp_path / "run"
+    hub_folder.save_pretrained(cartpole_dataset, out)
+    saved = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    foreign = _another_runs_folder(out, cartpole_dataset)
+    planned = [p.relative_to(out).as_posix() for p in previous_outputs(out, ["tiny-R-2"])]
+    assert planned[:3] == ["checkpoint.json", "checkpoint.safetensors", "metrics.jsonl"]
+    assert planned.index("cartpole-R-2.safetensors.sha256") < planned.index(
+        "cartpole-R-2.safetensors")
+    assert set(planned) == saved | {
+        "metrics.jsonl", "curve.png", "evolution.json", "certificate.json",
+        "policy.safetensors", "checkpoint.safetensors", "checkpoint.json",
+        "old-R-2.safetensors"}
+    removed = remove_previous_outputs(out, ["tiny-R-2"])
+    assert [p.relative_to(out).as_posix() for p in removed] == planned
+    assert {p.relative_to(out).as_posix() for p in out.rglob("*")} == foreign
