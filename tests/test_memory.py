@@ -148,3 +148,27 @@ def test_cli_max_memory_errors(tmp_path):
                                    "--max-memory", "lots"])
     assert res.exit_code == 1
     assert "MemoryBudgetError: cannot read memory size 'lots'" in res.output
+
+
+def test_device_out_of_memory_becomes_a_memory_budget_error(tiny_recipe):
+    """XLA's RESOURCE_EXHAUSTED (e.g. es.popsize=2**30) is a typed error naming the fix."""
+    from hades_zoo.engine.memory import out_of_memory_as_budget_error
+    from hades_zoo.errors import MemoryBudgetError
+
+    class XlaRuntimeError(RuntimeError):
+        pass
+
+    @out_of_memory_as_budget_error
+    def run(recipe):
+        raise XlaRuntimeError("RESOURCE_EXHAUSTED: Out of memory allocating "
+                              "114000000000000 bytes.")
+
+    with pytest.raises(MemoryBudgetError, match=r"es.popsize=8.*es.eval_chunk"):
+        run(tiny_recipe)
+
+    @out_of_memory_as_budget_error
+    def other(recipe):
+        raise XlaRuntimeError("INVALID_ARGUMENT: something else")
+
+    with pytest.raises(XlaRuntimeError):
+        other(tiny_recipe)

@@ -46,6 +46,7 @@ from hades_zoo.data.paths import child_path
 from hades_zoo.data.recipe import Recipe
 from hades_zoo.data.recipe_io import recipe_to_json
 from hades_zoo.engine.checkpoint import load_checkpoint, save_checkpoint
+from hades_zoo.engine.memory import out_of_memory_as_budget_error
 from hades_zoo.engine.parallel import (
     global_mesh,
     is_writer,
@@ -183,6 +184,7 @@ def _initial_solution(recipe: Recipe, task: ControlTask, key: jax.Array) -> Any:
     return sol
 
 
+@out_of_memory_as_budget_error
 def distill(
     recipe: Recipe,
     *,

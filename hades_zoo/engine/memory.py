@@ -26,6 +26,7 @@ import numpy as np
 from hades_zoo.errors import MemoryBudgetError
 
 __all__ = ["CompiledMemory", "ChunkChoice", "compiled_memory", "parse_memory_size",
+           "out_of_memory_as_budget_error",
            "format_bytes", "chunk_candidates", "choose_eval_chunk"]
 
 log = logging.getLogger(__name__)
@@ -207,3 +208,38 @@ def choose_eval_chunk(lower: Callable[[int], Any], popsize: int, num_devices: in
     # (a different chunk on one host would deadlock the collectives).
     chunk = int(broadcast_from_writer(np.int32(options[lo])))
     return ChunkChoice(chunk=chunk, memory=tried[chunk], tried=dict(sorted(tried.items())))
+
+
+def _is_out_of_memory(err: BaseException) -> bool:
+    """An XLA runtime error that reports an allocation the device could not make."""
+    text = str(err)
+    return type(err).__name__ in ("XlaRuntimeError", "JaxRuntimeError") and (
+        "RESOURCE_EXHAUSTED" in text or "Out of memory" in text)
+
+
+def out_of_memory_as_budget_error(fn: Callable) -> Callable:
+    """Decorate ``fn(recipe, ...)``: a device out-of-memory error becomes a
+    :class:`MemoryBudgetError` that names the population and the fix.
+
+    XLA raises ``XlaRuntimeError: RESOURCE_EXHAUSTED: Out of memory allocating N bytes``
+    when a generation does not fit (``es.popsize=1073741824`` asks for ~114 TB);
+    users should read which knob to turn, not a runtime traceback.
+    """
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(recipe, *args, **kwargs):
+        try:
+            return fn(recipe, *args, **kwargs)
+        except Exception as err:
+            if not _is_out_of_memory(err):
+                raise
+            first = str(err).strip().splitlines()[0][:200]
+            raise MemoryBudgetError(
+                f"a generation of {recipe.name!r} (es.popsize={recipe.es.popsize}, "
+                f"es.eval_chunk={recipe.es.eval_chunk}) does not fit in device memory "
+                f"({first}); lower es.popsize, or evaluate the population in chunks "
+                "(--set es.eval_chunk=N, or --max-memory SIZE to pick N)."
+            ) from None
+
+    return wrapper
