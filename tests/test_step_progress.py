@@ -79,7 +79,8 @@ def _fake_protocol_returns(ds, seeds, seed):
 
 
 def test_cli_json_output_stays_one_object(tmp_path, monkeypatch):
-    monkeypatch.setattr("hades_zoo.zoo.certify.protocol_returns", _fake_protocol_returns)
+    monkeypatch.setattr("hades_zoo.zoo.certify.protocol_returns",
+                        _fake_protocol_returns)
     path = save_dataset(_tiny_cartpole(), tmp_path / "cp.safetensors")
     r = CliRunner().invoke(cli, ["certify", str(path), "--seeds", "2", "--no-write"])
     assert r.exit_code == 0 and "protocol_returns cartpole-R-2: compile" in r.stderr
@@ -93,11 +94,11 @@ def test_cli_transfer_says_what_it_trains(tmp_path, monkeypatch):
     monkeypatch.setattr("hades_zoo.zoo.transfer._width_fn", lambda ds, w, steps: (
         lambda keys, lrs: np.zeros((len(lrs), len(steps), len(keys)))))
     a = save_dataset(_tiny_cartpole(), tmp_path / "a.safetensors")
-    r = CliRunner().invoke(cli, ["transfer", str(a), "--widths", "8,16", "--lrs", "1e-2",
-                                 "--steps", "5", "--seeds", "1", "--no-write"])
+    r = CliRunner().invoke(cli, ["transfer", str(a), "--widths", "8,16", "--lrs",
+                                 "1e-2", "--steps", "5", "--seeds", "1", "--no-write"])
     assert r.exit_code == 0, r.output
-    assert ("transfer cartpole-R-2 (grid custom): width 8: BC with 1 lr(s) to 5 steps x "
-            "1 seed(s) x 2 inits, evaluate...") in r.stderr
+    assert ("transfer cartpole-R-2 (grid custom): width 8: BC with 1 lr(s) to 5 "
+            "steps x 1 seed(s) x 2 inits, evaluate...") in r.stderr
     assert "width 16" in r.stderr and "[2/2," in r.stderr.splitlines()[-1]
 
 
@@ -121,7 +122,8 @@ def test_cli_merge_says_what_it_trains_and_evaluates(tmp_path, monkeypatch):
     err = r.stderr
     assert ("merge cartpole-R-2 + cartpole-R-2.copy (1 seeds): train the merged policy "
             "+ 2 single-dataset (wrong): 1 seeds x 2 inits, 10 BC steps...") in err
-    assert "evaluate in CartPole-v1 (cartpole-R-2.copy's protocol): merged + 1 wrong" in err
+    assert ("evaluate in CartPole-v1 (cartpole-R-2.copy's protocol): merged + 1 wrong"
+            in err)
     assert ("right-dataset baseline: cartpole-R-2.copy alone, own protocol done in"
             in err)
     assert "protocol_returns cartpole-R-2.copy: compile" in err  # the nested task

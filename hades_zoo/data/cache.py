@@ -14,8 +14,9 @@ JAX's persistent compilation cache can live under the cache root too
 program loads the compiled executable instead of compiling it again (Python tracing
 still runs). The CLI and the Python API turn it on the same way, once per process, on
 first use (:func:`use_compilation_cache`: ``hz.load``, and every task that
-``train_policy``, ``evaluate``, ``distill``, ... build), unless ``HADES_ZOO_JIT_CACHE=0``, ``hz.set_compilation_cache(False)``
-or the user already gave JAX a cache folder of their own.
+``train_policy``, ``evaluate``, ``distill``, ... build), unless
+``HADES_ZOO_JIT_CACHE=0``, ``hz.set_compilation_cache(False)`` or the user already gave
+JAX a cache folder of their own.
 """
 
 from __future__ import annotations

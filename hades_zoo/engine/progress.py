@@ -50,11 +50,12 @@ class ProgressEvent:
         if self.finished:
             return (f"{self.task}: {self.step} done in {self.seconds:.1f} s "
                     f"[{self.done}/{self.total}, {self.elapsed:.1f} s]")
-        return f"{self.task}: {self.step}... [{self.done}/{self.total}, {self.elapsed:.1f} s]"
+        return (f"{self.task}: {self.step}... "
+                f"[{self.done}/{self.total}, {self.elapsed:.1f} s]")
 
 
 class Steps:
-    """The steps of one task; ``with steps.step("compile"): ...`` logs its start and end.
+    """The steps of one task: ``with steps.step("compile"): ...`` logs start and end.
 
     Args:
         task: what the whole call does (shown before every step).

@@ -1,4 +1,4 @@
-"""Open a dataset from any source: a file, an entry folder, a zoo id or the Hugging Face Hub.
+"""Open a dataset from any source: a file, an entry folder, a zoo id or the Hub.
 
 :func:`resolve_source` is the one place that decides what a source string names; the
 Python API (``hz.load``) and every CLI command go through it, so they accept the same

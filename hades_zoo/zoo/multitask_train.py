@@ -270,7 +270,8 @@ def run_multitask(datasets: Sequence[SyntheticDataset], *, seeds: int = 3, seed:
             if baseline else [])
     bar = Steps(f"merge {' + '.join(mt.dataset_ids)} ({seeds} seeds)",
                 total=1 + t + len(todo))
-    wrong_note = f" + {len(groups) - 1} single-dataset (wrong)" if len(groups) > 1 else ""
+    wrong_note = (f" + {len(groups) - 1} single-dataset (wrong)" if len(groups) > 1
+                  else "")
     with bar.step(f"train the merged policy{wrong_note}: {seeds} seeds x "
                   f"{recipe.num_inits} inits, {recipe.bc.steps} BC steps"):
         params, module, _ = _train_groups(mt, recipe, groups, seeds, seed)

@@ -65,7 +65,7 @@ class Summary:
     commands: tuple[tuple[str, str], ...] = ()
 
     def protocol(self) -> list[tuple[str, str]]:
-        """``(part, setting)`` rows: env, observation normalisation, network, BC, eval."""
+        """``(part, setting)`` rows: env, obs normalisation, network, BC, eval, ..."""
         r = self.dataset.recipe
         rows = [("env", f"{r.env.name} ({r.env.backend})"
                  + (f", episodes of {r.env.episode_length} steps"
@@ -76,7 +76,8 @@ class Summary:
             rows += [("images", f"{im.height} x {im.width} x {im.channels}, "
                       f"{im.num_classes} classes"),
                      ("network", f"CNN: conv {im.conv_features} {im.kernel_size}x"
-                      f"{im.kernel_size} -> dense {r.policy.width} -> {im.num_classes}")]
+                      f"{im.kernel_size} -> dense {r.policy.width} -> "
+                      f"{im.num_classes}")]
         else:
             init = (f"fixed init (seed {r.policy.init_seed})"
                     if r.policy.init_seed is not None else "fresh init per seed")
@@ -99,8 +100,9 @@ class Summary:
         if r.inner_loop is not None:
             il = r.inner_loop
             rows.append(("inner loop", f"widths {list(il.widths)}, depths "
-                         f"{list(il.depths)}, {list(il.activations)}, lr {list(il.bc_lr)}, "
-                         f"steps {list(il.bc_steps)} (distillation only)"))
+                         f"{list(il.depths)}, {list(il.activations)}, lr "
+                         f"{list(il.bc_lr)}, steps {list(il.bc_steps)} (distillation "
+                         "only)"))
         rows.append(("ES", f"{r.es.strategy}, population {r.es.popsize}, "
                      f"{r.es.generations} generations, sigma {r.es.sigma_init:g}"))
         return rows
@@ -151,6 +153,18 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def _card_names(path: Path) -> bool:
+    """Whether the README.md card beside ``path`` describes that file."""
+    from hades_zoo.hub.cards import card_block
+
+    card = path.parent / "README.md"
+    try:
+        return card.is_file() and card_block(card.read_text(encoding="utf-8")).get(
+            "file") == path.name
+    except (DatasetFormatError, OSError):
+        return False
 
 
 def _card_certificate(directory: Path) -> dict[str, Any] | None:
@@ -206,11 +220,13 @@ def _commands(src: Source, ds: SyntheticDataset, has: set[str]) -> tuple:
             ("transfer", "transfer", f"hades-zoo transfer {arg}{out}"),
             ("render", "render", f"hades-zoo render {arg} --out replay.mp4")]
     if src.kind == "hf":
-        rows.append(("pull", "pull", f"hades-zoo pull {arg} --out {shlex.quote(ident)}"))
+        rows.append(("pull", "pull",
+                     f"hades-zoo pull {arg} --out {shlex.quote(ident)}"))
     else:
         rows.append(("push", "push",
                      f"hades-zoo push {arg} --repo-id {shlex.quote('ORG/' + ident)}"))
-    return tuple((what, text) for what, name, text in rows if name is None or name in has)
+    return tuple((what, text) for what, name, text in rows
+                 if name is None or name in has)
 
 
 def describe(source: str | Path, *, commands: set[str] | frozenset[str] = frozenset(
@@ -265,8 +281,8 @@ def describe(source: str | Path, *, commands: set[str] | frozenset[str] = frozen
         path = src.path
         location = str(path.resolve())
         directory = path if src.kind == "folder" else None
-        if directory is None and (path.parent / "README.md").is_file():
-            directory = path.parent  # a file of an entry folder
+        if directory is None and _card_names(path):
+            directory = path.parent  # the dataset file of an entry folder
         if src.kind == "folder":
             files = _folder_files(path)
         else:

@@ -315,8 +315,8 @@ def transfer_grid(ds: SyntheticDataset, *, widths: Sequence[int] = DEFAULT_WIDTH
     t0 = time.perf_counter()
     keys = jax.random.split(jax.random.key(seed), seeds)
     out = []
-    bar = Steps(f"transfer {ds.dataset_id} (grid {grid_name(widths, lrs, steps, seeds)})",
-                total=len(widths))
+    grid = grid_name(widths, lrs, steps, seeds)
+    bar = Steps(f"transfer {ds.dataset_id} (grid {grid})", total=len(widths))
     for w in widths:  # host loop over static shapes only
         with bar.step(f"width {w}: BC with {len(lrs)} lr(s) to {max(steps)} steps x "
                       f"{seeds} seed(s) x {ds.recipe.num_inits} inits, evaluate"):
