@@ -3,10 +3,10 @@
 A dataset id, a recipe name or a Hub file name becomes a file name only through
 ``hades_zoo.data.paths`` (``check_name`` / ``child_path``). Each hostile id below is
 fed to every writer (``distill``, ``certify``, ``transfer``, ``merge``, ``plot``,
-``train``, ``pull``, ``push``, ``save_pretrained``) from a local file, an entry folder
-and a Hub repo (the fake Hub), and each must end with a typed error that names the id
-(CLI: exit status 1, one line, no traceback), before any training, with nothing
-changed anywhere under ``tmp_path`` but the caches. Ids a file cannot carry are
+``train``, ``pull``, ``push``, ``show``, ``save_pretrained``) from a local file, an
+entry folder and a Hub repo (the fake Hub), and each must end with a typed error that
+names the id (CLI: exit status 1, one line, no traceback), before any training, with
+nothing changed anywhere under ``tmp_path`` but the caches. Ids a file cannot carry are
 refused when the file is decoded; the API tests feed the same ids to the writers
 directly (an in-memory dataset or recipe), where each writer's own gate fires.
 
@@ -131,6 +131,8 @@ def cli_writers(box: Box, source: str, plain: str) -> dict[str, list[str]]:
         "train": ["train", source, "--steps", "5", "--episodes", "1", "--out",
                   str(box.out / "policy.safetensors")],
         "push": ["push", source, "--repo-id", "org/pushed"],
+        # show writes nothing but the pulled copy of an hf: source (into the cache)
+        "show": ["show", source],
     }
 
 
