@@ -43,7 +43,7 @@ def test_protocol_returns_logs_compile_and_run_and_keeps_its_numbers(caplog):
     events = _events(caplog)
     assert [(e.done, e.total, e.finished) for e in events] == [
         (0, 2, False), (1, 2, True), (1, 2, False), (2, 2, True)]
-    assert events[0].task == "protocol_returns cartpole-R-2 (2 seeds x 2 inits)"
+    assert events[0].task == "cartpole-R-2: protocol returns, 2 seeds x 2 inits"
     assert events[0].step.startswith("compile BC (10 steps) + evaluation (2 envs x 60")
     assert events[2].step == "train 4 policies and evaluate them"
     assert events[-1].seconds is not None and events[-1].elapsed >= events[-1].seconds
@@ -65,7 +65,7 @@ def test_cli_certify_shows_steps_on_stderr(tmp_path):
     r = CliRunner().invoke(cli, ["certify", str(path), "--seeds", "1", "--no-write"])
     assert r.exit_code == 0, r.output
     lines = r.stderr.splitlines()
-    assert lines[0].startswith("protocol_returns cartpole-R-2 (1 seeds x 2 inits): "
+    assert lines[0].startswith("cartpole-R-2: protocol returns, 1 seeds x 2 inits: "
                                "compile BC (10 steps) + evaluation")
     assert lines[0].endswith("[0/2, 0.0 s]") and "done in" in lines[1]
     assert "train 2 policies and evaluate them done in" in lines[3]
@@ -73,7 +73,7 @@ def test_cli_certify_shows_steps_on_stderr(tmp_path):
 
 
 def _fake_protocol_returns(ds, seeds, seed):
-    steps = Steps(f"protocol_returns {ds.dataset_id}", 1)
+    steps = Steps(f"{ds.dataset_id}: protocol returns", 1)
     with steps.step("compile"):
         return np.full(seeds, 480.0)
 
@@ -83,7 +83,7 @@ def test_cli_json_output_stays_one_object(tmp_path, monkeypatch):
                         _fake_protocol_returns)
     path = save_dataset(_tiny_cartpole(), tmp_path / "cp.safetensors")
     r = CliRunner().invoke(cli, ["certify", str(path), "--seeds", "2", "--no-write"])
-    assert r.exit_code == 0 and "protocol_returns cartpole-R-2: compile" in r.stderr
+    assert r.exit_code == 0 and "cartpole-R-2: protocol returns: compile" in r.stderr
     r = CliRunner().invoke(cli, ["certify", str(path), "--seeds", "2", "--no-write",
                                  "--json"])
     assert r.exit_code == 0 and r.stderr == "", r.output
@@ -97,7 +97,7 @@ def test_cli_transfer_says_what_it_trains(tmp_path, monkeypatch):
     r = CliRunner().invoke(cli, ["transfer", str(a), "--widths", "8,16", "--lrs",
                                  "1e-2", "--steps", "5", "--seeds", "1", "--no-write"])
     assert r.exit_code == 0, r.output
-    assert ("transfer cartpole-R-2 (grid custom): width 8: BC with 1 lr(s) to 5 "
+    assert ("cartpole-R-2: transfer grid custom: width 8: BC with 1 lr(s) to 5 "
             "steps x 1 seed(s) x 2 inits, evaluate...") in r.stderr
     assert "width 16" in r.stderr and "[2/2," in r.stderr.splitlines()[-1]
 
@@ -120,13 +120,13 @@ def test_cli_merge_says_what_it_trains_and_evaluates(tmp_path, monkeypatch):
                                  "--out", str(tmp_path / "m")])
     assert r.exit_code == 0, r.output
     err = r.stderr
-    assert ("merge cartpole-R-2 + cartpole-R-2.copy (1 seeds): train the merged policy "
+    assert ("cartpole-R-2 + cartpole-R-2.copy: merged, 1 seeds: train the merged policy "
             "+ 2 single-dataset (wrong): 1 seeds x 2 inits, 10 BC steps...") in err
     assert ("evaluate in CartPole-v1 (cartpole-R-2.copy's protocol): merged + 1 wrong"
             in err)
     assert ("right-dataset baseline: cartpole-R-2.copy alone, own protocol done in"
             in err)
-    assert "protocol_returns cartpole-R-2.copy: compile" in err  # the nested task
+    assert "cartpole-R-2.copy: protocol returns: compile" in err  # the nested task
     assert "[5/5," in err.splitlines()[-1] and "in cartpole-R-2:" in r.stdout
 
 

@@ -131,11 +131,16 @@ class StepProgress(logging.Handler):
             from rich.console import Console
             from rich.progress import (BarColumn, MofNCompleteColumn, Progress,
                                        TextColumn, TimeElapsedColumn)
+            from rich.table import Column
 
-            self._bar = Progress(TextColumn("[bold]{task.fields[name]}"), BarColumn(),
-                                 MofNCompleteColumn(), TimeElapsedColumn(),
-                                 TextColumn("{task.description}"),
-                                 console=Console(stderr=True), transient=False)
+            # the counts and the clock keep their width; the texts shrink first
+            self._bar = Progress(
+                TextColumn("[bold]{task.fields[name]}", table_column=Column(
+                    no_wrap=True, overflow="ellipsis", ratio=1)),
+                BarColumn(bar_width=12), MofNCompleteColumn(), TimeElapsedColumn(),
+                TextColumn("{task.description}", table_column=Column(
+                    no_wrap=True, overflow="ellipsis", ratio=1)),
+                console=Console(stderr=True), transient=False, expand=True)
             self._bar.start()
         elif self.quiet:
             return self

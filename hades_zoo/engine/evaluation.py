@@ -225,8 +225,8 @@ def protocol_returns(ds: SyntheticDataset, *, seeds: int = 5, seed: int = 0,
         return jax.vmap(fitness, in_axes=(0, None))(keys, {"states": states})[0]
 
     args = (keys, states, mean, var, targets, weights, task.fixed_params)
-    steps = Steps(f"protocol_returns {ds.dataset_id} ({seeds} seeds x "
-                  f"{recipe.num_inits} inits)", total=2)
+    steps = Steps(f"{ds.dataset_id}: protocol returns, {seeds} seeds x "
+                  f"{recipe.num_inits} inits", total=2)
     with steps.step(f"compile BC ({recipe.bc.steps} steps) + evaluation "
                     f"({recipe.eval.num_envs} envs x {recipe.eval.num_steps} steps)"):
         compiled = jax.jit(run).lower(*args).compile()  # the jit call's program

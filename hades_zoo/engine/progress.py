@@ -28,8 +28,10 @@ class ProgressEvent:
     """One step of a long call starting or ending.
 
     Attributes:
-        task: the whole call, e.g. ``"certify hopper-R-4 (5 seeds)"``.
-        step: what this step does, e.g. ``"compile: BC + evaluation, 5 seeds"``.
+        task: the whole call, dataset id first, e.g.
+            ``"hopper-R-4: protocol returns, 5 seeds x 2 inits"``.
+        step: what this step does, e.g. ``"compile BC (200 steps) + evaluation
+            (4 envs x 1024 steps)"``.
         done: steps finished (this one included once it has ended).
         total: steps in all.
         elapsed: seconds since the task started.

@@ -268,7 +268,7 @@ def run_multitask(datasets: Sequence[SyntheticDataset], *, seeds: int = 3, seed:
     single_returns = single_returns or {}
     todo = ([i for i, ds in enumerate(datasets) if ds.dataset_id not in single_returns]
             if baseline else [])
-    bar = Steps(f"merge {' + '.join(mt.dataset_ids)} ({seeds} seeds)",
+    bar = Steps(f"{' + '.join(mt.dataset_ids)}: merged, {seeds} seeds",
                 total=1 + t + len(todo))
     wrong_note = (f" + {len(groups) - 1} single-dataset (wrong)" if len(groups) > 1
                   else "")

@@ -316,7 +316,7 @@ def transfer_grid(ds: SyntheticDataset, *, widths: Sequence[int] = DEFAULT_WIDTH
     keys = jax.random.split(jax.random.key(seed), seeds)
     out = []
     grid = grid_name(widths, lrs, steps, seeds)
-    bar = Steps(f"transfer {ds.dataset_id} (grid {grid})", total=len(widths))
+    bar = Steps(f"{ds.dataset_id}: transfer grid {grid}", total=len(widths))
     for w in widths:  # host loop over static shapes only
         with bar.step(f"width {w}: BC with {len(lrs)} lr(s) to {max(steps)} steps x "
                       f"{seeds} seed(s) x {ds.recipe.num_inits} inits, evaluate"):
