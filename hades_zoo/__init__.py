@@ -13,6 +13,7 @@ from hades_zoo import _moved
 
 _moved.install()
 
+from hades_zoo.data.cache import set_compilation_cache
 from hades_zoo.data.dataset import DatasetInfo, SyntheticDataset, save_dataset
 from hades_zoo.data.recipe import (
     BCConfig,
@@ -59,7 +60,12 @@ from hades_zoo.hub import (
     save_pretrained,
 )
 from hades_zoo.zoo.image_eval import certify_image_dataset, evaluate_image_dataset
-from hades_zoo.zoo.loading import load, load_dataset_file
+from hades_zoo.zoo.loading import (
+    AmbiguousSourceError,
+    SourceNotFoundError,
+    load,
+    load_dataset_file,
+)
 from hades_zoo.zoo.multitask import MultiTaskDataset, merge
 from hades_zoo.zoo.registry import info, list_datasets
 
@@ -89,6 +95,8 @@ __all__ = [
     "TrainedPolicy", "UnknownDatasetError", "distill", "evaluate", "load",
     "load_dataset_file", "load_recipe", "protocol_returns", "save_dataset",
     "train_and_evaluate", "train_policy", "__version__",
+    # sources and the compilation cache
+    "AmbiguousSourceError", "SourceNotFoundError", "set_compilation_cache",
     # zoo
     "MultiTaskDataset", "info", "list_datasets", "merge",
     # images

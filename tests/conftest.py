@@ -15,6 +15,10 @@ os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
 os.environ["HF_ENDPOINT"] = "http://127.0.0.1:9"  # closed port: no real network
 os.environ.pop("HF_TOKEN", None)
 os.environ.pop("HF_HUB_OFFLINE", None)
+# hades_zoo turns JAX's persistent compilation cache on at first use (once per
+# process, process-wide): off for the whole session, module-scoped fixtures included
+# (tests/test_sources.py checks the switch in a subprocess and with a fake config).
+os.environ["HADES_ZOO_JIT_CACHE"] = "0"
 
 import dataclasses  # noqa: E402
 from pathlib import Path  # noqa: E402

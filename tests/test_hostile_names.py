@@ -3,10 +3,10 @@
 A dataset id, a recipe name or a Hub file name becomes a file name only through
 ``hades_zoo.data.paths`` (``check_name`` / ``child_path``). Each hostile id below is
 fed to every writer (``distill``, ``certify``, ``transfer``, ``merge``, ``plot``,
-``train``, ``pull``, ``push``, ``save_pretrained``; and the policy writers: ``train
---out DIR``, a policy's ``save_pretrained`` / ``push_to_hub``, ``eval`` / ``push`` of a
-policy folder) from a local file, an entry folder, a policy folder and a Hub repo (the
-fake Hub), and each must end with a typed error that names the id
+``train``, ``pull``, ``push``, ``show``, ``save_pretrained``; and the policy writers:
+``train --out DIR``, a policy's ``save_pretrained`` / ``push_to_hub``, ``eval`` /
+``push`` of a policy folder) from a local file, an entry folder, a policy folder and a
+Hub repo (the fake Hub), and each must end with a typed error that names the id
 (CLI: exit status 1, one line, no traceback), before any training, with nothing
 changed anywhere under ``tmp_path`` but the caches. Ids a file cannot carry are
 refused when the file is decoded; the API tests feed the same ids to the writers
@@ -133,6 +133,8 @@ def cli_writers(box: Box, source: str, plain: str) -> dict[str, list[str]]:
         "train": ["train", source, "--steps", "5", "--episodes", "1", "--out",
                   str(box.out / "pol")],
         "push": ["push", source, "--repo-id", "org/pushed"],
+        # show writes nothing but the pulled copy of an hf: source (into the cache)
+        "show": ["show", source],
     }
 
 

@@ -161,6 +161,8 @@ def test_readme_commands_write_only_into_the_run_folder_or_out(
     _run("push", str(run), "--repo-id", "org/cartpole-F-2.hz",
          env={"HF_TOKEN": "hf_write"})
     _run("pull", "hf:org/cartpole-F-2.hz", "--out", "pulled")
+    for source in ("hopper-R-64", str(run), "hf:org/cartpole-F-2.hz"):
+        _run("show", source)  # writes nothing but the hf: copy in the cache
     # Check, stress and combine datasets
     _run("train", "hopper-R-4", "--json")
     _run("train", "hopper-R-4", "--width", "256", "--lr", "1e-3", "--out", "pol/")

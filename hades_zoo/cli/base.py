@@ -1,5 +1,6 @@
 """The ``hades-zoo`` click group and what every command shares: one-line errors (exit 1),
-sources given as paths, the JIT cache, quiet third-party loggers.
+the JIT cache, quiet third-party loggers. What a SOURCE argument names is decided by
+``hades_zoo.zoo.loading.resolve_source``, as for ``hz.load``.
 """
 
 from __future__ import annotations
@@ -7,10 +8,8 @@ from __future__ import annotations
 import errno
 import functools
 import logging
-import os
 import re
 import sys
-from pathlib import Path
 
 import click
 
@@ -52,23 +51,18 @@ def _fail_cleanly(fn):
 
 
 def _jit_cache() -> bool:
-    """Persistent XLA compilation cache under $HADES_ZOO_CACHE/jax (HADES_ZOO_JIT_CACHE=0
-    turns it off); a repeated command then skips most compilation. True if enabled."""
-    from hades_zoo.data.cache import enable_compilation_cache
+    """JAX's persistent compilation cache, as the Python API turns it on
+    (``hades_zoo.data.cache.use_compilation_cache``: under $HADES_ZOO_CACHE/jax unless
+    HADES_ZOO_JIT_CACHE=0 or JAX already has a folder); a repeated command then skips
+    most compilation. True if a cache is in use."""
+    from hades_zoo.data.cache import use_compilation_cache
 
-    return enable_compilation_cache() is not None
+    return use_compilation_cache() is not None
 
 
 def _resolve_source(source: str) -> str:
-    """A CLI argument may be a path to an existing file; the API wants 'file:'.
-
-    ``os.path.lexists`` never raises (a name too long for the file system is then
-    read as an id, or named by the reader when it ends in ``.safetensors``) and sees a
-    FIFO, a device or a dangling link, which the reader names."""
-    if ":" in source:
-        return source
-    if source.endswith(".safetensors") or os.path.lexists(source):
-        return "file:" + source
+    """SOURCE unchanged: ``hades_zoo.zoo.loading.resolve_source`` (shared with
+    ``hz.load``) decides what it names when it is loaded."""
     return source
 
 
@@ -111,45 +105,11 @@ def _configure_logging(verbose: int) -> None:
 # Hub: push / pull / verify (hades_zoo.hub)
 # =============================================================================
 def _load_any(source: str):
-    """(dataset, how its sha256 was checked) for a folder, file, hf:... or zoo id.
+    """(dataset, how its sha256 was checked) for a folder, file, hf:... or zoo id
+    (``hades_zoo.zoo.loading.load_checked``)."""
+    from hades_zoo.zoo.loading import load_checked
 
-    A ``.safetensors`` file next to a README.md card that names it is checked against
-    the card's sha256.
-    """
-    from hades_zoo.hub import from_pretrained
-    from hades_zoo.zoo.loading import load as load_source
-
-    path = Path(source)
-    if ":" not in source and os.path.isdir(source):
-        return from_pretrained(path), _sha_note(path, None)
-    if (":" not in source and os.path.isfile(source)
-            and os.path.isfile(path.parent / "README.md")):
-        from hades_zoo.errors import DatasetFormatError
-        from hades_zoo.hub.cards import card_block
-
-        try:
-            named = card_block((path.parent / "README.md").read_text()).get("file")
-        except DatasetFormatError:
-            named = None
-        if named == path.name:
-            return (from_pretrained(path.parent, filename=path.name),
-                    _sha_note(path.parent, path.name))
-    if source.startswith("hf:"):
-        return load_source(source), "sha256 matches the card"
-    return load_source(_resolve_source(source)), "no card to check the sha256 against"
-
-
-def _sha_note(directory: Path, filename: str | None) -> str:
-    """How ``from_pretrained`` checked a folder's dataset: against the sidecar or the
-    card, or not at all when neither records a sha256."""
-    from hades_zoo.hub.folder import local_dataset_file
-
-    file, recorded = local_dataset_file(directory, filename)
-    if recorded is None:
-        return "sha256 not checked: no card or sidecar records it"
-    if os.path.isfile(directory / "README.md"):
-        return "sha256 matches the card"
-    return f"sha256 matches {file.name}.sha256 (no card)"
+    return load_checked(source)
 
 
 def _human(size: int) -> str:
@@ -157,11 +117,12 @@ def _human(size: int) -> str:
 
 
 def _zoo_entry(source: str):
-    """The registry entry when SOURCE is a zoo id, else None."""
-    from hades_zoo.data.ids import is_dataset_id
+    """The registry entry when SOURCE names a zoo id (bare or ``zoo:``), else None."""
+    from hades_zoo.zoo.loading import resolve_source
     from hades_zoo.zoo.registry import entries
 
-    return entries().get(source) if is_dataset_id(source) else None
+    src = resolve_source(source)
+    return entries().get(src.value) if src.kind == "zoo" else None
 
 
 def _overrides(width, depth, activation, lr, steps) -> dict:

@@ -1,4 +1,5 @@
-"""Inspect datasets without training anything: ``list``, ``info``, ``plot``, ``verify``.
+"""Inspect datasets without training anything: ``list``, ``info``, ``show``, ``plot``,
+``verify``.
 """
 
 from __future__ import annotations
@@ -9,13 +10,14 @@ import click
 
 from hades_zoo.cli.base import (
     _fail_cleanly,
+    _human,
     _load_any,
     _resolve_source,
     _zoo_entry,
     cli,
 )
 
-__all__ = ["info", "verify", "list_cmd", "plot"]
+__all__ = ["info", "show", "verify", "list_cmd", "plot"]
 
 
 @cli.command()
@@ -163,3 +165,131 @@ def plot(source: str, out: str) -> None:
     except ImportError as err:
         raise click.ClickException(str(err)) from None
     click.echo(f"wrote {path}")
+
+
+@cli.command()
+@click.argument("source", metavar="ID_OR_PATH")
+@_fail_cleanly
+def show(source: str) -> None:
+    """Summarise a dataset: protocol, sizes, fitness, certificate, transfer, files.
+
+    ID_OR_PATH is a zoo id, a .safetensors file, an entry folder (distill --out,
+    pull --out, save_pretrained) or hf:ORG/NAME[@REV] (pulled into the cache). Ends
+    with the commands that load, train, certify and share it. Nothing is trained.
+    `hades-zoo info ID --json` gives the raw protocol as JSON.
+
+    \b
+    Examples:
+      hades-zoo show hopper-R-4
+      hades-zoo show runs/cartpole-F-2.hz
+      hades-zoo show hf:ORG/cartpole-F-2.hz
+    """
+    from hades_zoo.zoo.summary import describe
+
+    summary = describe(source, commands=set(cli.commands))
+    _render_summary(summary)
+
+
+def _render_summary(s) -> None:
+    """The rich tables of ``show``; plain text (120 columns, no colour, no trailing
+    blanks) when stdout is not a terminal."""
+    import io
+
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    out = click.get_text_stream("stdout")
+    tty = bool(getattr(out, "isatty", lambda: False)())
+    console = (Console(file=out, highlight=False) if tty else
+               Console(file=io.StringIO(), width=120, no_color=True, highlight=False))
+    ds = s.dataset
+
+    def table(title: str, rows, headers=("", "")) -> None:
+        t = Table(title=title, title_justify="left", title_style="bold",
+                  box=box.SIMPLE_HEAD, show_header=any(headers), header_style="bold")
+        for i, h in enumerate(headers):
+            t.add_column(h, style="cyan" if i == 0 else None, overflow="fold")
+        for row in rows:
+            t.add_row(*(str(x) for x in row))
+        console.print(t)
+
+    kind = {"zoo": "zoo entry", "file": "file", "folder": "entry folder",
+            "hf": "Hub dataset"}[s.source.kind]
+    console.print(f"[bold]{ds.dataset_id}[/bold]  ({kind}: {s.location})",
+                  markup=True)
+    if ds.info.notes:
+        console.print(f"note: {ds.info.notes}", markup=False)
+    console.print()
+    table("Protocol", s.protocol())
+    table("Sizes", s.sizes())
+    table("Fitness", [("recorded fitness", _num(ds.info.fitness)),
+                      ("what it measures", ds.info.fitness_kind or "n/a")])
+    table("Certificate", _certificate_rows(s))
+    table("Transfer", _transfer_rows(s))
+    table("Provenance", _provenance_rows(s))
+    table("Files", [(f.name, _human(f.size), f.sha256[:12]) for f in s.files],
+          headers=("file", "size", "sha256"))
+    commands = list(s.commands)
+    if "render" not in cli.commands:
+        commands.append(("render", "(not in this version of hades-zoo)"))
+    table("Commands", commands)
+    if not tty:
+        text = console.file.getvalue()
+        click.echo("\n".join(line.rstrip() for line in text.splitlines()))
+
+
+def _num(x) -> str:
+    return "n/a" if x is None else f"{x:.6g}"
+
+
+def _certificate_rows(s) -> list[tuple[str, str]]:
+    c = s.certificate
+    if c is None:
+        return [("status", "not certified here"),
+                ("measure it", f"hades-zoo certify {s.source.given}"
+                 + ("" if s.source.kind == "folder" else " --out results"))]
+    rows = [("reproduced", f"{_num(c.get('mean'))} ± {_num(c.get('std'))} over "
+             f"{len(c.get('returns', []))} seed(s) vs recorded "
+             f"{_num(c.get('recorded'))}")]
+    if c.get("ratio") is not None:
+        rows.append(("ratio", f"{c['ratio']:.3f}"
+                     + ("" if c.get("reproduced_95") is None
+                        else f" (>= 95%: {c['reproduced_95']})")))
+    for key in ("date", "machine", "note"):
+        if c.get(key):
+            rows.append((key, str(c[key])))
+    rows.append(("from", s.certificate_from))
+    return rows
+
+
+def _transfer_rows(s) -> list[tuple[str, str]]:
+    t = s.transfer
+    if t is None:
+        return [("status", "no transfer score recorded"),
+                ("measure it", f"hades-zoo transfer {s.source.given}"
+                 + ("" if s.source.kind == "folder" else " --out results"))]
+    score = t.get("score")
+    rows = [("score", "n/a (recorded fitness <= 0)" if score is None
+             else f"{score:.3f}")]
+    if t.get("top50_mean") is not None:
+        rows.append(("top-50% mean return", f"{t['top50_mean']:.4g}"))
+    rows += [("grid", str(t.get("grid"))), ("from", s.transfer_from)]
+    return rows
+
+
+def _provenance_rows(s) -> list[tuple[str, str]]:
+    rows = []
+    prov = s.dataset.info.provenance
+    if s.entry is not None:
+        rows.append(("origin", s.entry.origin))
+        if s.entry.source and s.entry.source != prov.get("source"):
+            rows.append(("zoo source", s.entry.source))
+        if s.entry.hub is not None:
+            rows.append(("hub", f"{s.entry.hub.repo_id}@{s.entry.hub.revision}"))
+    for key, value in prov.items():
+        if key in ("certificate", "reproduction_certificate"):
+            continue
+        text = value if isinstance(value, str) else json.dumps(value)
+        rows.append((key, text if len(text) <= 200 else text[:197] + "..."))
+    return rows

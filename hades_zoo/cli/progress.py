@@ -1,21 +1,27 @@
-"""Progress of a distillation: a live rich bar on a terminal, plain lines otherwise.
+"""Progress on the terminal: a live rich bar on a terminal, plain lines otherwise.
 
-Shown after every chunk of ``es.log_every`` generations: generation, ETA,
-generations/s and environment steps/s (over the last chunk, so the first chunk's
-compile time does not skew them), population mean and best-so-far return (or loss
-for image recipes). With an environment-step budget (``distill --max-env-steps``) the
-bar and the ETA follow the env steps used, whichever of the two limits comes first.
+``DistillProgress``: shown after every chunk of ``es.log_every`` generations:
+generation, ETA, generations/s and environment steps/s (over the last chunk, so the
+first chunk's compile time does not skew them), population mean and best-so-far
+return (or loss for image recipes). With an environment-step budget (``distill
+--max-env-steps``) the bar and the ETA follow the env steps used, whichever of the
+two limits comes first.
+
+``StepProgress``: the steps that ``certify``, ``transfer`` and ``merge`` log
+(``hades_zoo.engine.progress``: what is compiled, trained and evaluated, step k of n,
+seconds so far), on stderr so that ``--json`` output stays one object on stdout.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from typing import Any
 
 import click
 
-__all__ = ["DistillProgress"]
+__all__ = ["DistillProgress", "StepProgress"]
 
 
 def _si(x: float) -> str:
@@ -95,3 +101,77 @@ class DistillProgress:
         click.echo(f"gen {generation:5d}/{self.total}  {stats}  "
                    f"[{now - self._t0:7.1f}s, ETA {eta:7.0f}s]")
         sys.stdout.flush()  # a log file is block-buffered: show each chunk as it ends
+
+
+class StepProgress(logging.Handler):
+    """Context manager: show the ``hades_zoo.progress`` log while a command runs.
+
+    One rich bar per task (a ``merge`` shows its own steps and, below, the
+    baseline's ``protocol_returns``) when stderr is a terminal; otherwise one plain
+    line on stderr per step start and end.
+
+    Args:
+        live: rich bars (default: when stderr is a terminal).
+        quiet: no plain lines (``--json`` on a non-terminal: the output is for a
+            program); a live bar is still shown on a terminal.
+    """
+
+    def __init__(self, *, live: bool | None = None, quiet: bool = False):
+        super().__init__(logging.INFO)
+        self.live = sys.stderr.isatty() if live is None else live
+        self.quiet = quiet
+        self._bar: Any = None
+        self._tasks: dict[str, Any] = {}
+        self._level = logging.NOTSET
+
+    def __enter__(self) -> StepProgress:
+        from hades_zoo.engine.progress import LOGGER_NAME
+
+        if self.live:
+            from rich.console import Console
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress,
+                                       TextColumn, TimeElapsedColumn)
+            from rich.table import Column
+
+            # the counts and the clock keep their width; the texts shrink first
+            self._bar = Progress(
+                TextColumn("[bold]{task.fields[name]}", table_column=Column(
+                    no_wrap=True, overflow="ellipsis", ratio=1)),
+                BarColumn(bar_width=12), MofNCompleteColumn(), TimeElapsedColumn(),
+                TextColumn("{task.description}", table_column=Column(
+                    no_wrap=True, overflow="ellipsis", ratio=1)),
+                console=Console(stderr=True), transient=False, expand=True)
+            self._bar.start()
+        elif self.quiet:
+            return self
+        logger = logging.getLogger(LOGGER_NAME)
+        self._level = logger.level
+        if not logger.isEnabledFor(logging.INFO):
+            logger.setLevel(logging.INFO)
+        logger.addHandler(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        from hades_zoo.engine.progress import LOGGER_NAME
+
+        logger = logging.getLogger(LOGGER_NAME)
+        if self in logger.handlers:
+            logger.removeHandler(self)
+            logger.setLevel(self._level)
+        if self._bar is not None:
+            self._bar.stop()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        event = getattr(record, "progress", None)
+        if event is None:
+            return
+        if self._bar is None:
+            click.echo(event.line(), err=True)
+            sys.stderr.flush()
+            return
+        if event.task not in self._tasks:
+            self._tasks[event.task] = self._bar.add_task(
+                event.step, total=event.total, name=event.task)
+        self._bar.update(self._tasks[event.task], completed=event.done,
+                         description=(f"{event.step} ({event.seconds:.1f} s)"
+                                      if event.finished else f"{event.step}..."))

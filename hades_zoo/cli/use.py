@@ -26,6 +26,7 @@ from hades_zoo.cli.base import (
     _zoo_entry,
     cli,
 )
+from hades_zoo.cli.progress import StepProgress
 
 __all__ = ["eval_cmd", "train", "certify", "transfer", "merge"]
 
@@ -277,11 +278,12 @@ def _destination(source: str, *, out_dir, no_write: bool, update_zoo: bool, repo
         raise click.UsageError("--repo names the checkout that --update-zoo writes; "
                                "add --update-zoo (maintainers), or keep your result "
                                "with --out DIR.")
-    path = Path(source[len("file:"):] if source.startswith("file:") else source)
-    is_path = ":" not in source or source.startswith("file:")
-    folder = path if is_path and os.path.isdir(path) else None  # never raises
+    from hades_zoo.zoo.loading import resolve_source
+
+    src = resolve_source(source)
+    folder = src.path if src.kind == "folder" else None
     if update_zoo:
-        if (is_path and os.path.exists(path)) or _zoo_entry(source) is None:
+        if src.kind != "zoo" or _zoo_entry(source) is None:
             raise HadesZooError(
                 f"--update-zoo files results of the packaged zoo, and {source!r} is "
                 "not a zoo id (`hades-zoo list`); a run folder records into itself "
@@ -360,7 +362,8 @@ def certify(source, seeds, out_dir, no_write, update_zoo, repo, data_dir, as_jso
         rec = _certify_image(ds, seeds=seeds, root=root, folder=folder,
                              data_dir=data_dir)
     else:
-        cert = run_certify(ds, seeds=seeds)
+        with StepProgress(quiet=as_json):
+            cert = run_certify(ds, seeds=seeds)
         rec = cert.to_dict()
         if folder is not None:
             from hades_zoo.zoo.certify import record_certificate_in_folder
@@ -498,9 +501,10 @@ def transfer(source, grid, widths, lrs, steps, seeds, out_dir, no_write, update_
             click.echo(f"  width {w}: config means "
                        + " ".join(f"{x:.1f}" for x in r.mean(-1).ravel()))
 
-    res = transfer_grid(ds, widths=widths or base.widths, lrs=lrs or base.lrs,
-                        steps=steps or base.steps, seeds=seeds or base.seeds,
-                        progress_fn=progress)
+    with StepProgress(quiet=as_json):
+        res = transfer_grid(ds, widths=widths or base.widths, lrs=lrs or base.lrs,
+                            steps=steps or base.steps, seeds=seeds or base.seeds,
+                            progress_fn=progress)
     data = res.to_dict()
     written = []
     if folder is not None:
@@ -607,8 +611,9 @@ def merge(sources, out_dir, seeds, no_baseline, reuse_certificates, width, depth
             ) from None
         single = {i: r["returns"] for i, r in load_table(root).items()
                   if len(r["returns"]) == seeds}
-    res = run_multitask(datasets, seeds=seeds, baseline=not no_baseline,
-                        single_returns=single, layout=layout, wrong=wrong, **ov)
+    with StepProgress(quiet=as_json):
+        res = run_multitask(datasets, seeds=seeds, baseline=not no_baseline,
+                            single_returns=single, layout=layout, wrong=wrong, **ov)
     if single:
         res = dataclasses.replace(res, recipe={**res.recipe, "single_task_baseline":
                                                "reused from results/certificates.json "

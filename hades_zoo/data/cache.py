@@ -10,9 +10,13 @@ never write into by hand; :func:`hf_cache_dir` resolves it at call time because
 huggingface_hub reads its environment variables once, at import.
 
 JAX's persistent compilation cache can live under the cache root too
-(:func:`enable_compilation_cache`, ``<root>/jax``; the CLI turns it on unless
-``HADES_ZOO_JIT_CACHE=0``): a later process that builds the same program loads the
-compiled executable instead of compiling it again (Python tracing still runs).
+(:func:`enable_compilation_cache`, ``<root>/jax``): a later process that builds the same
+program loads the compiled executable instead of compiling it again (Python tracing
+still runs). The CLI and the Python API turn it on the same way, once per process, on
+first use (:func:`use_compilation_cache`: ``hz.load``, and every task that
+``train_policy``, ``evaluate``, ``distill``, ... build), unless
+``HADES_ZOO_JIT_CACHE=0``, ``hz.set_compilation_cache(False)`` or the user already gave
+JAX a cache folder of their own.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ __all__ = [
     "atomic_copy",
     "storage_error",
     "enable_compilation_cache",
+    "use_compilation_cache",
+    "set_compilation_cache",
 ]
 
 _CHUNK = 1 << 20
@@ -291,4 +297,78 @@ def enable_compilation_cache(path: str | Path | None = None) -> Path | None:
     jax.config.update("jax_compilation_cache_dir", str(folder))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return folder
+
+
+#: hades_zoo's own switch: "auto" (on at first use), "on" (set by the user), "off".
+_JIT = {"mode": "auto", "tried": False, "ours": None}
+
+
+def _jax_cache_dir() -> str | None:
+    """The folder JAX's persistent cache uses now (None: off)."""
+    import jax
+
+    return jax.config.jax_compilation_cache_dir
+
+
+def use_compilation_cache() -> Path | None:
+    """Turn on JAX's persistent compilation cache once per process, on first use.
+
+    Called where hades_zoo starts work that compiles (``load``, every
+    ``ControlTask`` / ``ImageTask``, which ``train_policy``, ``evaluate``,
+    ``protocol_returns``, ``distill`` and ``transfer_grid`` build, ``run_multitask``,
+    the CLI commands), so the Python API and the CLI share one cache,
+    ``<cache root>/jax``. It leaves JAX alone when ``HADES_ZOO_JIT_CACHE=0``, after
+    ``set_compilation_cache(False)``, or when JAX already has a cache folder (set
+    with ``jax.config.update("jax_compilation_cache_dir", ...)`` or
+    ``JAX_COMPILATION_CACHE_DIR``): the user's choice wins. An unusable folder is a
+    logged warning, once (see :func:`enable_compilation_cache`).
+
+    Returns:
+        The folder JAX caches compiled programs in, or None when none is used.
+    """
+    if _JIT["mode"] == "off" or os.environ.get("HADES_ZOO_JIT_CACHE", "1") == "0":
+        return None
+    current = _jax_cache_dir()
+    if _JIT["tried"]:
+        return Path(current) if current else None
+    _JIT["tried"] = True
+    if current:
+        logger.debug("JAX compilation cache already set by the user: %s", current)
+        return Path(current)
+    _JIT["ours"] = enable_compilation_cache()
+    return _JIT["ours"]
+
+
+def set_compilation_cache(enabled: bool | str | Path = True) -> Path | None:
+    """Choose whether hades_zoo keeps compiled programs in JAX's persistent cache.
+
+    By default the cache is turned on at first use (:func:`use_compilation_cache`);
+    this is the Python opt-out (the environment's is ``HADES_ZOO_JIT_CACHE=0``, which
+    wins over this function).
+
+    Args:
+        enabled: False: never turn it on (and turn off the cache hades_zoo turned
+            on; a folder the user gave JAX is left alone). True: turn it on now in
+            ``<cache root>/jax``. A path: turn it on in that folder.
+
+    Returns:
+        The folder in use, or None when the cache is off (disabled, or the folder
+        is unusable: a logged warning).
+
+    Example:
+        >>> import hades_zoo as hz
+        >>> hz.set_compilation_cache(False)  # compile afresh in every process
+    """
+    if enabled is False:
+        _JIT.update(mode="off", tried=True)
+        if _JIT["ours"] is not None and _jax_cache_dir() == str(_JIT["ours"]):
+            import jax
+
+            jax.config.update("jax_compilation_cache_dir", None)
+        _JIT["ours"] = None
+        return None
+    _JIT.update(mode="on", tried=True)
+    folder = enable_compilation_cache(None if enabled is True else enabled)
+    _JIT["ours"] = folder
     return folder

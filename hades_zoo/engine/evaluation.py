@@ -20,6 +20,7 @@ import numpy as np
 from hades_zoo.data.dataset import SyntheticDataset
 from hades_zoo.data.recipe import Recipe
 from hades_zoo.engine.acting import PolicyInfo, TrainedPolicy
+from hades_zoo.engine.progress import Steps
 from hades_zoo.engine.rollout import (
     compile_fast,
     make_episode_evaluate,
@@ -298,6 +299,9 @@ def protocol_returns(ds: SyntheticDataset, *, seeds: int = 5, seed: int = 0,
     draws from its ``inner_loop`` ranges, so its recorded fitness (a population mean
     over random architectures) is not the same quantity.
 
+    Progress (compile, then run, with the seconds so far) is logged to
+    ``hades_zoo.progress`` (``hades_zoo.engine.progress``); the CLI shows it.
+
     Returns:
         (seeds,) mean returns.
     """
@@ -313,5 +317,12 @@ def protocol_returns(ds: SyntheticDataset, *, seeds: int = 5, seed: int = 0,
                                        randomised=False)  # RR: the nominal net
         return jax.vmap(fitness, in_axes=(0, None))(keys, {"states": states})[0]
 
-    returns = jax.jit(run)(keys, states, mean, var, targets, weights, task.fixed_params)
+    args = (keys, states, mean, var, targets, weights, task.fixed_params)
+    steps = Steps(f"{ds.dataset_id}: protocol returns, {seeds} seeds x "
+                  f"{recipe.num_inits} inits", total=2)
+    with steps.step(f"compile BC ({recipe.bc.steps} steps) + evaluation "
+                    f"({recipe.eval.num_envs} envs x {recipe.eval.num_steps} steps)"):
+        compiled = jax.jit(run).lower(*args).compile()  # the jit call's program
+    with steps.step(f"train {seeds * recipe.num_inits} policies and evaluate them"):
+        returns = jax.block_until_ready(compiled(*args))
     return np.asarray(returns)

@@ -18,7 +18,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from hades_zoo.data.cache import use_compilation_cache
 from hades_zoo.data.dataset import SyntheticDataset
+from hades_zoo.engine.progress import Steps
 from hades_zoo.errors import DatasetFormatError
 from hades_zoo.zoo.multitask import MultiTaskDataset, merge
 from hades_zoo.zoo.multitask_result import MultiTaskResult, plot_multitask
@@ -257,12 +259,23 @@ def run_multitask(datasets: Sequence[SyntheticDataset], *, seeds: int = 3, seed:
     from hades_zoo.engine.evaluation import protocol_returns
     from hades_zoo.zoo.certify import machine_description
 
+    use_compilation_cache()
     t0 = time.perf_counter()
     mt = merge(datasets, layout=layout)
     t = mt.num_tasks
     recipe = multitask_recipe(mt, **overrides)
     groups: list[int | None] = [None] + (list(range(t)) if wrong and t > 1 else [])
-    params, module, _ = _train_groups(mt, recipe, groups, seeds, seed)
+    single_returns = single_returns or {}
+    todo = ([i for i, ds in enumerate(datasets) if ds.dataset_id not in single_returns]
+            if baseline else [])
+    bar = Steps(f"{' + '.join(mt.dataset_ids)}: merged, {seeds} seeds",
+                total=1 + t + len(todo))
+    wrong_note = (f" + {len(groups) - 1} single-dataset (wrong)" if len(groups) > 1
+                  else "")
+    with bar.step(f"train the merged policy{wrong_note}: {seeds} seeds x "
+                  f"{recipe.num_inits} inits, {recipe.bc.steps} BC steps"):
+        params, module, _ = _train_groups(mt, recipe, groups, seeds, seed)
+        jax.block_until_ready(params)
     keys = jax.random.split(jax.random.key(seed), seeds)
     returns = np.zeros((t, seeds))
     cross = np.full((t, t, seeds), np.nan) if len(groups) > 1 else None
@@ -273,16 +286,22 @@ def run_multitask(datasets: Sequence[SyntheticDataset], *, seeds: int = 3, seed:
         sel = [0] + others
         stacked = jax.tree_util.tree_map(
             lambda x, sel=sel: x[np.asarray(sel)].reshape((-1, *x.shape[2:])), params)
-        out = _evaluate_in_env(mt, i, stacked, module,
-                               jnp.concatenate([keys] * len(sel))).reshape(len(sel), seeds)
+        with bar.step(f"evaluate in {datasets[i].recipe.env.name} "
+                      f"({mt.dataset_ids[i]}'s protocol): merged"
+                      + (f" + {len(others)} wrong" if others else "")):
+            out = _evaluate_in_env(mt, i, stacked, module, jnp.concatenate(
+                [keys] * len(sel))).reshape(len(sel), seeds)
         returns[i] = out[0]
         for row, g in zip(out[1:], others, strict=True):
             cross[i, groups[g]] = row
-    single_returns = single_returns or {}
-    single = (np.stack([np.asarray(single_returns[ds.dataset_id])
-                        if ds.dataset_id in single_returns
-                        else protocol_returns(ds, seeds=seeds, seed=seed)
-                        for ds in datasets]).astype(np.float64) if baseline else None)
+    measured = {}
+    for j in todo:
+        with bar.step(f"right-dataset baseline: {datasets[j].dataset_id} alone, own "
+                      "protocol"):
+            measured[j] = protocol_returns(datasets[j], seeds=seeds, seed=seed)
+    single = (np.stack([np.asarray(single_returns[ds.dataset_id]) if j not in measured
+                        else measured[j] for j, ds in enumerate(datasets)]
+                       ).astype(np.float64) if baseline else None)
     return MultiTaskResult(
         dataset_ids=mt.dataset_ids, returns=returns, single=single,
         recorded=tuple(ds.info.fitness for ds in datasets),

@@ -53,6 +53,7 @@ __all__ = [
     "INDEX_VERSION",
     "TRANSFER_FILE",
     "refresh_transfer_scores",
+    "packaged_file",
 ]
 
 INDEX_VERSION = 1
@@ -194,6 +195,13 @@ def entries() -> dict[str, ZooEntry]:
     """All registered entries by id (sorted)."""
     datasets = _index()["datasets"]
     return {i: _entry(i, datasets[i]) for i in sorted(datasets)}
+
+
+def packaged_file(entry: ZooEntry):
+    """The installed file of a zoo entry (a ``Traversable``), or None when it is not
+    packaged (an entry that lives on the Hub)."""
+    path = _zoo_root() / entry.file
+    return path if path.is_file() else None
 
 
 def list_datasets(pattern: str = "*") -> list[str]:

@@ -46,9 +46,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from hades_zoo.data.cache import use_compilation_cache
 from hades_zoo.data.dataset import SyntheticDataset
 from hades_zoo.engine.bc import make_bc_train_sweep
 from hades_zoo.engine.evaluation import _task_and_arrays, with_overrides
+from hades_zoo.engine.progress import Steps
 from hades_zoo.engine.tasks.control import ControlTask
 from hades_zoo.errors import RecipeError
 
@@ -284,7 +286,8 @@ def transfer_grid(ds: SyntheticDataset, *, widths: Sequence[int] = DEFAULT_WIDTH
         ds: a dataset with a recipe.
         widths / lrs / steps: grid axes (validated like ``with_overrides``).
         seeds: BC seeds per config (each pools ``num_inits`` runs).
-        progress_fn: called as ``progress_fn(width, top50_at_width)`` after each width.
+        progress_fn: called as ``progress_fn(width, top50_at_width)`` after each width
+            (each width's start and end are also logged: ``hades_zoo.engine.progress``).
 
     Returns:
         TransferResult.
@@ -308,11 +311,16 @@ def transfer_grid(ds: SyntheticDataset, *, widths: Sequence[int] = DEFAULT_WIDTH
         with_overrides(ds.recipe, steps=s)
     if len(set(steps)) != len(steps) or list(steps) != sorted(steps):
         raise RecipeError(f"steps must be strictly increasing, got {list(steps)}.")
+    use_compilation_cache()
     t0 = time.perf_counter()
     keys = jax.random.split(jax.random.key(seed), seeds)
     out = []
+    grid = grid_name(widths, lrs, steps, seeds)
+    bar = Steps(f"{ds.dataset_id}: transfer grid {grid}", total=len(widths))
     for w in widths:  # host loop over static shapes only
-        r = np.asarray(_width_fn(ds, w, steps)(keys, jnp.asarray(lrs)))
+        with bar.step(f"width {w}: BC with {len(lrs)} lr(s) to {max(steps)} steps x "
+                      f"{seeds} seed(s) x {ds.recipe.num_inits} inits, evaluate"):
+            r = np.asarray(_width_fn(ds, w, steps)(keys, jnp.asarray(lrs)))
         out.append(r)
         if progress_fn is not None:
             progress_fn(w, r)

@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from hades_zoo.data.cache import use_compilation_cache
 from hades_zoo.data.recipe import Recipe
 from hades_zoo.engine.bc import make_bc_train
 from hades_zoo.engine.envs import Env, make_env
@@ -64,6 +65,7 @@ class ControlTask:
     """The static protocol of a recipe, as pure jittable functions (see module doc)."""
 
     def __init__(self, recipe: Recipe, *, env: Env | None = None):
+        use_compilation_cache()  # every program built on a task: once per process
         self.recipe = recipe
         # Built eagerly, outside any trace: a brax env built lazily inside a jit trace
         # would capture tracers in ``make_env``'s cache (see envs.make_env).

@@ -33,6 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from hades_zoo.data.cache import use_compilation_cache
 from hades_zoo.data.recipe import BCConfig, ImageConfig, Recipe
 from hades_zoo.errors import RecipeError
 
@@ -160,6 +161,7 @@ class ImageTask:
             raise RecipeError(
                 f"recipe {recipe.name!r} has no image section; ImageTask needs an "
                 "image-classification recipe (env.backend: image).")
+        use_compilation_cache()  # every program built on a task: once per process
         self.recipe = recipe
         self.image: ImageConfig = recipe.image
         self.module = ImageCNN(num_classes=self.image.num_classes, width=recipe.policy.width,
