@@ -240,17 +240,19 @@ def test_cli_merge_three_bars(tmp_path, tiny_cartpole):
 
 def test_cli_train_saves_policy_and_certify_json(tmp_path, tiny_cartpole):
     path = save_dataset(tiny_cartpole, tmp_path / "cp.safetensors")
-    out = tmp_path / "pol.safetensors"
+    out = tmp_path / "pol"  # a policy is a folder: model.safetensors + config.json + card
     r = CliRunner().invoke(cli, ["train", str(path), "--steps", "10", "--episodes", "2",
                                  "--out", str(out), "--json"])
     assert r.exit_code == 0, r.output
     data = json.loads(r.output)
-    assert data["episodes"] == 2 and out.exists()
-    side = json.loads(out.with_suffix(".json").read_text())
-    assert side["policy"]["width"] == 8 and side["overrides"] == {"steps": 10}
+    assert data["episodes"] == 2 and (out / "README.md").is_file()
+    config = json.loads((out / "config.json").read_text())
+    assert config["network"]["width"] == 8
+    assert config["training"]["overrides"] == {"steps": 10}
+    assert config["evaluation"]["episodes"] == 2
     from safetensors.numpy import load_file
 
-    assert any("Dense_0" in k for k in load_file(str(out)))
+    assert any("Dense_0" in k for k in load_file(str(out / "model.safetensors")))
     r = CliRunner().invoke(cli, ["certify", str(path), "--seeds", "1", "--no-write",
                                  "--json"])
     assert r.exit_code == 0, r.output
