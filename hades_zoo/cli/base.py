@@ -29,7 +29,8 @@ def _fail_cleanly(fn):
 
     A full disk or a read-only / forbidden path met by a write that does not go
     through ``hades_zoo.data.cache``'s atomic writes (an append, a plot) is reported
-    the same way, as a StorageError naming the path.
+    the same way, as a StorageError naming the path; so is any other path the OS
+    refuses (a name too long, a file or device where a folder belongs).
     """
 
     @functools.wraps(fn)
@@ -40,12 +41,20 @@ def _fail_cleanly(fn):
             text = re.sub(r"\s*\n\s*", " ", str(err))
             raise click.ClickException(f"{type(err).__name__}: {text}") from None
         except OSError as err:
-            if err.errno not in _STORAGE_ERRNOS:
-                raise
-            from hades_zoo.data.cache import storage_error
+            if err.errno in _STORAGE_ERRNOS:
+                from hades_zoo.data.cache import storage_error
 
-            typed = storage_error(err, err.filename, atomic=False)
-            raise click.ClickException(f"{type(typed).__name__}: {typed}") from None
+                typed = storage_error(err, err.filename, atomic=False)
+                raise click.ClickException(f"{type(typed).__name__}: {typed}") from None
+            # any other path the OS refuses (a name too long, a device or a file
+            # where a folder belongs, /proc): one line naming it, never a traceback
+            from hades_zoo.data.untrusted import show_path
+
+            where = show_path(str(err.filename)) if err.filename else "a path"
+            raise click.ClickException(
+                f"StorageError: cannot use {where}: {err.strerror or err}; check the "
+                "path (each name at most 255 bytes, a folder where a folder belongs)."
+            ) from None
 
     return wrapper
 

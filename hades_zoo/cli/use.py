@@ -291,7 +291,23 @@ def _destination(source: str, *, out_dir, no_write: bool, update_zoo: bool, repo
         return None, repo_root(repo)
     if folder is not None and not no_write:
         entry_card(folder)
+        _hold_for_this_command(folder)
     return (None if no_write else folder), None
+
+
+def _hold_for_this_command(folder: Path) -> None:
+    """Hold the run folder's lock (``engine.run_folder``) until the command ends, so
+    a certificate or transfer result is not written while a distill rewrites the
+    card (the distill's next checkpoint would drop it): refused at once, naming the
+    distill, before anything is measured."""
+    import contextlib
+    import sys
+
+    from hades_zoo.engine.run_folder import hold_run_folder
+
+    stack = contextlib.ExitStack()
+    stack.enter_context(hold_run_folder(folder, command=" ".join(sys.argv)))
+    click.get_current_context().call_on_close(stack.close)
 
 
 def _zoo_card(root: Path, dataset_id: str) -> Path:

@@ -123,6 +123,11 @@ class DatasetConfig:
             raise RecipeError(f"{path}.init_std must be >= 0, got {self.init_std}.")
 
 
+#: The largest MLP policy a recipe may ask for (the paper's is 512 x 2).
+MAX_POLICY_WIDTH = 16384
+MAX_POLICY_DEPTH = 64
+
+
 @_frozen
 class PolicyConfig:
     """MLP policy: ``depth`` hidden layers of ``width`` units.
@@ -154,6 +159,12 @@ class PolicyConfig:
     def validate(self, path: str = "policy") -> None:
         _check_positive(self.width, f"{path}.width")
         _check_positive(self.depth, f"{path}.depth")
+        # beyond these a (width, width) kernel overflows XLA's shapes or any memory
+        for name, value, top in (("width", self.width, MAX_POLICY_WIDTH),
+                                 ("depth", self.depth, MAX_POLICY_DEPTH)):
+            if value > top:
+                raise RecipeError(f"{path}.{name}={value} is over {top}, the largest "
+                                  f"policy {name} hades_zoo trains; use at most {top}.")
         if self.activation not in ("tanh", "relu"):
             raise RecipeError(f"{path}.activation must be 'tanh' or 'relu', got {self.activation!r}.")
 

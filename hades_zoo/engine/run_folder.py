@@ -86,7 +86,10 @@ def hold_run_folder(directory: str | Path, *, command: str = "") -> Iterator[Pat
             yield path
         finally:
             with _held_guard:
-                _held[key][1] -= 1
+                # the outer hold may already have released the key (a Ctrl-C that
+                # unwinds the outer block first): nothing left to count down
+                if key in _held:
+                    _held[key][1] -= 1
         return
     try:
         import fcntl  # noqa: F401

@@ -21,11 +21,13 @@ a repo loads offline (``HF_HUB_OFFLINE=1``) from huggingface_hub's cache.
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from pathlib import Path
 
 from hades_zoo.data.atomic_folder import write_folder
 from hades_zoo.data.cache import sha256_bytes
+from hades_zoo.data.untrusted import MAX_DATASET_BYTES, read_regular_file
 from hades_zoo.engine.acting import TrainedPolicy
 from hades_zoo.errors import HubError, PolicyFormatError
 from hades_zoo.hub.client import CARD_FILE, _offline, _tagged
@@ -80,11 +82,13 @@ def _policy_files(policy: TrainedPolicy, repo_id: str | None,
 def is_policy_folder(path: str | Path) -> bool:
     """Whether ``path`` is a folder with a hades_zoo policy ``config.json``."""
     path = Path(path)
-    try:
-        parse_config((path / CONFIG_FILE).read_bytes(), source=str(path))
-    except (OSError, PolicyFormatError):
+    if not os.path.isdir(path) or not os.path.lexists(path / CONFIG_FILE):
         return False
-    return path.is_dir()
+    try:
+        parse_config(_read(path / CONFIG_FILE), source=str(path))
+    except PolicyFormatError:
+        return False
+    return True
 
 
 def check_destination(directory: Path) -> None:
@@ -132,15 +136,18 @@ def save_policy(policy: TrainedPolicy, directory: str | Path, *,
 
 # ----------------------------------------------------------------------- reading
 def _read(path: Path) -> bytes:
+    """A policy file's bytes: a regular file of sane size (a FIFO or a link to
+    ``/dev/zero`` is refused, not read forever)."""
     try:
-        return path.read_bytes()
-    except OSError as err:
-        raise PolicyFormatError(f"cannot read {path}: {err.strerror}; a policy folder "
-                                f"holds {', '.join(POLICY_FILES)}.") from None
+        return read_regular_file(path, what="policy file", error=PolicyFormatError,
+                                 max_bytes=MAX_DATASET_BYTES)
+    except PolicyFormatError as err:
+        raise PolicyFormatError(f"{err}; a policy folder holds "
+                                f"{', '.join(POLICY_FILES)}.") from None
 
 
 def _load_folder(directory: Path) -> TrainedPolicy:
-    if not (directory / CONFIG_FILE).is_file():
+    if not os.path.lexists(directory / CONFIG_FILE):
         raise PolicyFormatError(
             f"{directory} is not a policy folder: it has no {CONFIG_FILE}. A policy "
             "folder is what `hades-zoo train SOURCE --out DIR` or "
@@ -148,7 +155,7 @@ def _load_folder(directory: Path) -> TrainedPolicy:
             "hz.load).")
     config, weights = _read(directory / CONFIG_FILE), _read(directory / WEIGHTS_FILE)
     card = directory / CARD_FILE
-    if card.is_file():
+    if os.path.lexists(card):  # a FIFO or odd card is refused, not skipped
         text = _read(card).decode("utf-8", errors="replace")
         try:
             block = policy_card_block(text, source=str(card))

@@ -177,9 +177,32 @@ def load_dataset_file(path: str | Path) -> SyntheticDataset:
         from hades_zoo.hub.folder import from_pretrained
 
         return from_pretrained(Path(path))
+    if _recorded_beside(Path(path)):  # a sidecar or card records its sha256: check it
+        from hades_zoo.hub.folder import from_pretrained
+
+        return from_pretrained(Path(path).parent, filename=Path(path).name)
     ds = read_dataset_file(path)
     check_dataset_fits_env(ds)
     return ds
+
+
+def _recorded_beside(path: Path) -> bool:
+    """Whether a ``<file>.sha256`` sidecar or a README.md card naming the file lies
+    beside it (an entry folder's file is then checked as its folder would be)."""
+    if not os.path.isfile(path):  # never raises; odd files are the reader's to name
+        return False
+    if os.path.isfile(path.parent / f"{path.name}.sha256"):
+        return True
+    card = path.parent / "README.md"
+    if not os.path.isfile(card):
+        return False
+    from hades_zoo.hub.cards import card_block
+
+    try:
+        return card_block(card.read_text(encoding="utf-8", errors="replace")
+                          ).get("file") == path.name
+    except DatasetFormatError:
+        return False
 
 
 def load(source: str | Path) -> SyntheticDataset:
@@ -223,8 +246,9 @@ def load(source: str | Path) -> SyntheticDataset:
 def load_checked(source: str | Path) -> tuple[SyntheticDataset, str]:
     """:func:`load`, and how the file's sha256 was checked (what ``verify`` prints).
 
-    A ``.safetensors`` file next to a README.md card that names it is read through
-    the card (``from_pretrained``), so its sha256 is checked against the card's.
+    A ``.safetensors`` file next to its ``.sha256`` sidecar or a README.md card that
+    names it is read as its folder would be (``from_pretrained``), so its sha256 is
+    checked against what they record.
 
     Returns:
         ``(dataset, note)``; the note says whether a recorded sha256 was checked.
@@ -235,21 +259,9 @@ def load_checked(source: str | Path) -> tuple[SyntheticDataset, str]:
         return load(source), checked
     if src.kind == "folder":
         return load(source), _folder_note(Path(src.value), None)
-    if src.kind == "file":
+    if src.kind == "file" and _recorded_beside(Path(src.value)):
         path = Path(src.value)
-        card = path.parent / "README.md"
-        if os.path.isfile(path) and os.path.isfile(card):  # never raise
-            from hades_zoo.hub.cards import card_block
-            from hades_zoo.hub.folder import from_pretrained
-
-            try:
-                named = card_block(card.read_text()).get("file")
-            except DatasetFormatError:
-                named = None
-            if named == path.name:
-                use_compilation_cache()
-                return (from_pretrained(path.parent, filename=path.name),
-                        _folder_note(path.parent, path.name))
+        return load(source), _folder_note(path.parent, path.name)
     if src.kind == "zoo":
         return load(source), "sha256 matches the zoo index"
     return load(source), "no card to check the sha256 against"
