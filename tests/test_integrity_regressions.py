@@ -111,3 +111,30 @@ def test_certify_of_a_folder_a_distill_holds_is_refused_before_measuring(tmp_pat
     finally:
         holder.kill()
         holder.communicate()
+
+
+def test_a_section_set_to_a_value_is_not_silently_replaced_by_a_later_set():
+    from hades_zoo.data.recipe_io import load_recipe
+
+    with pytest.raises(RecipeError, match=r"es is a section, but it holds 1"):
+        load_recipe(REPO / "recipes" / "cartpole-R-2.yaml",
+                    ["es=1", "es.popsize=8"])
+
+
+def test_a_policy_folder_given_to_a_dataset_command_says_what_it_is(tmp_path):
+    import hades_zoo as hz
+
+    hz.train_policy(make_dataset(), steps=5).save_pretrained(tmp_path / "pol",
+                                                            evaluate=False)
+    with pytest.raises(DatasetFormatError, match="is a saved policy"):
+        hz.load(str(tmp_path / "pol"))
+    line = _one_line(CliRunner().invoke(cli, ["info", str(tmp_path / "pol")]),
+                     "DatasetFormatError")
+    assert "hades-zoo eval" in line
+
+
+def test_a_file_that_is_not_a_dataset_is_not_to_be_deleted(tmp_path):
+    notes = tmp_path / "notes.safetensors"
+    notes.write_text("hello!")
+    line = _one_line(CliRunner().invoke(cli, ["info", str(notes)]), "DatasetFormatError")
+    assert "delete" not in line and "check the path" in line

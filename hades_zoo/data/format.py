@@ -44,7 +44,8 @@ JSON_KEYS = ("recipe", "info", "library")
 #: safetensors' own bound on the header (tensor table + metadata) of a file.
 MAX_HEADER_BYTES = 100_000_000
 #: What to do about a file that is not safetensors: the usual cause is a cut download.
-REFETCH = "delete it and fetch or regenerate it"
+REFETCH = ("check the path: it is not a hades_zoo dataset, or a damaged one (a dataset "
+           "you fetched or wrote: fetch or regenerate it)")
 
 
 def library_versions() -> dict[str, str]:

@@ -211,6 +211,14 @@ def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str]) -> dict[s
             elif sub is None:
                 raise RecipeError(f"override {said}: {where} is a value, not a section.")
             else:
+                if part in node and not isinstance(node[part], dict) and (
+                        node[part] is not None):
+                    # an earlier --set gave the section a value: refuse rather than
+                    # silently replace it (and its defaults) with {}
+                    raise RecipeError(
+                        f"override {said}: {where} is a section, but it holds "
+                        f"{show_path(repr(node[part]), 40)} (from an earlier --set or "
+                        "the recipe file); drop that value.")
                 if not isinstance(node.get(part), dict):
                     node[part] = {}
                 cls, node = sub, node[part]

@@ -175,6 +175,13 @@ def load_dataset_file(path: str | Path) -> SyntheticDataset:
     use_compilation_cache()
     if is_dir(path):  # never raises (a name too long is read_dataset_file's to name)
         from hades_zoo.hub.folder import from_pretrained
+        from hades_zoo.hub.policy_repo import is_policy_folder
+
+        if is_policy_folder(path):
+            raise DatasetFormatError(
+                f"{show_path(str(path))} is a saved policy (config.json + "
+                "model.safetensors), not a dataset: evaluate it with `hades-zoo eval "
+                "DIR`, load it with hz.load_policy(DIR).")
 
         return from_pretrained(Path(path))
     if _recorded_beside(Path(path)):  # a sidecar or card records its sha256: check it
