@@ -69,11 +69,6 @@ def _jit_cache() -> bool:
     return use_compilation_cache() is not None
 
 
-def _resolve_source(source: str) -> str:
-    """SOURCE unchanged: ``hades_zoo.zoo.loading.resolve_source`` (shared with
-    ``hz.load``) decides what it names when it is loaded."""
-    return source
-
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="hades_zoo")

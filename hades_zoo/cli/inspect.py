@@ -12,7 +12,6 @@ from hades_zoo.cli.base import (
     _fail_cleanly,
     _human,
     _load_any,
-    _resolve_source,
     _zoo_entry,
     cli,
 )
@@ -30,7 +29,7 @@ def info(source: str, as_json: bool) -> None:
 
     from hades_zoo.zoo.loading import load as load_source
 
-    ds = load_source(_resolve_source(source))
+    ds = load_source(source)
     data = {
         "dataset_id": ds.dataset_id,
         "size": ds.size,
@@ -160,7 +159,7 @@ def plot(source: str, out: str) -> None:
 
     try:
         check_plot_path(out)  # before any work: a bad suffix costs nothing
-        ds = load_source(_resolve_source(source))
+        ds = load_source(source)
         path = plot_dataset(ds, out)
     except ImportError as err:
         raise click.ClickException(str(err)) from None

@@ -22,7 +22,6 @@ from hades_zoo.cli.base import (
     _fail_cleanly,
     _jit_cache,
     _overrides,
-    _resolve_source,
     _zoo_entry,
     cli,
 )
@@ -78,7 +77,7 @@ def eval_cmd(source: str, episodes: int, seed: int, greedy: bool | None, batchin
         _eval_policy(folder, episodes=episodes, seed=seed, greedy=greedy,
                      batching=batching, as_json=as_json, times=(t_start, t0))
         return
-    ds = load_source(_resolve_source(source))
+    ds = load_source(source)
     t_load = time.time()
     if ds.recipe.image is not None:
         _eval_image(ds, split=split, seeds=seeds, seed=seed, data_dir=data_dir,
@@ -224,8 +223,7 @@ def train(source, width, depth, activation, lr, steps, seed, episodes, out, as_j
             "config.json, README.md); pass a folder, e.g. --out pol/.")
     _jit_cache()
     t0 = time.time()
-    resolved = _resolve_source(source)
-    ds = load_source(resolved)
+    ds = load_source(source)
     ov = _overrides(width, depth, activation, lr, steps)
     api.with_overrides(ds.recipe, **ov)  # range-check before anything is compiled
     if out is not None:
@@ -241,7 +239,7 @@ def train(source, width, depth, activation, lr, steps, seed, episodes, out, as_j
     if out:
         from hades_zoo.hub.policy_repo import save_policy
 
-        origin = None if resolved.startswith("file:") else resolved
+        origin = None if source.startswith("file:") else source
         policy = policy.replace(info=dataclasses.replace(policy.info,
                                                          dataset_source=origin))
         save_policy(policy, out)
@@ -366,7 +364,7 @@ def certify(source, seeds, out_dir, no_write, update_zoo, repo, data_dir, as_jso
     _jit_cache()
     folder, root = _destination(source, out_dir=out_dir, no_write=no_write,
                                 update_zoo=update_zoo, repo=repo)
-    ds = load_source(_resolve_source(source))
+    ds = load_source(source)
     # every path named after the id through the one gate, before measuring
     if root is not None:
         _zoo_card(root, ds.dataset_id)
@@ -500,7 +498,7 @@ def transfer(source, grid, widths, lrs, steps, seeds, out_dir, no_write, update_
     _jit_cache()
     folder, root = _destination(source, out_dir=out_dir, no_write=no_write,
                                 update_zoo=update_zoo, repo=repo)
-    ds = load_source(_resolve_source(source))
+    ds = load_source(source)
     # every path named after the id through the one gate, before measuring
     if out_dir is not None:
         from hades_zoo.zoo.outputs import out_transfer_path
@@ -609,7 +607,7 @@ def merge(sources, out_dir, seeds, no_baseline, reuse_certificates, width, depth
     if len(sources) < 2:
         raise click.ClickException("merge needs at least two datasets.")
     _jit_cache()
-    datasets = [load_source(_resolve_source(s)) for s in sources]
+    datasets = [load_source(s) for s in sources]
     ov = _overrides(width, depth, activation, lr, steps)
     multitask_recipe(merge_ds(datasets, layout=layout), **ov)  # errors before compiling
     single = {}

@@ -29,6 +29,7 @@ __all__ = [
     "PARQUET_FILE",
     "RECIPE_FILE",
     "size_category",
+    "CITATION",
 ]
 
 PARQUET_GLOB = "data/train-*.parquet"
@@ -38,7 +39,7 @@ REQUIRED_TAGS = ("behaviour-distillation", "hades")
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _FILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}\.safetensors$")
 
-_CITATION = """@inproceedings{lupu2024behaviour,
+CITATION = """@inproceedings{lupu2024behaviour,
   title={Behaviour Distillation},
   author={Lupu, Andrei and Lu, Chris and Liesen, Jarek and Lange, Robert Tjarko and Foerster, Jakob},
   booktitle={International Conference on Learning Representations},
@@ -257,7 +258,7 @@ hades-zoo push pol/ --repo-id <your-org>/{ds.info.dataset_id}-policy
 ## Citation
 
 ```bibtex
-{_CITATION}
+{CITATION}
 ```
 """
     return DatasetCard(f"---\n{data.to_yaml()}\n---\n{body}")

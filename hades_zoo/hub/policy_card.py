@@ -17,15 +17,10 @@ import json
 from typing import Any
 
 from hades_zoo.errors import PolicyFormatError
+from hades_zoo.hub.cards import CITATION
 
 __all__ = ["policy_card_block", "policy_tags", "render_policy_card"]
 
-_CITATION = """@inproceedings{lupu2024behaviour,
-  title={Behaviour Distillation},
-  author={Lupu, Andrei and Lu, Chris and Liesen, Jarek and Lange, Robert Tjarko and Foerster, Jakob},
-  booktitle={International Conference on Learning Representations},
-  year={2024}
-}"""
 
 
 def policy_tags(policy: Any) -> list[str]:
@@ -159,7 +154,7 @@ print(traj.returns.mean())
 ## Citation
 
 ```bibtex
-{_CITATION}
+{CITATION}
 ```
 """
     return ModelCard(f"---\n{data.to_yaml()}\n---\n{body}")
