@@ -16,12 +16,20 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 from flax import struct
-from flax.linen.initializers import constant, orthogonal
+from flax.linen.initializers import constant
 
 from hades_zoo.data.recipe import PolicyConfig
+from hades_zoo.engine.orthogonal import orthogonal
 
-__all__ = ["MLPPolicy", "TrainedPolicy", "make_policy", "init_policy_params", "fixed_init_params",
-           "select_action", "log_prob"]
+__all__ = [
+    "MLPPolicy",
+    "TrainedPolicy",
+    "fixed_init_params",
+    "init_policy_params",
+    "log_prob",
+    "make_policy",
+    "select_action",
+]
 
 
 class MLPPolicy(nn.Module):

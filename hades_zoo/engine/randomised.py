@@ -38,10 +38,11 @@ import jax
 import jax.numpy as jnp
 import optax
 from flax import struct
-from flax.linen.initializers import constant, orthogonal
+from flax.linen.initializers import constant
 
 from hades_zoo.data.recipe import ACTIVATIONS, BCConfig, InnerLoopConfig
 from hades_zoo.engine.bc import make_bc_loss
+from hades_zoo.engine.orthogonal import orthogonal
 from hades_zoo.engine.policy import MLPPolicy
 
 __all__ = ["InnerLoopSample", "MaskedMLPPolicy", "RandomisedInnerLoop",
@@ -118,7 +119,7 @@ class MaskedMLPPolicy(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array) -> tuple[jax.Array, jax.Array | None]:
         def arch(name, default):
-            init = lambda: jnp.asarray(default, jnp.int32)  # noqa: E731
+            init = lambda: jnp.asarray(default, jnp.int32)
             return self.variable("arch", name, init).value
 
         width = arch("width", self.max_width)
