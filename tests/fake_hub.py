@@ -340,7 +340,9 @@ class _Handler(BaseHTTPRequestHandler):
         if repo_id in self.hub.repos:
             return self._json(409, {"error": "You already created this dataset repo",
                                     "url": url})
-        self.hub.create_repo(repo_id, private=bool(payload.get("private")))
+        # huggingface_hub < 2 sends {"private": true}; 2.x {"visibility": "private"}
+        private = bool(payload.get("private")) or payload.get("visibility") == "private"
+        self.hub.create_repo(repo_id, private=private)
         self._json(200, {"url": url, "name": repo_id})
 
     def validate_yaml(self) -> None:

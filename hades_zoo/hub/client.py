@@ -5,6 +5,8 @@ huggingface_hub errors turned into ``HubError`` messages that name the fix.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import logging
 import os
 import re
@@ -134,7 +136,7 @@ def _hub_error(err: BaseException, *, action: str, repo_id: str,
                revision: str | None = None, filename: str | None = None,
                write: bool = False, landed: bool = True,
                repo_type: str = "dataset") -> HubError:
-    """Translate a huggingface_hub / requests failure into a HubError naming the fix.
+    """Translate a huggingface_hub / HTTP client (requests, httpx, httpx2) failure into a HubError naming the fix.
 
     Args:
         err: the exception raised by huggingface_hub (its cause chain is searched).
@@ -150,7 +152,6 @@ def _hub_error(err: BaseException, *, action: str, repo_id: str,
     Returns:
         The HubError to raise, its ``reason`` set.
     """
-    import requests
     from huggingface_hub.utils import (
         EntryNotFoundError,
         GatedRepoError,
@@ -188,8 +189,8 @@ def _hub_error(err: BaseException, *, action: str, repo_id: str,
         if isinstance(e, GatedRepoError):
             return _tagged("gated", f"{head}: the repo is gated; request access on its "
                            "Hub page and set HF_TOKEN to a token of the approved account.")
-        if isinstance(e, requests.HTTPError) and getattr(e, "response", None) is not None:
-            status = e.response.status_code
+        status = http_status(e)
+        if status is not None:
             if status == 401:
                 return _tagged("unauthorized", (
                     f"{head}: not authorised (401): the repo is private or does not "
@@ -228,14 +229,14 @@ def _hub_error(err: BaseException, *, action: str, repo_id: str,
                     f"HF_ENDPOINT is failing; {fix}."
                 ))
             return _tagged("http", f"{head}: HTTP {status}: {_server_says(e)}.")
-        if isinstance(e, requests.Timeout):
+        if isinstance(e, _transport_errors().timeout):
             if write:
                 return _tagged("timeout", f"{head}: timed out; {landed}.")
             return _tagged("timeout", (
                 f"{head}: timed out; check the network and HF_ENDPOINT, or raise "
                 "HADES_ZOO_HUB_TIMEOUT (seconds)."
             ))
-        if isinstance(e, requests.ConnectionError):
+        if isinstance(e, _transport_errors().connection):
             if write:
                 return _tagged("connection",
                                f"{head}: the connection failed or dropped; {landed}.")
@@ -244,6 +245,58 @@ def _hub_error(err: BaseException, *, action: str, repo_id: str,
                 "HF_HUB_OFFLINE=1 to use cached files."
             ))
     return _tagged("other", f"{head} failed: {type(err).__name__}: {err}")
+
+
+@dataclasses.dataclass(frozen=True)
+class TransportErrors:
+    """Exception classes of the HTTP clients huggingface_hub may use, by kind.
+
+    huggingface_hub < 1.0 raises ``requests`` errors; 1.x ``httpx`` ones; 2.x ``httpx2``
+    ones (its ``HfHubHTTPError`` derives from ``httpx2.HTTPError``). Each tuple holds
+    the classes of whichever of those clients is installed.
+    """
+
+    timeout: tuple[type[BaseException], ...]
+    connection: tuple[type[BaseException], ...]
+    request: tuple[type[BaseException], ...]
+
+
+@functools.lru_cache(maxsize=1)
+def _transport_errors() -> TransportErrors:
+    import importlib
+
+    timeout: list[type[BaseException]] = [TimeoutError]
+    connection: list[type[BaseException]] = [ConnectionError]
+    request: list[type[BaseException]] = []
+    for name in ("requests", "httpx", "httpx2"):
+        try:
+            mod = importlib.import_module(name)
+        except ImportError:
+            continue
+        if name == "requests":
+            timeout.append(mod.Timeout)
+            connection.append(mod.ConnectionError)
+            request.append(mod.RequestException)
+        else:
+            timeout.append(mod.TimeoutException)
+            connection.append(mod.TransportError)  # connect, read, write, protocol
+            request.append(mod.HTTPError)
+    return TransportErrors(tuple(timeout), tuple(connection), tuple(request))
+
+
+def is_transport_error(err: BaseException) -> bool:
+    """Whether ``err`` came from the HTTP client (any status, timeout or dropped
+    connection) rather than from the local file system."""
+    kinds = _transport_errors()
+    return isinstance(err, kinds.request + kinds.timeout) or http_status(err) is not None
+
+
+def http_status(err: BaseException) -> int | None:
+    """The HTTP status of an error that carries a response (requests' ``HTTPError``,
+    httpx's ``HTTPStatusError``, huggingface_hub's ``HfHubHTTPError``), else None."""
+    response = getattr(err, "response", None)
+    status = getattr(response, "status_code", None)
+    return status if isinstance(status, int) else None
 
 
 def _server_says(err: BaseException) -> str:

@@ -110,12 +110,12 @@ def _download(src: HubSource, filename: str, revision: str | None, *,
 
 def _is_storage_failure(err: BaseException) -> bool:
     """A local write failure (full disk, read-only, a file in the way), not a network
-    one (requests' errors are OSErrors too)."""
+    one (huggingface_hub's HTTP errors are OSErrors too)."""
     import errno
 
-    import requests
+    from hades_zoo.hub.client import is_transport_error
 
-    return (isinstance(err, OSError) and not isinstance(err, requests.RequestException)
+    return (isinstance(err, OSError) and not is_transport_error(err)
             and err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC),
                               errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR,
                               errno.EEXIST))

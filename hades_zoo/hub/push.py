@@ -28,7 +28,7 @@ from hades_zoo.hub.refs import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PushResult", "push_to_hub", "push_folder", "LOCAL_ONLY"]
+__all__ = ["LOCAL_ONLY", "PushResult", "push_folder", "push_to_hub"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -252,12 +252,29 @@ def _at_commit(err: BaseException) -> bool:
     for _ in range(10):
         if cur is None:
             break
-        request = getattr(cur, "request", None)
-        url = getattr(request, "url", None)
-        if isinstance(url, str):
+        url = _request_url(cur)
+        if url is not None:
             return "/commit/" in url
         cur = cur.__cause__ or cur.__context__
     return True
+
+
+def _request_url(err: BaseException) -> str | None:
+    """The URL of the request an HTTP client error was raised for, if it says.
+
+    requests' errors carry ``.request.url`` (a str); httpx / httpx2 errors a ``URL``
+    object, and raise RuntimeError (not AttributeError) when no request was set; an
+    error with a response knows its request through it."""
+    for owner in (err, getattr(err, "response", None)):
+        if owner is None:
+            continue
+        try:
+            url = owner.request.url
+        except (AttributeError, RuntimeError):
+            continue
+        if url is not None:
+            return str(url)
+    return None
 
 
 def _delete_tag_hint(repo_id: str, tag: str, repo_type: str = "dataset") -> str:

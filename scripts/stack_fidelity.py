@@ -1,0 +1,152 @@
+"""Rerun the zoo's certificates on the installed stack and compare them with the stored ones.
+
+Every entry of ``results/certificates.json`` was certified with 5 BC seeds on the stack
+its record names (jax 0.7.2, flax 0.12.0, ...). This script measures the same call
+(``hades_zoo.zoo.certify.certify(ds, seeds=5)``: same seeds, same keys, same protocol)
+on the stack installed now and writes one record per entry to
+``results/stack/<jax version>.json`` as soon as it is measured (resumable: ids already
+there are skipped). ``--report`` prints, per entry, whether the per-seed returns are
+bit-identical, how far the mean moved (absolute and in stored standard deviations) and
+whether the ">= 95 % of recorded" verdict changed.
+
+    PYTHONPATH=$PWD python scripts/stack_fidelity.py                 # certificate priority order
+    PYTHONPATH=$PWD python scripts/stack_fidelity.py 'acrobot-*'     # a subset
+    PYTHONPATH=$PWD python scripts/stack_fidelity.py --report        # compare what is measured
+
+Run it niced in the background: the whole zoo took about 3 h of CPU on this 2-core VM
+for the stored certificates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import sys
+import time
+import traceback
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from certify_zoo import DEFAULT_PATTERNS
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for name in ("jax", "jaxlib", "flax", "brax", "gymnax", "optax", "evosax", "numpy"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def _out_path() -> Path:
+    return ROOT / "results" / "stack" / f"jax-{metadata.version('jax')}.json"
+
+
+def _load(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {"versions": _versions(),
+                                                               "records": {}}
+
+
+def _save(path: Path, doc: dict) -> None:
+    from hades_zoo.data.cache import atomic_write_text
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(doc, indent=1, sort_keys=True) + "\n")
+
+
+def _stored() -> dict:
+    return json.loads((ROOT / "results" / "certificates.json").read_text())["certificates"]
+
+
+def measure(patterns: list[str]) -> int:
+    """Certify the stored entries matching ``patterns`` (in that order) on this stack."""
+    import hades_zoo as hz
+    from hades_zoo.data.cache import enable_compilation_cache
+    from hades_zoo.zoo.certify import certify
+
+    stored = _stored()
+    order: list[str] = []
+    for pat in patterns:
+        order += [i for i in sorted(stored) if fnmatch.fnmatchcase(i, pat) and i not in order]
+    path = _out_path()
+    doc = _load(path)
+    todo = [i for i in order if i not in doc["records"]]
+    print(f"{len(order)} entries, {len(order) - len(todo)} already measured on "
+          f"{path.name}, {len(todo)} to run", flush=True)
+    enable_compilation_cache()
+    failures = 0
+    for i in todo:
+        t0 = time.time()
+        try:
+            cert = certify(hz.load(i), seeds=5)
+        except Exception:  # noqa: BLE001  (keep going; the id stays unmeasured)
+            failures += 1
+            print(f"{i}: FAILED\n{traceback.format_exc()}", flush=True)
+            continue
+        doc["records"][i] = {"returns": list(cert.returns), "seconds": cert.seconds,
+                             "date": cert.date, "machine": cert.machine}
+        _save(path, doc)
+        old = stored[i]["returns"]
+        same = list(cert.returns) == list(old)
+        print(f"{i:<36} {'identical' if same else 'moved':9} new {sum(cert.returns) / 5:10.2f} "
+              f"stored {sum(old) / 5:10.2f} [{time.time() - t0:.0f}s]", flush=True)
+    return 1 if failures else 0
+
+
+def report() -> int:
+    """Print the comparison of every measured stack with the stored certificates."""
+    import numpy as np
+
+    stored = _stored()
+    ratio_min = 0.95  # the certificates' ">= 95 % of recorded" (results/CERTIFICATES.md)
+    for path in sorted((ROOT / "results" / "stack").glob("jax-*.json")):
+        doc = json.loads(path.read_text())
+        recs = doc["records"]
+        print(f"## {path.name}: {len(recs)} of {len(stored)} entries; stack "
+              + ", ".join(f"{k} {v}" for k, v in doc["versions"].items()))
+        print("| id | per-seed returns | stored mean ± std | new mean | moved | moved / std "
+              "| >=95% stored -> new |")
+        print("|---|---|---:|---:|---:|---:|---|")
+        identical = flips = 0
+        for i, rec in sorted(recs.items()):
+            old = stored[i]
+            o, n = np.asarray(old["returns"]), np.asarray(rec["returns"])
+            same = bool(np.array_equal(o, n))
+            identical += same
+            before, after = (_passes(m, old["recorded"], ratio_min)
+                             for m in (o.mean(), n.mean()))
+            flips += before != after
+            std = o.std() or float("nan")
+            print(f"| {i} | {'identical' if same else 'differ'} | {o.mean():.1f} ± {o.std():.1f} "
+                  f"| {n.mean():.1f} | {n.mean() - o.mean():+.1f} | "
+                  f"{(n.mean() - o.mean()) / std:+.2f} | {before} -> {after} |")
+        print(f"\n{identical} of {len(recs)} bit-identical per seed; {flips} verdicts changed.\n")
+    return 0
+
+
+def _passes(mean: float, recorded: float | None, ratio: float) -> bool | None:
+    """The certificate's verdict: at least ``ratio`` of the recorded fitness (for a
+    negative recorded return: at most 1/ratio times as bad); None when undefined."""
+    if recorded is None or recorded == 0:
+        return None
+    return bool(mean >= ratio * recorded if recorded > 0 else mean >= recorded / ratio)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("patterns", nargs="*", default=None)
+    parser.add_argument("--report", action="store_true")
+    args = parser.parse_args()
+    if args.report:
+        return report()
+    return measure(args.patterns or [*DEFAULT_PATTERNS, "*.hz", "*"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
