@@ -138,11 +138,12 @@ def register_env(name: str, factory: Callable[[EnvConfig], Any], *,
             registry._ENVS[provider] = {}
         else:
             current = registry._PROVIDERS[provider]
-            if package and current.package and package != current.package:
+            if package != current.package:
                 raise EnvError(
-                    f"register_env({name!r}): provider {provider!r} belongs to package "
-                    f"{current.package!r} ({registry._ORIGINS[provider]}); package {package!r} "
-                    "must use another provider name.")
+                    f"register_env({name!r}): provider {provider!r} was registered by "
+                    f"{registry._ORIGINS[provider]}"
+                    + (f" (package {current.package!r})" if current.package else "")
+                    + f", not by {origin}; use another provider name.")
         envs = registry._ENVS[provider]
         if name in envs and not replace:
             raise EnvError(

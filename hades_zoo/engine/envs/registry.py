@@ -176,8 +176,7 @@ def _provider_of_backend(backend: str) -> EnvProvider:
         listed = ", ".join(p.name + ("" if p.recipe_backends == (p.name,) else
                                      f" ({', '.join(p.recipe_backends)})")
                            for p in _PROVIDERS.values())
-    failed = "".join(f" An installed env package failed to load: {msg}"
-                     for msg in entry_point_failures().values())
+    failed = _failures(entry_point_failures())
     raise MissingEnvProviderError(
         f"unknown env backend {backend!r}: no env provider of that name is installed."
         f"{close_matches(backend, known)} Installed providers: {listed}. An env from a "
@@ -221,11 +220,19 @@ def _wrong_backend(cfg: EnvConfig, provider: EnvProvider, ids: list[str]) -> Env
                    else "."))
         return EnvError(f"{cfg.name!r} is {_article(other.name)} {other.name} env; set "
                         f"backend: {backends[0]} (got {cfg.backend!r}).")
+    from hades_zoo.engine.envs.entry_points import entry_point_failures
+
     shown = ", ".join(sorted(ids)[:40]) + (" ..." if len(ids) > 40 else "")
     return EnvError(
         f"unknown env {cfg.name!r} for backend {cfg.backend!r} (provider "
         f"{provider.name!r}).{close_matches(cfg.name, ids)} Its envs: {shown or 'none'}. "
-        "`hades-zoo envs` lists every provider's envs.")
+        "`hades-zoo envs` lists every provider's envs." + _failures(entry_point_failures()))
+
+
+def _failures(failed: dict[str, str]) -> str:
+    """The unknown-env/backend message's tail: installed packages that failed."""
+    return "".join(f" An installed env package failed to load: {msg}"
+                   for msg in failed.values())
 
 
 def _compat_of(provider: EnvProvider, name: str) -> tuple[str, ...]:
