@@ -460,3 +460,42 @@ def test_the_fixture_package_installs_with_pip_and_is_listed(tmp_path):
     row = next(r for r in json.loads(run.stdout) if r.get("provider") == "hzpkg")
     assert (row["version"], row["package"], row["envs"]) == (
         "0.3.0", "hz-env-pkg", ["Chain-v0", "Slide-v0"])
+
+
+# ------------------------------------------------------------- the record in the file
+@pytest.mark.parametrize("value, match", [
+    ('[1]', "'env_provider' must be a JSON object, got list"),
+    ('{"name": "x", "colour": "red"}', r"unknown key\(s\) 'colour'"),
+    ('{"name": "x", "version": 3}', "env_provider.version must be a string, got int"),
+    ('{"version": "1"}', "'env_provider' has no 'name'"),
+])
+def test_a_malformed_env_provider_record_is_refused(tiny_dataset, value, match):
+    from hades_zoo.data import format as fmt
+    from hades_zoo.data.dataset import dataset_from_bytes, dataset_metadata
+    from hades_zoo.errors import DatasetFormatError
+
+    meta = {**dataset_metadata(tiny_dataset), "env_provider": value}
+    with pytest.raises(DatasetFormatError, match=match):  # the codec refuses a non-object
+        dataset_from_bytes(fmt.encode(tiny_dataset.arrays(), meta), source="d.safetensors")
+
+
+def test_the_record_is_its_own_key_and_old_files_have_none(tiny_dataset):
+    """Files without the key (every published one) read as before: no record; the
+    ``info`` JSON never holds it, so readers that predate it read new files."""
+    from hades_zoo.data.dataset import (
+        dataset_from_bytes,
+        dataset_metadata,
+        dataset_to_bytes,
+    )
+    from hades_zoo.data.env_provider import EnvProviderRecord
+
+    assert "env_provider" not in dataset_metadata(tiny_dataset)
+    assert dataset_from_bytes(dataset_to_bytes(tiny_dataset)).info.env_provider is None
+    record = EnvProviderRecord(name="gymnax", version="1.0.1", package="gymnax")
+    ds = tiny_dataset.replace_info(env_provider=record)
+    meta = dataset_metadata(ds)
+    assert "env_provider" not in json.loads(meta["info"])
+    assert json.loads(meta["env_provider"])["name"] == "gymnax"
+    assert dataset_from_bytes(dataset_to_bytes(ds)).info.env_provider == record
+    card = ds.info.env_provider.install_command()
+    assert card == "pip install gymnax"

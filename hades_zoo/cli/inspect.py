@@ -40,9 +40,9 @@ def info(source: str, as_json: bool) -> None:
         "fitness_kind": ds.info.fitness_kind,
         "provenance": ds.info.provenance,
         "notes": ds.info.notes,
-        "env_provider": (None if ds.info.env_provider is None
-                         else dataclasses.asdict(ds.info.env_provider)),
     }
+    if ds.info.env_provider is not None:  # files that record one (distilled since)
+        data["env_provider"] = dataclasses.asdict(ds.info.env_provider)
     entry = _zoo_entry(source)
     if entry is not None:
         data["zoo"] = entry.to_dict()
