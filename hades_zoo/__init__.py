@@ -37,6 +37,15 @@ from hades_zoo.engine.evaluation import (
     train_and_evaluate,
     train_policy,
 )
+from hades_zoo.engine.envs import (
+    Env,
+    EnvProvider,
+    EnvSpec,
+    from_brax_like,
+    from_gymnax,
+    register_env,
+    register_provider,
+)
 from hades_zoo.engine.image_data import load_split
 from hades_zoo.errors import (
     DataNotFoundError,
@@ -47,6 +56,7 @@ from hades_zoo.errors import (
     HubError,
     HubSourceError,
     MemoryBudgetError,
+    MissingEnvProviderError,
     PolicyFormatError,
     RecipeError,
     UnknownDatasetError,
@@ -109,4 +119,7 @@ __all__ = [
     # policies: act, roll out, keep, share
     "ActState", "PolicyFormatError", "PolicyInfo", "Trajectories", "load_policy",
     "make_env", "rollout",
+    # envs of your own (docs/ENVIRONMENTS.md)
+    "Env", "EnvProvider", "EnvSpec", "MissingEnvProviderError", "from_brax_like",
+    "from_gymnax", "register_env", "register_provider",
 ]

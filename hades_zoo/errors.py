@@ -13,6 +13,7 @@ __all__ = [
     "DatasetFormatError",
     "RecipeError",
     "EnvError",
+    "MissingEnvProviderError",
     "UnknownDatasetError",
     "HubError",
     "HubSourceError",
@@ -42,6 +43,12 @@ class RecipeError(HadesZooError, ValueError):
 
 class EnvError(HadesZooError, ValueError):
     """Unknown environment/backend, or a dataset that does not fit its environment."""
+
+
+class MissingEnvProviderError(EnvError):
+    """No env provider serves a recipe's ``env.backend`` (its package is not installed,
+    or its env was registered by another program). For a dataset that recorded its
+    provider, the message names the package and the command that installs it."""
 
 
 class UnknownDatasetError(HadesZooError, KeyError):

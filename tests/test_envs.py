@@ -99,10 +99,17 @@ def test_space_invaders_gymnax006_shim(key):
 
 
 def test_unknown_compat_shim_rejected():
+    """A shim is its provider's: one it does not declare is refused when the env is
+    built; one that cannot be a shim name already by the recipe."""
     from hades_zoo.errors import RecipeError
 
-    with pytest.raises(RecipeError, match="unknown shim 'gymnax-9'"):
-        EnvConfig(name="CartPole-v1", compat="gymnax-9").validate()
+    with pytest.raises(EnvError, match="unknown shim 'gymnax-9' for gymnax env "
+                                       "'CartPole-v1'.*'gymnax-0.0.6'"):
+        make_env(EnvConfig(name="CartPole-v1", compat="gymnax-9"))
+    with pytest.raises(EnvError, match="unknown shim 'gymnax-0.0.6' for brax env"):
+        env_spec(EnvConfig(name="hopper", backend="positional", compat="gymnax-0.0.6"))
+    with pytest.raises(RecipeError, match="'gymnax 9' is not a shim name"):
+        EnvConfig(name="CartPole-v1", compat="gymnax 9").validate()
 
 
 def test_env_first_built_inside_a_trace_leaks_no_tracer():

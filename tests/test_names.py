@@ -86,7 +86,8 @@ def test_bad_envs_name_the_problem():
     with pytest.raises(EnvError, match="image-classification dataset"):
         names.action_names(EnvConfig(name="MNIST", backend="image"))
     with pytest.raises(EnvError, match="no observation names for env 'Catch-bsuite'.*"
-                                       "add the env to hades_zoo/engine/envs/names.py"):
+                                       "add the env to hades_zoo/engine/envs/gymnax/"
+                                       "names.py"):
         names.observation_names(EnvConfig(name="Catch-bsuite", backend="gymnax"))
     assert names.channel_names(EnvConfig(name="Catch-bsuite", backend="gymnax")) is None
     with pytest.raises(EnvError, match="3 action names for env 'hopper' but it has 4"):

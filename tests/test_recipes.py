@@ -42,7 +42,10 @@ def _base(cartpole_recipe):
         (lambda d: d["bc"].update(steps="ten"), r"bc\.steps: expected an integer"),
         (lambda d: d["bc"].update(lr=-1.0), r"bc\.lr must be in \(0, 10\)"),
         (lambda d: d["es"].update(popsize=7), r"antithetic pairs.*even"),
-        (lambda d: d["env"].update(backend="sprng"), r"unknown backend 'sprng'.*Did you mean: spring"),
+        (lambda d: d["env"].update(backend="Spring!"),
+         r"env\.backend: 'Spring!' is not a backend name.*Did you mean: spring"),
+        (lambda d: d["env"].update(compat="gymnax 0.0.6"),
+         r"env\.compat: 'gymnax 0\.0\.6' is not a shim name"),
         (lambda d: d["env"].update(obs_norm="z"), r"env\.obs_norm: 'z' is not one of"),
         (lambda d: d.update(variant="F"), r"variant 'F' needs policy\.init_seed"),
         (lambda d: d.update(num_inits=1), r"num_inits must be >= 2 for HaDES-R"),
@@ -57,6 +60,23 @@ def test_invalid_recipes(tmp_path, cartpole_recipe, mutate, match):
     mutate(data)
     with pytest.raises(RecipeError, match=match):
         load_recipe(_write(tmp_path, data))
+
+
+def test_a_backend_no_provider_serves_is_refused_when_the_env_is_built(tmp_path,
+                                                                     cartpole_recipe):
+    """A well-formed backend may name a provider that is not installed (a dataset names
+    its provider wherever it is read): the recipe loads, building the env says which
+    backends exist, as for an unknown env name."""
+    from hades_zoo.engine.envs import make_env
+    from hades_zoo.errors import EnvError, MissingEnvProviderError
+
+    data = _base(cartpole_recipe)
+    data["env"].update(backend="sprng")
+    recipe = load_recipe(_write(tmp_path, data))
+    with pytest.raises(MissingEnvProviderError,
+                       match=r"unknown env backend 'sprng'.*Did you mean: spring"):
+        make_env(recipe.env)
+    assert issubclass(MissingEnvProviderError, EnvError)
 
 
 def test_invalid_yaml_and_missing_file(tmp_path):

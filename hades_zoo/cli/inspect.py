@@ -1,5 +1,5 @@
 """Inspect datasets without training anything: ``list``, ``info``, ``show``, ``plot``,
-``verify``.
+``verify``; and the envs that can be distilled: ``envs``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from hades_zoo.cli.base import (
     cli,
 )
 
-__all__ = ["info", "show", "verify", "list_cmd", "plot"]
+__all__ = ["info", "show", "verify", "list_cmd", "plot", "envs"]
 
 
 @cli.command()
@@ -41,6 +41,8 @@ def info(source: str, as_json: bool) -> None:
         "provenance": ds.info.provenance,
         "notes": ds.info.notes,
     }
+    if ds.info.env_provider is not None:  # files that record one (distilled since)
+        data["env_provider"] = dataclasses.asdict(ds.info.env_provider)
     entry = _zoo_entry(source)
     if entry is not None:
         data["zoo"] = entry.to_dict()
@@ -51,6 +53,8 @@ def info(source: str, as_json: bool) -> None:
     for key in ("fitness", "fitness_kind", "notes"):
         if data[key]:
             click.echo(f"  {key}: {data[key]}")
+    if ds.info.env_provider is not None:
+        click.echo(f"  env provider: {ds.info.env_provider.describe()}")
     if entry is not None:
         click.echo(f"  zoo file: {entry.file} (sha256 {entry.sha256})")
         click.echo(f"  source: {entry.source}")
@@ -125,6 +129,51 @@ def list_cmd(pattern: str, sort_by: str, as_json: bool) -> None:
     click.echo(f"{len(ids)} dataset(s); (!) = see `hades-zoo info ID` for caveats; "
                "transfer: score on the common grid, [x] = raw top-50% mean (recorded "
                "fitness <= 0).")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of providers.")
+@_fail_cleanly
+def envs(as_json: bool) -> None:
+    """List the env providers and their envs: built in, registered, and those of
+    installed packages (entry-point group hades_zoo.envs).
+
+    A recipe names an env as env: {name: ENV, backend: BACKEND}; brax envs take one
+    of brax's physics backends, a provider of your own its name
+    (docs/ENVIRONMENTS.md). A package whose entry point fails is listed with the
+    error.
+
+    \b
+    Examples:
+      hades-zoo envs
+      hades-zoo envs --json
+    """
+    from hades_zoo.engine.envs import describe_providers
+
+    rows = describe_providers()
+    if as_json:
+        click.echo(json.dumps(rows, indent=1))
+        return
+    for row in rows:
+        if row["provider"] is None:
+            click.echo(f"(failed) {row['entry_point']}: {row['error']}")
+            continue
+        version = f" {row['version']}" if row["version"] else ""
+        origin = row["origin"]
+        if origin.endswith("(built in)"):
+            origin = "built in"
+        elif row["package"] and origin.startswith(f"package {row['package']!r} ("):
+            origin = origin[len(f"package {row['package']!r} ("):-1].replace(
+                " in group 'hades_zoo.envs'", "")
+        where = ", ".join(x for x in (f"package {row['package']}" if row["package"]
+                                      else "", origin) if x)
+        click.echo(f"{row['provider']}{version} ({where}): backend "
+                   f"{' | '.join(row['backends'])}"
+                   + (f"; shims {', '.join(row['compat'])}" if row["compat"] else ""))
+        listed = ", ".join(row["envs"]) if row["envs"] else (row["error"] or "no envs")
+        click.echo(f"  {listed}")
+    click.echo("A recipe names one as env: {name: ENV, backend: BACKEND}; your own: "
+               "docs/ENVIRONMENTS.md.")
 
 
 def _transfer_cell(entry) -> str:

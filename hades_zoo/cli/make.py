@@ -155,15 +155,16 @@ def _distill(recipe, out: Path, overrides, no_resume, generations, max_env_steps
                            auto=distributed == "auto", timeout_s=distributed_timeout)
 
     from hades_zoo.data.recipe_io import load_recipe
+    from hades_zoo.engine.envs import provider_for
     from hades_zoo.engine.parallel import is_writer
     from hades_zoo.engine.run_folder import hold_run_folder
-
     from hades_zoo.hub.cards import dataset_filename
 
     # a bad recipe, or a name that cannot be a file name, touches no folder
     rec = load_recipe(recipe, overrides)
     if rec.variant != "ES":  # the entry's card names <name>.safetensors: check it now
         dataset_filename(rec.name)
+    provider_for(rec.env)  # so does an unknown env, backend or shim
     if not is_writer():
         _run(rec, out, overrides, no_resume, generations, max_env_steps, data_dir,
              image_split, budget, eval_chunk, done, writer=False)

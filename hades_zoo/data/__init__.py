@@ -1,7 +1,8 @@
 """data/: what a dataset IS.
 
 Owns: ``SyntheticDataset`` and ``DatasetInfo`` (``dataset``), the safetensors file
-format and its metadata schema (``format``), dataset ids (``ids``), recipes: the frozen
+format and its metadata schema (``format``), what a dataset records about its env
+provider (``env_provider``), dataset ids (``ids``), recipes: the frozen
 config tree that is also a dataset's protocol (``recipe``, strict YAML/JSON in
 ``recipe_io``; HaDES-RR's ``inner_loop`` ranges in ``inner_loop``), normalisation statistics (``normalization``), and where files live
 (``cache``: cache root, sha256, atomic writes; ``paths``: the one gate from a

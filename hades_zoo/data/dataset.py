@@ -32,6 +32,7 @@ from flax import struct
 
 from hades_zoo.data import format as _format
 from hades_zoo.data.cache import atomic_write_bytes
+from hades_zoo.data.env_provider import EnvProviderRecord
 from hades_zoo.data.paths import check_name
 from hades_zoo.data.recipe import Recipe
 from hades_zoo.data.recipe_io import recipe_from_dict, recipe_to_json
@@ -61,6 +62,11 @@ class DatasetInfo:
         provenance_json: JSON object: where the data came from (paper, source file,
             commit, generation, library versions).
         notes: free text shown by ``info`` (known defects, caveats).
+        env_provider: the env provider the dataset was made with (name, version,
+            package; ``hades_zoo.data.env_provider``), or None (files written before
+            it was recorded, hand-made datasets). Stored in the file's own metadata
+            key ``env_provider``, not in the ``info`` JSON, so readers that predate
+            it read the file unchanged.
     """
 
     dataset_id: str = "unnamed"
@@ -68,6 +74,7 @@ class DatasetInfo:
     fitness_kind: str = ""
     provenance_json: str = "{}"
     notes: str = ""
+    env_provider: EnvProviderRecord | None = None
 
     @property
     def provenance(self) -> dict[str, Any]:
@@ -95,6 +102,11 @@ class DatasetInfo:
                     "hades_zoo."
                 )
         _provenance(self.provenance_json, source)
+        if self.env_provider is not None and not isinstance(self.env_provider,
+                                                            EnvProviderRecord):
+            raise DatasetFormatError(
+                f"{source}: info.env_provider must be an EnvProviderRecord or None, got "
+                f"{type(self.env_provider).__name__}.")
         return self
 
 
@@ -303,16 +315,21 @@ def dataset_metadata(ds: SyntheticDataset) -> dict[str, str]:
             "dataset has no recipe; a dataset file must carry its protocol. Build it "
             "with a Recipe (SyntheticDataset(..., recipe=...))."
         )
-    return {
+    info = dataclasses.asdict(ds.info)
+    del info["env_provider"]  # its own key: readers that predate it ignore that
+    meta = {
         "format_version": str(_format.FORMAT_VERSION),
         "dataset_id": ds.info.dataset_id,
         "env": ds.recipe.env.name,
         "backend": ds.recipe.env.backend,
         "variant": ds.recipe.variant,
         "recipe": recipe_to_json(ds.recipe),
-        "info": json.dumps(dataclasses.asdict(ds.info), sort_keys=True),
+        "info": json.dumps(info, sort_keys=True),
         "library": json.dumps(_format.library_versions(), sort_keys=True),
     }
+    if ds.info.env_provider is not None:
+        meta["env_provider"] = ds.info.env_provider.to_json()
+    return meta
 
 
 def dataset_to_bytes(ds: SyntheticDataset) -> bytes:
@@ -409,6 +426,9 @@ def dataset_from_bytes(data: bytes, *, source: str = "<bytes>",
     except RecipeError as err:
         raise DatasetFormatError(f"{source}: invalid metadata: {err}") from err
     info = _info_from_json(meta.get("info", "{}"), source)
+    if "env_provider" in meta:
+        info = dataclasses.replace(info, env_provider=EnvProviderRecord.from_json(
+            meta["env_provider"], source=source))
     _check_stored_id(info.dataset_id, source)
     if "dataset_id" in meta:
         _check_stored_id(meta["dataset_id"], source)
@@ -433,7 +453,7 @@ def _info_from_json(text: str, source: str) -> DatasetInfo:
     if not isinstance(data, dict):
         raise DatasetFormatError(
             f"{source}: metadata key 'info' must be a JSON object; regenerate it.")
-    known = {f.name for f in dataclasses.fields(DatasetInfo)}
+    known = {f.name for f in dataclasses.fields(DatasetInfo)} - {"env_provider"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise DatasetFormatError(

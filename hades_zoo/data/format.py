@@ -11,6 +11,12 @@ JSON objects):
 - ``recipe``: canonical JSON object of the full ``Recipe`` (the protocol).
 - ``info``: JSON object of ``DatasetInfo`` (fitness, provenance, notes).
 - ``library``: JSON object of the library versions that wrote the file.
+- ``env_provider`` (optional, written since the env-provider registry): JSON object
+  of the env provider the dataset was made with, ``{"name", "version", "package",
+  "install"}`` (``hades_zoo.data.env_provider``). A loader lacking that provider
+  names the package to install. It did not bump ``format_version``: files without
+  it are read as before, and readers that predate it ignore a metadata key they do
+  not know, so a new file whose env they have reads there unchanged.
 
 Bytes are deterministic (the header is re-emitted with sorted keys) so a dataset has one
 sha256. Nothing is pickled.
@@ -39,8 +45,8 @@ __all__ = ["FORMAT_VERSION", "SUPPORTED_FORMAT_VERSIONS", "METADATA_KEYS", "JSON
 FORMAT_VERSION = 1
 SUPPORTED_FORMAT_VERSIONS = (1,)
 METADATA_KEYS = ("format_version", "dataset_id", "env", "backend", "variant", "recipe",
-                 "info", "library")
-JSON_KEYS = ("recipe", "info", "library")
+                 "info", "library", "env_provider")
+JSON_KEYS = ("recipe", "info", "library", "env_provider")
 #: safetensors' own bound on the header (tensor table + metadata) of a file.
 MAX_HEADER_BYTES = 100_000_000
 #: What to do about a file that is not safetensors: the usual cause is a cut download.

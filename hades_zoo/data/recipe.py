@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from typing import Any, Literal
 
 from hades_zoo.data.inner_loop import ACTIVATIONS, InnerLoopConfig
@@ -45,8 +46,17 @@ BRAX_BACKENDS = ("positional", "spring", "generalized", "mjx")
 IMAGE_BACKEND = "image"
 
 
-# Env-version shims (hades_zoo/envs/compat.py): '' = the installed library's env.
+# The built-in env-version shims ('' = the installed library's env); each lives with
+# its env family (hades_zoo/engine/envs/<family>/compat.py), which declares it.
 COMPAT_SHIMS = ("", "brax-0.9", "gymnax-0.0.6")
+
+#: What ``env.backend`` may look like: a built-in backend or a registered env
+#: provider's name. Whether a provider of that name exists is the engine's to say
+#: (``hades_zoo.engine.envs``): a dataset names its provider even where it is not
+#: installed, and is read there to say which package to install.
+BACKEND_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+#: What ``env.compat`` may look like ('' or a shim name its provider declares).
+COMPAT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}")
 
 
 ObsNorm = Literal["none", "const", "running"]
@@ -65,8 +75,11 @@ class EnvConfig:
             env name (``hopper``, ``walker2d``...).
         backend: ``gymnax`` for gymnax envs; for brax one of positional / spring /
             generalized / mjx; ``image`` for image classification (``MNIST``,
-            ``FashionMNIST``; see ``ImageConfig``). A dataset is tied to the backend
-            it was evolved on.
+            ``FashionMNIST``; see ``ImageConfig``); for an env of your own, the
+            name of the provider it was registered under (``register_env(...,
+            provider="myenvs")`` or a package's ``hades_zoo.envs`` entry point;
+            ``hades-zoo envs`` lists them; docs/ENVIRONMENTS.md). A dataset is tied
+            to the backend it was evolved on.
         episode_length: brax episode truncation (``EpisodeWrapper``); ignored by
             gymnax, whose envs carry their own ``max_steps_in_episode``.
         obs_norm: ``none``; ``const`` (x - mean) / sqrt(var + 1e-8) with the dataset's
@@ -76,7 +89,8 @@ class EnvConfig:
         compat: named env-version shim: ``brax-0.9`` restores the
             inverted_double_pendulum of brax 0.9, ``gymnax-0.0.6`` the
             SpaceInvaders-MinAtar of gymnax 0.0.6, which the published datasets were
-            evolved on (see ``hades_zoo/envs/compat.py``).
+            evolved on (see ``hades_zoo/engine/envs/<family>/compat.py``); a
+            registered provider may declare shims of its own.
     """
 
     name: str
@@ -86,18 +100,24 @@ class EnvConfig:
     compat: str = ""
 
     def validate(self, path: str = "env") -> None:
-        known = ("gymnax", IMAGE_BACKEND) + BRAX_BACKENDS
-        if self.backend not in known:
+        """Check the field values' form. Whether the env, its backend and its shim
+        exist is checked where envs are built (``hades_zoo.engine.envs``, EnvError)."""
+        if not isinstance(self.backend, str) or not BACKEND_NAME.fullmatch(self.backend):
+            known = ("gymnax", IMAGE_BACKEND) + BRAX_BACKENDS
             raise RecipeError(
-                f"{path}.backend: unknown backend {self.backend!r}; use 'gymnax', "
-                f"'{IMAGE_BACKEND}' or one of {', '.join(BRAX_BACKENDS)}."
-                f"{close_matches(self.backend, known)}"
+                f"{path}.backend: {_short(self.backend)} is not a backend name; use "
+                f"'gymnax', '{IMAGE_BACKEND}', one of {', '.join(BRAX_BACKENDS)} or a "
+                "registered env provider's name (lowercase letters, digits, '-', '_', "
+                "'.'; at most 64 characters; `hades-zoo envs` lists them)."
+                f"{close_matches(str(self.backend), known)}"
             )
         _check_positive(self.episode_length, f"{path}.episode_length")
-        if self.compat not in COMPAT_SHIMS:
+        if not isinstance(self.compat, str) or (
+                self.compat and not COMPAT_NAME.fullmatch(self.compat)):
             raise RecipeError(
-                f"{path}.compat: unknown shim {self.compat!r}; use one of "
-                f"{', '.join(map(repr, COMPAT_SHIMS))}.")
+                f"{path}.compat: {_short(self.compat)} is not a shim name; use '' (the "
+                f"installed env), one of {', '.join(map(repr, COMPAT_SHIMS[1:]))} or a "
+                "shim its env provider declares (letters, digits, '.', '_', '+', '-').")
 
 
 @_frozen
@@ -582,3 +602,9 @@ def _check_positive(value: int, path: str) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise RecipeError(f"{path} must be a positive integer, got {value!r}.")
 
+
+
+def _short(value: object) -> str:
+    """``repr`` of a value for a message, cut to 60 characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."

@@ -1,6 +1,8 @@
 """engine/: how datasets are MADE and USED.
 
-Owns: env adapters behind one functional API (``envs/``: gymnax, brax, compat shims),
+Owns: envs behind one functional API, built by env providers (``envs/``: the registry,
+``register_env``, the ``hades_zoo.envs`` entry points, adapters; one folder per
+built-in family, brax, gymnax, image, with its names and compat shims),
 the policy network (``policy``), behaviour cloning (``bc``), HaDES-RR's randomised
 inner loop (``randomised``: one masked network and BC run for every drawn
 architecture and BC setting), rollouts and episode

@@ -46,6 +46,7 @@ from hades_zoo.data.paths import child_path
 from hades_zoo.data.recipe import Recipe
 from hades_zoo.data.recipe_io import recipe_to_json
 from hades_zoo.engine.checkpoint import load_checkpoint, save_checkpoint
+from hades_zoo.engine.envs import provider_for
 from hades_zoo.engine.memory import out_of_memory_as_budget_error
 from hades_zoo.engine.parallel import (
     global_mesh,
@@ -257,8 +258,11 @@ def distill(
         DatasetFormatError: ``out_dir`` holds a corrupt checkpoint or another recipe's.
         RunFolderBusyError: another process is writing ``out_dir``
             (``engine.run_folder``: ``out_dir/.lock``).
+        EnvError: the recipe's env, backend (``MissingEnvProviderError``) or shim is
+            unknown, checked before ``out_dir`` is touched.
     """
     recipe.validate()
+    provider_for(recipe.env)  # an unknown env or provider touches no folder
     if recipe.env.obs_norm == "const" and (obs_mean is None or obs_var is None):
         raise RecipeError(
             "env.obs_norm is 'const' but no obs_mean/obs_var were given; pass the "

@@ -21,6 +21,7 @@ import numpy as np
 
 from hades_zoo.data.dataset import DatasetInfo, SyntheticDataset
 from hades_zoo.data.recipe import Recipe
+from hades_zoo.engine.envs import provider_record
 from hades_zoo.errors import DatasetFormatError
 
 __all__ = ["METRICS_FILE", "POLICY_FILE", "CheckpointEvent", "save_policy_params",
@@ -178,6 +179,7 @@ def solution_to_dataset(recipe: Recipe, task: Any, solution: dict[str, Any],
         fitness_kind="final_population_mean_loss" if image
         else "final_population_mean_return",
         provenance_json=json.dumps(provenance, sort_keys=True),
+        env_provider=provider_record(recipe.env),  # what a reader must install
     )
     return SyntheticDataset(**arrays, recipe=recipe, info=info).validate()
 

@@ -13,6 +13,7 @@ packaged zoo cards and pushed repos share one renderer. Nothing in a card is exe
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from typing import Any
@@ -101,6 +102,16 @@ def _inner_loop(il: Any) -> dict[str, Any]:
             "bc_steps": list(il.bc_steps)}
 
 
+def _provider_row(ds: Any) -> str:
+    """The Protocol table's env-provider row ('' for a dataset that records none)."""
+    record = ds.info.env_provider
+    if record is None:
+        return ""
+    install = record.install_command()
+    return (f"| env provider | `{record.name}` {record.version or '(version unknown)'}"
+            + (f"; `{install}`" if install else "") + " |\n")
+
+
 def _inner_loop_row(proto: dict[str, Any]) -> str:
     """The Protocol table's HaDES-RR row ('' for every other variant)."""
     il = proto.get("inner_loop")
@@ -184,6 +195,8 @@ def render_card(
         "fitness_kind": ds.info.fitness_kind,
         "protocol": _protocol(ds),
     }
+    if ds.info.env_provider is not None:  # what a reader installs to use it
+        block["env_provider"] = dataclasses.asdict(ds.info.env_provider)
     cert = _certificate(ds, certificate)
     if cert is not None:
         block["certificate"] = json.loads(json.dumps(cert))  # plain data only
@@ -235,7 +248,7 @@ hades-zoo push pol/ --repo-id <your-org>/{ds.info.dataset_id}-policy
 | piece | value |
 |---|---|
 | env | `{env}`, backend `{ds.recipe.env.backend}`, obs_norm `{ds.recipe.env.obs_norm}` |
-| policy | MLP width {proto["policy"]["width"]}, depth {proto["policy"]["depth"]}, {proto["policy"]["activation"]} |
+{_provider_row(ds)}| policy | MLP width {proto["policy"]["width"]}, depth {proto["policy"]["depth"]}, {proto["policy"]["activation"]} |
 | BC | lr {proto["bc"]["lr"]}, {proto["bc"]["steps"]} steps |
 | eval | {proto["eval"]["num_envs"]} envs x {proto["eval"]["num_steps"]} steps, greedy={proto["eval"]["greedy"]} |
 | variant | HaDES-{ds.recipe.variant}, {ds.recipe.num_inits} inits |

@@ -71,6 +71,8 @@ class Summary:
                  + (f", episodes of {r.env.episode_length} steps"
                     if r.image is None else "")
                  + (f", compat {r.env.compat}" if r.env.compat else ""))]
+        if self.dataset.info.env_provider is not None:
+            rows.append(("env provider", self.dataset.info.env_provider.describe()))
         if r.image is not None:
             im = r.image
             rows += [("images", f"{im.height} x {im.width} x {im.channels}, "

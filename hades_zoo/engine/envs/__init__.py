@@ -1,6 +1,7 @@
-"""Environment adapters behind one functional API (gymnax and brax).
+"""Environments behind one functional API, built by env providers (one folder per family).
 
-``make_env(EnvConfig) -> Env`` returns pure, jittable single-env functions:
+``make_env(EnvConfig) -> Env`` returns pure, jittable single-env functions
+(``contract``):
 
 - ``reset(key) -> (obs (obs_dim,), state)``
 - ``step(key, state, action) -> (obs, state, reward, done)``
@@ -10,150 +11,98 @@ belong to the next episode. gymnax resets to a freshly sampled initial state; br
 ``AutoResetWrapper`` (as in the reference protocol) resets each env to the initial
 state drawn at its first ``reset``. Observations are flat float32 vectors; brax
 actions are clipped to [-1, 1] before stepping (the reference ``ClipAction``).
+
+Which code builds an env is its provider's (``provider.EnvProvider``, found by
+``registry``): the recipe's ``env.backend`` selects it. Built in: ``brax/`` (backends
+positional, spring, generalized, mjx), ``gymnax/`` (``gymnax``), ``image/``
+(``image``); each folder holds its adapter, names and compat shims. Users add their
+own with ``register_env`` (``registered``) / ``register_provider`` or a package's
+``hades_zoo.envs`` entry point (``entry_points``); ``adapters`` turns gymnax-style
+and brax / MuJoCo Playground-style env objects into factories; ``contract`` states
+and checks what an env must be (docs/ENVIRONMENTS.md). ``names`` asks the provider
+for observation / action names; ``quiet`` captures third-party output while a
+backend loads.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-from collections.abc import Callable
-from typing import Any
+from hades_zoo.engine.envs.adapters import from_brax_like, from_gymnax
+from hades_zoo.engine.envs.brax import BRAX_SPECS
+from hades_zoo.engine.envs.contract import Env, EnvSpec, check_env
+from hades_zoo.engine.envs.entry_points import ENTRY_POINT_GROUP
+from hades_zoo.engine.envs.image import IMAGE_SPECS
+from hades_zoo.engine.envs.provider import EnvProvider
+from hades_zoo.engine.envs.registered import register_env
+from hades_zoo.engine.envs.registry import (
+    describe_providers,
+    env_spec,
+    known_envs,
+    make_env,
+    provider_for,
+    provider_record,
+    providers,
+    register_provider,
+    render_for,
+)
+from hades_zoo.errors import EnvError, MissingEnvProviderError
 
-from hades_zoo.data.recipe import BRAX_BACKENDS, IMAGE_BACKEND, EnvConfig
-from hades_zoo.errors import EnvError, close_matches
-
-__all__ = ["Env", "EnvSpec", "make_env", "env_spec", "check_dataset_fits_env", "known_envs",
-           "IMAGE_SPECS"]
-
-
-@dataclasses.dataclass(frozen=True)
-class EnvSpec:
-    """Static facts of an env: obs size, action size (or count), kind, episode cap."""
-
-    obs_dim: int
-    action_dim: int
-    discrete: bool
-    max_episode_steps: int = 1000
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class Env:
-    """A built environment: spec plus pure ``reset`` / ``step`` functions."""
-
-    config: EnvConfig
-    spec: EnvSpec
-    reset: Callable[[Any], tuple[Any, Any]]
-    step: Callable[[Any, Any, Any], tuple[Any, Any, Any, Any]]
-
-
-# Brax envs we support and their (obs_dim, action_dim) under brax 0.14; verified by
-# tests/test_envs.py against the real envs, so `load` can check shapes without physics.
-BRAX_SPECS: dict[str, tuple[int, int]] = {
-    "ant": (27, 8),
-    "halfcheetah": (17, 6),
-    "hopper": (11, 3),
-    "humanoid": (244, 17),
-    "humanoidstandup": (244, 17),
-    "inverted_double_pendulum": (8, 1),
-    "inverted_pendulum": (4, 1),
-    "reacher": (11, 2),
-    "walker2d": (17, 6),
-}
+__all__ = [
+    "BRAX_SPECS",
+    "ENTRY_POINT_GROUP",
+    "IMAGE_SPECS",
+    "Env",
+    "EnvProvider",
+    "EnvSpec",
+    "check_dataset_fits_env",
+    "check_env",
+    "describe_providers",
+    "env_spec",
+    "from_brax_like",
+    "from_gymnax",
+    "known_envs",
+    "make_env",
+    "provider_for",
+    "provider_record",
+    "providers",
+    "register_env",
+    "register_provider",
+    "render_for",
+]
 
 
-# Image-classification datasets: (pixels per image, classes). No simulator: the
-# "observations" are flattened images and the "actions" class labels.
-IMAGE_SPECS: dict[str, tuple[int, int]] = {
-    "MNIST": (28 * 28, 10),
-    "FashionMNIST": (28 * 28, 10),
-}
-
-
-def _gymnax_ids() -> list[str]:
-    import gymnax
-
-    return list(gymnax.registered_envs)
-
-
-def known_envs() -> list[str]:
-    """All env names ``make_env`` accepts."""
-    return sorted(BRAX_SPECS) + sorted(_gymnax_ids()) + sorted(IMAGE_SPECS)
-
-
-def _check_config(cfg: EnvConfig) -> str:
-    """Return 'brax', 'gymnax' or 'image', raising EnvError on unknown names/backends."""
-    if cfg.name in IMAGE_SPECS or cfg.backend == IMAGE_BACKEND:
-        if cfg.name not in IMAGE_SPECS or cfg.backend != IMAGE_BACKEND:
-            raise EnvError(
-                f"image datasets use backend {IMAGE_BACKEND!r} with one of "
-                f"{', '.join(sorted(IMAGE_SPECS))}; got env {cfg.name!r} on backend "
-                f"{cfg.backend!r}.{close_matches(cfg.name, IMAGE_SPECS)}"
-            )
-        return "image"
-    if cfg.name in BRAX_SPECS:
-        if cfg.backend not in BRAX_BACKENDS:
-            raise EnvError(
-                f"brax env {cfg.name!r} needs a physics backend, one of "
-                f"{', '.join(BRAX_BACKENDS)}; got {cfg.backend!r} (the published "
-                "datasets used 'positional')."
-            )
-        return "brax"
-    if cfg.name in _gymnax_ids():
-        if cfg.backend != "gymnax":
-            raise EnvError(
-                f"{cfg.name!r} is a gymnax env; set backend: gymnax (got {cfg.backend!r})."
-            )
-        return "gymnax"
-    raise EnvError(
-        f"unknown env {cfg.name!r}.{close_matches(cfg.name, known_envs())} Known envs: "
-        f"{', '.join(known_envs())}."
-    )
-
-
-def env_spec(cfg: EnvConfig) -> EnvSpec:
-    """Shapes of an env without building its physics (cheap)."""
-    family = _check_config(cfg)
-    if family == "brax":
-        obs, act = BRAX_SPECS[cfg.name]
-        return EnvSpec(obs, act, False, cfg.episode_length)
-    if family == "image":
-        pixels, classes = IMAGE_SPECS[cfg.name]
-        return EnvSpec(pixels, classes, True, 0)
-    return make_env(cfg).spec
-
-
-@functools.lru_cache(maxsize=32)
-def make_env(cfg: EnvConfig) -> Env:
-    """Build (and cache) the env described by ``cfg``.
-
-    Raises:
-        EnvError: unknown env name or backend.
-    """
-    import jax
-
-    family = _check_config(cfg)
-    if family == "image":
-        raise EnvError(
-            f"{cfg.name!r} is an image-classification dataset, not an environment: "
-            "train and evaluate it with hades_zoo.engine.tasks.image (`hades-zoo eval`)."
-        )
-    # Env constructors compute arrays (brax's system); when the first call happens
-    # inside a jit trace they must still be concrete, or this cache would keep tracers.
-    with jax.ensure_compile_time_eval():
-        if family == "brax":
-            from hades_zoo.engine.envs.brax_env import make_brax_env
-
-            return make_brax_env(cfg)
-        from hades_zoo.engine.envs.gymnax_env import make_gymnax_env
-
-        return make_gymnax_env(cfg)
+def _spec_of_dataset(ds):
+    """``env_spec`` of a dataset's env; a missing provider names the package the
+    dataset recorded (``info.env_provider``)."""
+    try:
+        return env_spec(ds.recipe.env)
+    except MissingEnvProviderError as err:
+        record = ds.info.env_provider
+        env = ds.recipe.env
+        if record is None:
+            raise
+        install = record.install_command()
+        how = (f"install it ({install}" + (f"; it was made with version {record.version}"
+                                           if record.version else "") + ")"
+               if install else
+               f"register the env first: it was made by a program that called "
+               f"hades_zoo.register_env({env.name!r}, ..., provider={record.name!r})")
+        raise MissingEnvProviderError(
+            f"dataset {ds.info.dataset_id!r} needs env {env.name!r} of env provider "
+            f"{record.describe()}, which is not installed: {how}, then load it again."
+        ) from err
 
 
 def check_dataset_fits_env(ds) -> None:
     """Raise EnvError when a dataset's arrays do not match its env's spaces: the
     observation size, the action kind, the action size (continuous), the label range
-    and the ``label_logits`` width (discrete: one column per action)."""
-    spec = env_spec(ds.recipe.env)
+    and the ``label_logits`` width (discrete: one column per action).
+
+    Raises:
+        MissingEnvProviderError: the env's provider is not installed; the message
+            names the package (and version) the dataset recorded.
+        EnvError: as above, or an unknown env.
+    """
+    spec = _spec_of_dataset(ds)
     if ds.obs_dim != spec.obs_dim:
         raise EnvError(
             f"dataset {ds.info.dataset_id!r} has states of size {ds.obs_dim} but env "

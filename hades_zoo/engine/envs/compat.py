@@ -1,96 +1,18 @@
-"""Env-version shims that restore the physics protocol published datasets were evolved on.
+"""Env-version shims (``env.compat``), an index: each lives with its env family.
 
-``brax-0.9`` inverted_double_pendulum
-    brax <= 0.10 computed the pole "tip" as pole 2's origin plus an *unrotated* 0.6 m
-    offset, so the episode ended (``tip_z <= 1``) only when pole 1 tilted past
-    acos(2/3) ~ 48 degrees, whatever pole 2 did; the alive bonus was also paid on the
-    terminal step. brax 0.14 rotates the offset (google/brax#574, fixed by PR #575), so
-    the true tip is used and an episode ends as soon as pole 2 tips over. Dynamics,
-    observations, reset noise and the MJCF model are unchanged. The published HaDES
-    datasets never learned to hold pole 2 up: under brax 0.14's termination their
-    episodes last ~70 steps (return ~640 instead of ~9300). This shim restores the old
-    tip/termination/reward, so they reproduce.
+- ``brax-0.9`` inverted_double_pendulum: ``hades_zoo/engine/envs/brax/compat.py``
+  (``make_idp_brax09``).
+- ``gymnax-0.0.6`` SpaceInvaders-MinAtar: ``hades_zoo/engine/envs/gymnax/compat.py``
+  (``make_space_invaders_gymnax006``).
 
-``gymnax-0.0.6`` SpaceInvaders-MinAtar
-    The published MinAtar datasets were evolved with gymnax 0.0.6 (0.0.5-0.0.9 play
-    identically). gymnax 1.0 aligned SpaceInvaders with upstream MinAtar in two ways:
-    the first wave is 4 x 6 aliens (columns 2-7) instead of 4 x 7 (columns 2-8), and
-    the enemy-bullet hit is tested at the cannon's position *after* its move instead
-    of before. Observation channels, action set, rewards, timers and later waves are
-    unchanged. The datasets' stored obs statistics confirm the old start (the
-    alien_left cell at column 8 of the top row is non-zero in the stored mean; under
-    gymnax 1.0 it can never be set). Checked against gymnax 0.0.6's own source: over
-    32 envs x 3000 random-action steps, observations, rewards and dones were identical.
+A provider declares the shims it understands (``EnvProvider.compat``, or
+``register_env(..., compat=...)``); a recipe naming another gets an ``EnvError``.
+This module keeps the path that notes inside the published dataset files cite.
 """
 
 from __future__ import annotations
 
-import jax.numpy as jnp
+from hades_zoo.engine.envs.brax.compat import make_idp_brax09
+from hades_zoo.engine.envs.gymnax.compat import make_space_invaders_gymnax006
 
 __all__ = ["make_idp_brax09", "make_space_invaders_gymnax006"]
-
-
-def make_idp_brax09(backend: str):
-    """brax 0.14 ``InvertedDoublePendulum`` with the brax 0.9 tip, termination and reward."""
-    from brax.envs.inverted_double_pendulum import InvertedDoublePendulum
-
-    class InvertedDoublePendulumBrax09(InvertedDoublePendulum):
-        def step(self, state, action):
-            pipeline_state = self.pipeline_step(state.pipeline_state, action)
-            pole2_origin = pipeline_state.x.pos[2]
-            # brax 0.9: offset added in the world frame, not rotated with pole 2.
-            tip_x, tip_z = pole2_origin[0], pole2_origin[2] + 0.6
-            v1, v2 = pipeline_state.qd[1], pipeline_state.qd[2]
-            dist_penalty = 0.01 * tip_x**2 + (tip_z - 2.0) ** 2
-            vel_penalty = 1e-3 * v1**2 + 5e-3 * v2**2
-            done = jnp.where(tip_z <= 1.0, 1.0, 0.0)
-            reward = 10.0 - dist_penalty - vel_penalty  # bonus paid on the last step too
-            return state.replace(pipeline_state=pipeline_state,
-                                 obs=self._get_obs(pipeline_state), reward=reward, done=done)
-
-    return InvertedDoublePendulumBrax09(backend=backend)
-
-
-def make_space_invaders_gymnax006():
-    """gymnax 1.0 ``MinSpaceInvaders`` with gymnax 0.0.6's first wave and bullet hit."""
-    import jax
-    from gymnax.environments.minatar import space_invaders as si
-
-    def step_agent_gymnax006(action, state, params):
-        """gymnax 1.0's agent step, with the enemy-bullet hit at the pre-move position."""
-        new = si.step_agent(action, state, params)
-        hit_before_move = new.e_bullet_map[9, state.pos]
-        return new.replace(terminal=jnp.logical_or(state.terminal, hit_before_move))
-
-    class MinSpaceInvadersGymnax006(si.MinSpaceInvaders):
-        def reset_env(self, key, params):
-            _, state = super().reset_env(key, params)
-            state = state.replace(alien_map=state.alien_map.at[0:4, 8].set(True))
-            return self.get_obs(state), state
-
-        def step_env(self, key, state, action, params):
-            # gymnax 1.0's step_env with the 0.0.6 agent step (later waves are 4 x 6 in
-            # both versions).
-            state = step_agent_gymnax006(self.action_set[action], state, params)
-            state = si.step_aliens(state)
-            state, reward = si.step_shoot(state, params)
-            cleared = jnp.count_nonzero(state.alien_map) == 0
-            ramp = jnp.logical_and(
-                cleared, jnp.logical_and(state.enemy_move_interval > 6, state.ramping))
-            state = state.replace(
-                shot_timer=state.shot_timer - (state.shot_timer > 0),
-                alien_move_timer=state.alien_move_timer - 1,
-                alien_shot_timer=state.alien_shot_timer - 1,
-                enemy_move_interval=state.enemy_move_interval - ramp,
-                ramp_index=state.ramp_index + ramp,
-                alien_map=jax.lax.select(
-                    cleared, state.alien_map.at[0:4, 2:8].set(True), state.alien_map),
-                time=state.time + 1,
-            )
-            done = self.is_terminal(state, params)
-            state = state.replace(terminal=done)
-            return (jax.lax.stop_gradient(self.get_obs(state)),
-                    jax.lax.stop_gradient(state), reward.astype(jnp.float32), done,
-                    {"discount": 1 - done})
-
-    return MinSpaceInvadersGymnax006()

@@ -14,25 +14,21 @@ import jax
 import jax.numpy as jnp
 
 from hades_zoo.data.recipe import EnvConfig
-from hades_zoo.engine.envs import Env, EnvSpec
+from hades_zoo.engine.envs.adapters import raw_key
+from hades_zoo.engine.envs.contract import Env, EnvSpec
 from hades_zoo.engine.envs.quiet import captured
 
-__all__ = ["make_brax_env"]
+__all__ = ["base_env", "make_brax_env"]
 
 
-def _raw_key(key: jax.Array) -> jax.Array:
-    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
-        return jax.random.key_data(key)
-    return key
-
-
-def _base_env(cfg: EnvConfig):
+def base_env(cfg: EnvConfig):
+    """The unwrapped brax env of ``cfg`` (the ``brax-0.9`` shim applied)."""
     try:
         from brax import envs
     except ImportError as err:  # pragma: no cover - depends on the install
         raise ImportError("brax envs need brax: `pip install 'brax>=0.14,<0.15'`") from err
     if cfg.compat == "brax-0.9" and cfg.name == "inverted_double_pendulum":
-        from hades_zoo.engine.envs.compat import make_idp_brax09
+        from hades_zoo.engine.envs.brax.compat import make_idp_brax09
 
         return make_idp_brax09(cfg.backend)
     return envs.get_environment(cfg.name, backend=cfg.backend)
@@ -43,10 +39,10 @@ def make_brax_env(cfg: EnvConfig) -> Env:
     with captured(f"loading brax {cfg.name} ({cfg.backend})"):
         from brax.envs.wrappers.training import AutoResetWrapper, EpisodeWrapper
 
-        env = AutoResetWrapper(EpisodeWrapper(_base_env(cfg), cfg.episode_length, 1))
+        env = AutoResetWrapper(EpisodeWrapper(base_env(cfg), cfg.episode_length, 1))
 
     def reset(key):
-        state = env.reset(_raw_key(key))
+        state = env.reset(raw_key(key))
         return state.obs, state
 
     def step(key, state, action):
@@ -56,7 +52,7 @@ def make_brax_env(cfg: EnvConfig) -> Env:
 
     # brax's ``observation_size`` runs ``reset`` eagerly, op by op (seconds on CPU, on
     # every CLI call); the sizes are known statically, or from an abstract trace.
-    from hades_zoo.engine.envs import BRAX_SPECS
+    from hades_zoo.engine.envs.brax import BRAX_SPECS
 
     if cfg.name in BRAX_SPECS:
         obs_dim, act_dim = BRAX_SPECS[cfg.name]
