@@ -19,12 +19,12 @@ import numpy as np
 
 from hades_zoo.data.dataset import SyntheticDataset
 from hades_zoo.data.recipe import Recipe
-from hades_zoo.engine import compiled
+from hades_zoo.engine import programs
 from hades_zoo.engine.acting import PolicyInfo, TrainedPolicy
-from hades_zoo.engine.envs import EnvSpec, env_spec
-from hades_zoo.engine.policy import make_policy
+from hades_zoo.engine.envs import env_spec
+from hades_zoo.engine.policy import init_policy_params, make_policy
 from hades_zoo.engine.progress import Steps
-from hades_zoo.engine.rollout import _env_batching, compile_fast, make_episode_rollout
+from hades_zoo.engine.rollout import compile_fast, make_episode_rollout
 from hades_zoo.engine.tasks.control import ControlTask
 from hades_zoo.errors import DatasetFormatError, RecipeError
 
@@ -112,40 +112,13 @@ def train_policy(ds: SyntheticDataset, *, seed: int = 0, key: jax.Array | None =
         TrainedPolicy; ``evaluate`` runs it in the dataset's env.
     """
     recipe = with_overrides(ds.recipe, **overrides)
-    spec = env_spec(recipe.env)
-    args = (jax.random.key(seed) if key is None else key, *_bc_arrays(ds, spec))
+    spec = env_spec(recipe.env)  # the stored BC program needs no env (engine.programs)
     info = _policy_info(ds, None if key is not None else seed, overrides)
-    params, losses = _train_program(recipe, spec, args).lower(*args).compile()(*args)
+    args = (jax.random.key(seed) if key is None else key, *programs.bc_arrays(ds, spec))
+    params, losses = programs.train_program(recipe, args).lower(*args).compile()(*args)
     return TrainedPolicy(params=params, bc_losses=losses, obs_mean=ds.obs_mean,
                          obs_var=ds.obs_var, recipe=recipe, info=info,
                          module=make_policy(recipe.policy, spec.action_dim, spec.discrete))
-
-
-def _bc_arrays(ds: SyntheticDataset, spec: EnvSpec):
-    """(states, BC targets, BC weights) of ``ds``, as ``ControlTask`` trains on them."""
-    return (jnp.asarray(ds.states, jnp.float32), ds.bc_targets(spec.action_dim),
-            ds.bc_weights())
-
-
-def _protocol(recipe: Recipe, spec: EnvSpec) -> dict[str, Any]:
-    """What a traced program of ``recipe`` depends on (``engine.compiled``'s key)."""
-    return {"env": dataclasses.asdict(recipe.env), "spec": dataclasses.asdict(spec),
-            "policy": dataclasses.asdict(recipe.policy),
-            "bc": dataclasses.asdict(recipe.bc)}
-
-
-def _train_program(recipe: Recipe, spec: EnvSpec, args: tuple) -> compiled.Program:
-    """``ControlTask(recipe).train`` for ``args``: stored, or traced (``engine.compiled``)."""
-    return compiled.program("bc", _protocol(recipe, spec),
-                            lambda: ControlTask(recipe).train, args)
-
-
-def _norm_arrays(spec: EnvSpec, obs_mean, obs_var) -> tuple[jax.Array, jax.Array]:
-    """``ControlTask.norm_arrays`` without building the env."""
-    mean = (jnp.zeros(spec.obs_dim) if obs_mean is None
-            else jnp.asarray(obs_mean, jnp.float32))
-    var = jnp.ones(spec.obs_dim) if obs_var is None else jnp.asarray(obs_var, jnp.float32)
-    return mean, var
 
 
 def _policy_info(ds: SyntheticDataset, seed: int | None, overrides: dict) -> PolicyInfo:
@@ -174,8 +147,9 @@ def evaluate(policy: TrainedPolicy, *, episodes: int = 10, greedy: bool | None =
             a compile-time versus run-time trade, not a change of protocol.
     """
     key = jax.random.key(seed + 1_000_003) if key is None else key
-    run = _episode_program(policy.recipe, policy.module, policy.obs_mean, policy.obs_var,
-                           episodes, greedy, batching, key, policy.params, record=False)
+    run = programs.episodes_runner(policy.recipe, policy.module, policy.obs_mean,
+                                   policy.obs_var, episodes=episodes, greedy=greedy,
+                                   batching=batching, key=key, params=policy.params)
     return EpisodeReturns(np.asarray(run(policy.params)))
 
 
@@ -222,35 +196,18 @@ class Trajectories:
         return float(np.mean(self.returns))
 
 
-def _episode_program(recipe: Recipe, module, obs_mean, obs_var, episodes: int,
-                     greedy: bool | None, batching: str, key, params, *, record: bool,
-                     compile_in=None):
-    """``run(params)``: the compiled episodes of ``module`` in ``recipe``'s env from
-    ``key`` (``engine.rollout.make_episode_rollout``), its program stored or traced
-    (``engine.compiled``). ``params`` may be shapes (``jax.ShapeDtypeStruct``).
-    ``compile_in``: an executor to compile in (``run`` then waits for it)."""
+def _episode_program(policy: TrainedPolicy, episodes: int, greedy: bool | None,
+                     batching: str, *, record: bool):
+    """(the jittable program, its const-stat arguments) for ``policy``'s episodes."""
     if episodes < 1:
         raise RecipeError(f"episodes must be >= 1, got {episodes}.")
-    spec = env_spec(recipe.env)
+    recipe = policy.recipe
+    task = ControlTask(recipe)
     greedy = recipe.eval.greedy if greedy is None else greedy
-    mode = _env_batching(batching, episodes)
-    mean, var = _norm_arrays(spec, obs_mean, obs_var)
-    args = (key, params, mean, var)
-
-    def build():
-        return make_episode_rollout(ControlTask(recipe).env, module, num_episodes=episodes,
-                                    greedy=greedy, obs_norm=recipe.env.obs_norm,
-                                    batching=mode, record=record)
-
-    protocol = {**_protocol(recipe, spec), "module": repr(module), "episodes": episodes,
-                "greedy": bool(greedy), "batching": mode, "record": record}
-    program = compiled.program("episodes", protocol, build, args)
-    lowered = program.lower(*args)
-    if compile_in is None:
-        executable = compile_fast(lowered, mode, episodes)
-        return lambda p: executable(key, p, mean, var)
-    future = compile_in.submit(compile_fast, lowered, mode, episodes)
-    return lambda p: future.result()(key, p, mean, var)
+    run = make_episode_rollout(task.env, policy.module, num_episodes=episodes,
+                               greedy=greedy, obs_norm=recipe.env.obs_norm,
+                               batching=batching, record=record)
+    return run, task.norm_arrays(policy.obs_mean, policy.obs_var)
 
 
 def rollout(policy: TrainedPolicy, *, episodes: int = 10, greedy: bool | None = None,
@@ -277,10 +234,11 @@ def rollout(policy: TrainedPolicy, *, episodes: int = 10, greedy: bool | None = 
         RecipeError: ``episodes`` < 1.
         EnvError: the policy's env cannot be built (an image dataset's policy).
     """
+    run, (mean, var) = _episode_program(policy, episodes, greedy, batching, record=True)
     key = jax.random.key(seed + 1_000_003) if key is None else key
-    run = _episode_program(policy.recipe, policy.module, policy.obs_mean, policy.obs_var,
-                           episodes, greedy, batching, key, policy.params, record=True)
-    returns, (obs, action, reward, done, live) = run(policy.params)
+    lowered = jax.jit(run).lower(key, policy.params, mean, var)
+    returns, (obs, action, reward, done, live) = compile_fast(lowered, batching, episodes)(
+        key, policy.params, mean, var)
 
     def episode_major(x) -> np.ndarray:
         return np.swapaxes(np.asarray(x), 0, 1)
@@ -308,20 +266,21 @@ def train_and_evaluate(ds: SyntheticDataset, *, seed: int = 0, episodes: int = 1
     spec = env_spec(recipe.env)
     module = make_policy(recipe.policy, spec.action_dim, spec.discrete)
     greedy = recipe.eval.greedy if greedy is None else greedy
-    train_args = (jax.random.key(seed), *_bc_arrays(ds, spec))
-    k_eval = jax.random.key(seed + 1_000_003)
+    train_args = (jax.random.key(seed), *programs.bc_arrays(ds, spec))
     # Critical path: (build env -> trace) eval -> compile eval (the long one) -> run.
-    # The BC program is (traced,) compiled and run while the evaluation compiles; with
-    # both programs stored (engine.compiled) nothing is traced and, with JAX's cache,
-    # nothing compiled. (Tracing BC first and compiling it during the env build
-    # measured no faster on 2 cores: XLA's compile uses both, so it slows the
-    # single-threaded Python work down.)
-    train = _train_program(recipe, spec, train_args)
-    params_shape = jax.eval_shape(train.fn, *train_args)[0]  # stored: no trace
+    # The BC program is (traced,) compiled and run while the evaluation compiles. Both
+    # programs stored (engine.programs): nothing is traced, no env is built, and with
+    # JAX's cache nothing is compiled. (Tracing BC first and compiling it during the
+    # env build measured no faster on 2 cores: XLA's compile uses both, so it slows
+    # the single-threaded Python work down.)
+    train = programs.train_program(recipe, train_args)
+    params_shape = jax.eval_shape(  # cheap: no BC trace
+        lambda k: init_policy_params(module, k, spec.obs_dim), train_args[0])
     with ThreadPoolExecutor(1) as pool:
-        run = _episode_program(recipe, module, ds.obs_mean, ds.obs_var, episodes, greedy,
-                               batching, k_eval, params_shape, record=False,
-                               compile_in=pool)
+        run = programs.episodes_runner(
+            recipe, module, ds.obs_mean, ds.obs_var, episodes=episodes, greedy=greedy,
+            batching=batching, key=jax.random.key(seed + 1_000_003), params=params_shape,
+            compile_in=pool)
         params, losses = train.lower(*train_args).compile()(*train_args)
         returns = run(params)
     policy = TrainedPolicy(params=params, bc_losses=losses, obs_mean=ds.obs_mean,
