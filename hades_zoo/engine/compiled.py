@@ -117,8 +117,10 @@ def _software() -> dict[str, Any]:
     pattern = re.compile(r"^(?P<name>[A-Za-z0-9_.]+)-(?P<version>[^-]+)\.dist-info$")
     wanted = {name.replace("-", "_").lower() for name in _TRACED_LIBRARIES}
     for entry in sys.path:  # dist-info folder names: no metadata parsing (fast)
+        if not entry:  # the working directory: not where libraries are installed
+            continue
         try:
-            names = os.listdir(entry or ".")
+            names = os.listdir(entry)
         except OSError:
             continue
         for name in names:
