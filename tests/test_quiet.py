@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import warnings
@@ -72,3 +73,30 @@ def test_verbose_flag_shows_hades_zoo_debug_log():
         logger.handlers[:] = before[0]
         logger.setLevel(before[1])
         logger.propagate = before[2]
+
+
+def test_building_a_brax_env_on_cpu_does_not_import_warp(tmp_path):
+    """NVIDIA Warp (installed with MuJoCo Playground) is GPU-only for MJX and unused by
+    brax's pipelines: on CPU, building a brax env does not import it (seconds of
+    CPU); ``import warp`` afterwards still works; HADES_ZOO_IMPORT_WARP=1 imports it."""
+    fake = tmp_path / "site" / "warp"
+    fake.mkdir(parents=True)
+    marker = tmp_path / "warp-imported"
+    (fake / "__init__.py").write_text(  # records its import, then fails like a bad build
+        f"open({str(marker)!r}, 'a').write('x')\nraise ImportError('fake warp')\n")
+    code = ("import sys; sys.path.insert(0, sys.argv[1])\n" + BUILD_BRAX
+            + "import os; print('during build', os.path.exists(sys.argv[2]))\n"
+            "try:\n    import warp\nexcept ImportError as err:\n    print('later', err)\n")
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    env.pop("HADES_ZOO_IMPORT_WARP", None)
+    run = subprocess.run([sys.executable, "-c", code, str(tmp_path / "site"), str(marker)],
+                         capture_output=True, text=True, timeout=300, env=env, check=False)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == ["built", "during build False", "later fake warp"]
+    assert run.stderr == ""
+    marker.unlink()
+    run = subprocess.run([sys.executable, "-c", code, str(tmp_path / "site"), str(marker)],
+                         capture_output=True, text=True, timeout=300, check=False,
+                         env={**env, "HADES_ZOO_IMPORT_WARP": "1"})
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[:2] == ["built", "during build True"]

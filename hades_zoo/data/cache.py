@@ -271,7 +271,9 @@ def atomic_copy(src: str | Path, dst: str | Path) -> Path:
 def enable_compilation_cache(path: str | Path | None = None) -> Path | None:
     """Turn on JAX's persistent compilation cache (default ``<cache root>/jax``).
 
-    Every program that takes longer than 0.5 s to compile is stored. Returns the
+    Every program is stored, however quick its compile: a warm ``eval`` otherwise
+    still compiled its few small eager programs (array conversions, key seeding) each
+    run, tens of milliseconds apiece (``benchmarks/bench_eval.py``). Returns the
     folder, or None when ``HADES_ZOO_JIT_CACHE=0`` disables it or the folder cannot be
     created or written (``HADES_ZOO_CACHE`` is a file, read-only, ...): the cache only
     saves time, so that is a logged warning and every command still runs.
@@ -295,7 +297,7 @@ def enable_compilation_cache(path: str | Path | None = None) -> Path | None:
     import jax
 
     jax.config.update("jax_compilation_cache_dir", str(folder))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     return folder
 

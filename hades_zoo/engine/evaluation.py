@@ -19,13 +19,12 @@ import numpy as np
 
 from hades_zoo.data.dataset import SyntheticDataset
 from hades_zoo.data.recipe import Recipe
+from hades_zoo.engine import programs
 from hades_zoo.engine.acting import PolicyInfo, TrainedPolicy
+from hades_zoo.engine.envs import env_spec
+from hades_zoo.engine.policy import init_policy_params, make_policy
 from hades_zoo.engine.progress import Steps
-from hades_zoo.engine.rollout import (
-    compile_fast,
-    make_episode_evaluate,
-    make_episode_rollout,
-)
+from hades_zoo.engine.rollout import compile_fast, make_episode_rollout
 from hades_zoo.engine.tasks.control import ControlTask
 from hades_zoo.errors import DatasetFormatError, RecipeError
 
@@ -113,12 +112,13 @@ def train_policy(ds: SyntheticDataset, *, seed: int = 0, key: jax.Array | None =
         TrainedPolicy; ``evaluate`` runs it in the dataset's env.
     """
     recipe = with_overrides(ds.recipe, **overrides)
-    task, states, targets, weights = _task_and_arrays(ds, recipe)
+    spec = env_spec(recipe.env)  # the stored BC program needs no env (engine.programs)
     info = _policy_info(ds, None if key is not None else seed, overrides)
-    key = jax.random.key(seed) if key is None else key
-    params, losses = jax.jit(task.train)(key, states, targets, weights)
+    args = (jax.random.key(seed) if key is None else key, *programs.bc_arrays(ds, spec))
+    params, losses = programs.train_program(recipe, args).lower(*args).compile()(*args)
     return TrainedPolicy(params=params, bc_losses=losses, obs_mean=ds.obs_mean,
-                         obs_var=ds.obs_var, module=task.module, recipe=recipe, info=info)
+                         obs_var=ds.obs_var, recipe=recipe, info=info,
+                         module=make_policy(recipe.policy, spec.action_dim, spec.discrete))
 
 
 def _policy_info(ds: SyntheticDataset, seed: int | None, overrides: dict) -> PolicyInfo:
@@ -146,12 +146,11 @@ def evaluate(policy: TrainedPolicy, *, episodes: int = 10, greedy: bool | None =
             ``rollout.make_episode_evaluate``): how the episodes are stepped together;
             a compile-time versus run-time trade, not a change of protocol.
     """
-    run, (mean, var) = _episode_program(policy, episodes, greedy, batching,
-                                        record=False)
     key = jax.random.key(seed + 1_000_003) if key is None else key
-    lowered = jax.jit(run).lower(key, policy.params, mean, var)
-    returns = compile_fast(lowered, batching, episodes)(key, policy.params, mean, var)
-    return EpisodeReturns(np.asarray(returns))
+    run = programs.episodes_runner(policy.recipe, policy.module, policy.obs_mean,
+                                   policy.obs_var, episodes=episodes, greedy=greedy,
+                                   batching=batching, key=key, params=policy.params)
+    return EpisodeReturns(np.asarray(run(policy.params)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -264,25 +263,28 @@ def train_and_evaluate(ds: SyntheticDataset, *, seed: int = 0, episodes: int = 1
     if episodes < 1:
         raise RecipeError(f"episodes must be >= 1, got {episodes}.")
     recipe = with_overrides(ds.recipe, **overrides)
-    task, states, targets, weights = _task_and_arrays(ds, recipe)
+    spec = env_spec(recipe.env)
+    module = make_policy(recipe.policy, spec.action_dim, spec.discrete)
     greedy = recipe.eval.greedy if greedy is None else greedy
-    mean, var = task.norm_arrays(ds.obs_mean, ds.obs_var)
-    k_train, k_eval = jax.random.key(seed), jax.random.key(seed + 1_000_003)
-    # Critical path: build env -> trace eval -> compile eval (the long one) -> run. The
-    # BC program is traced, compiled and run while the evaluation compiles. (Tracing
-    # BC first and compiling it during the env build measured no faster on 2 cores:
-    # XLA's compile uses both, so it slows the single-threaded Python work down.)
-    run = make_episode_evaluate(task.env, task.module, num_episodes=episodes,
-                                greedy=greedy, obs_norm=recipe.env.obs_norm,
-                                batching=batching)
-    params_shape = jax.eval_shape(task.init_params, k_train)  # cheap: no BC trace
-    eval_l = jax.jit(run).lower(k_eval, params_shape, mean, var)
+    train_args = (jax.random.key(seed), *programs.bc_arrays(ds, spec))
+    # Critical path: (build env -> trace) eval -> compile eval (the long one) -> run.
+    # The BC program is (traced,) compiled and run while the evaluation compiles. Both
+    # programs stored (engine.programs): nothing is traced, no env is built, and with
+    # JAX's cache nothing is compiled. (Tracing BC first and compiling it during the
+    # env build measured no faster on 2 cores: XLA's compile uses both, so it slows
+    # the single-threaded Python work down.)
+    train = programs.train_program(recipe, train_args)
+    params_shape = jax.eval_shape(  # cheap: no BC trace
+        lambda k: init_policy_params(module, k, spec.obs_dim), train_args[0])
     with ThreadPoolExecutor(1) as pool:
-        eval_c = pool.submit(compile_fast, eval_l, batching, episodes)
-        params, losses = jax.jit(task.train)(k_train, states, targets, weights)
-        returns = eval_c.result()(k_eval, params, mean, var)
+        run = programs.episodes_runner(
+            recipe, module, ds.obs_mean, ds.obs_var, episodes=episodes, greedy=greedy,
+            batching=batching, key=jax.random.key(seed + 1_000_003), params=params_shape,
+            compile_in=pool)
+        params, losses = train.lower(*train_args).compile()(*train_args)
+        returns = run(params)
     policy = TrainedPolicy(params=params, bc_losses=losses, obs_mean=ds.obs_mean,
-                           obs_var=ds.obs_var, module=task.module, recipe=recipe,
+                           obs_var=ds.obs_var, module=module, recipe=recipe,
                            info=_policy_info(ds, seed, overrides))
     res = EpisodeReturns(np.asarray(returns))
     return policy.with_evaluation(res, seed=seed, greedy=greedy), res
