@@ -48,7 +48,7 @@ def _env():
 
 def fmt_num(x: Any, digits: int | None = None) -> str:
     """A number for people: ``digits`` decimals, else integers as they are and
-    floats with 1 decimal for |x| >= 10, 3 significant below; "" for None / NaN."""
+    floats with 1 decimal for |x| >= 10, 3 significant digits below (7.00); "" for None / NaN."""
     if x is None or isinstance(x, bool):
         return "" if x is None else str(x)
     if isinstance(x, int) and digits is None:
@@ -61,7 +61,7 @@ def fmt_num(x: Any, digits: int | None = None) -> str:
         return ""
     if digits is not None:
         return f"{x:,.{digits}f}"
-    return f"{x:,.1f}" if abs(x) >= 10 else f"{x:.3g}"
+    return f"{x:,.1f}" if abs(x) >= 10 else f"{x:#.3g}"
 
 
 def heat(value: float, low: float, high: float) -> str:
@@ -148,7 +148,7 @@ def render_index(rows: Sequence[Mapping[str, Any]], *, site: Mapping[str, Any]) 
               "reproduced": sum(r["certificate"] == "reproduced" for r in rows),
               "replays": sum(bool(r["replay"]) for r in rows)}
     return _env().get_template("index.html").render(
-        root="", title="catalogue", rows=rows, counts=counts,
+        root="", title="catalogue", main_class="wide", rows=rows, counts=counts,
         envs=options("env"), variants=options("variant"), sizes=options("size"),
         origins=options("origin"), certificates=[c for c in CERT_STATUSES
                                                  if any(r["certificate"] == c
