@@ -317,7 +317,7 @@ def test_the_site_in_a_real_browser(site, tmp_path, capsys):
 def test_the_whole_zoo_builds_and_browses(tmp_path):
     """Every packaged entry (no replays): every page renders, loads in Chromium with
     no console error or broken reference, and the index's filters count right
-    (7.5 min on the loaded 2-core VM, 2026-12-02)."""
+    (13 min on the shared 2-core VM under load ~23, 2026-12-02)."""
     from tests.catalogue_browser import check_site, expectations
 
     res = build_catalogue(tmp_path / "site", replays=False, commands=COMMANDS)

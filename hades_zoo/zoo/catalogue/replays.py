@@ -19,7 +19,9 @@ render settings. ``--replays DIR`` is a cache: ``DIR/<id>.<sha256[:16]>.<mp4|gif
 beside a ``.json`` record of the settings and the result (returns, frames, fps);
 a replay made by this build is stored there too, so the next build (or a build
 stopped half-way and started again) renders only what changed. A rebuild over an
-earlier catalogue also reuses that catalogue's replays of unchanged entries.
+earlier catalogue also reuses that catalogue's replays of unchanged entries. The key
+does not hold the renderer's version: after a change to how replays look, delete the
+cache folder (or pass a new one) to render them all again.
 
 MP4 is asked for first (a few hundred KB for ten seconds); when the render function
 raises ``ImportError`` for it (no ffmpeg writer), GIF (Pillow) is tried.
