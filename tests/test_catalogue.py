@@ -9,6 +9,7 @@ headless Chromium.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 import os
 import re
@@ -36,13 +37,31 @@ class FakeResult:
     seconds: float
 
 
+#: the entry whose fake replay is a real H.264 MP4 when imageio's ffmpeg plugin is
+#: installed (so the browser checks a <video> too); every other one falls back to GIF
+VIDEO_ENTRY = "hopper-R-4"
+HAS_FFMPEG = all(importlib.util.find_spec(m) for m in ("imageio", "imageio_ffmpeg"))
+
+
+def _write_mp4(path: Path) -> None:
+    import imageio.v2 as iio
+    import numpy as np
+
+    with iio.get_writer(path, fps=10, codec="libx264", pixelformat="yuv420p") as out:
+        for i in range(10):
+            out.append_data(np.full((48, 64, 3), (25 * i, 120, 200 - 15 * i), np.uint8))
+
+
 class FakeReplay:
     """Writes a 4-frame GIF; asked for an MP4 it raises ImportError (no ffmpeg), as a
-    renderer without imageio's ffmpeg plugin would."""
+    renderer without imageio's ffmpeg plugin would, except for ``video`` ids when
+    that plugin is installed."""
 
-    def __init__(self, fail: dict[str, BaseException] | None = None):
+    def __init__(self, fail: dict[str, BaseException] | None = None,
+                 video: tuple[str, ...] = ()):
         self.calls: list[tuple[str, str]] = []
         self.fail = fail or {}
+        self.video = video if HAS_FFMPEG else ()
 
     def __call__(self, source, out_path, *, episodes=1, seed=0, width=320, height=240,
                  fps=None, max_seconds=10.0):
@@ -54,7 +73,10 @@ class FakeReplay:
         if ident in self.fail:
             raise self.fail[ident]
         if out_path.suffix == ".mp4":
-            raise ImportError("writing MP4 needs imageio's ffmpeg plugin")
+            if ident not in self.video:
+                raise ImportError("writing MP4 needs imageio's ffmpeg plugin")
+            _write_mp4(out_path)
+            return FakeResult(out_path, (float(len(ident)),), 10, 10.0, 1.0)
         frames = [Image.new("RGB", (32, 24), (60 * i, 120, 200 - 50 * i))
                   for i in range(4)]
         frames[0].save(out_path, save_all=True, append_images=frames[1:], duration=100,
@@ -66,7 +88,7 @@ class FakeReplay:
 def site(tmp_path_factory):
     """The shared small catalogue: (site folder, its result, the fake's calls)."""
     base = tmp_path_factory.mktemp("catalogue")
-    fake = FakeReplay()
+    fake = FakeReplay(video=(VIDEO_ENTRY,))
     res = build_catalogue(base / "site", only=list(SUBSET), replay=fake,
                           replays_dir=base / "cache", commands=COMMANDS)
     return base / "site", res, fake
@@ -89,9 +111,12 @@ def test_catalogue_writes_an_index_and_a_page_per_entry(site):
     assert rows["mnist-R-10.hz"]["metric"] == "loss"
     assert rows["hopper-R-4"]["transfer_score"] == pytest.approx(0.694, abs=1e-3)
     assert all(r["replay"] for r in rows.values())
-    # mp4 asked first, then the GIF fallback, for every entry
+    # mp4 asked first, then the GIF fallback (MP4 for VIDEO_ENTRY when it can be)
     assert sorted(fake.calls) == sorted([(f"zoo:{i}", s) for i in SUBSET
-                                         for s in (".mp4", ".gif")])
+                                         for s in (".mp4", ".gif")
+                                         if not (i in fake.video and s == ".gif")])
+    if fake.video:
+        assert '<video src="../replays/hopper-R-4.' in _page(site_dir, VIDEO_ENTRY)
     assert res.replays_made == len(SUBSET) and res.replays_missing == 0
     index = (site_dir / "index.html").read_text()
     for ident in SUBSET:
@@ -122,7 +147,7 @@ def test_catalogue_writes_an_index_and_a_page_per_entry(site):
 def test_replay_cache_and_the_earlier_site_are_reused(site, tmp_path):
     site_dir, _, _ = site
     cache = site_dir.parent / "cache"
-    assert len(list(cache.glob("*.gif"))) == len(SUBSET)
+    assert len(list(cache.glob("*.gif")) + list(cache.glob("*.mp4"))) == len(SUBSET)
     fake = FakeReplay()
     res = build_catalogue(tmp_path / "s", only=["cartpole-R-2.hz"], replay=fake,
                           replays_dir=cache, commands=COMMANDS)
@@ -309,7 +334,8 @@ def test_the_site_in_a_real_browser(site, tmp_path, capsys):
         "all": len(SUBSET), "variant=F": 1, "origin=own": 2, "transfer>=0.5": 1,
         "sizes_desc": [16, 10, 4, 2], "search": ("hopper", ["hopper-R-4"])})
     with capsys.disabled():
-        print("\ncatalogue screenshots: " + ", ".join(str(p) for p in shots))
+        print("\ncatalogue screenshots: " + ", ".join(str(p) for p in shots)
+              + ("" if HAS_FFMPEG else " (no imageio-ffmpeg: no <video> was checked)"))
     assert all(p.stat().st_size > 10_000 for p in shots)
 
 
