@@ -25,6 +25,7 @@ __all__ = [
     "OutputFormatError",
     "PolicyFormatError",
     "RunFolderBusyError",
+    "CatalogueError",
     "close_matches",
 ]
 
@@ -117,6 +118,13 @@ class PolicyFormatError(HadesZooError, ValueError):
 class RunFolderBusyError(HadesZooError, RuntimeError):
     """Another process is writing the run folder: it holds ``DIR/.lock``
     (``hades_zoo.engine.run_folder``); the message names it (pid, host, start)."""
+
+
+class CatalogueError(HadesZooError, ValueError):
+    """``hades-zoo catalogue`` was given a place it may not write or a choice that
+    selects nothing: ``--out`` is a file, a folder of other files (not an earlier
+    catalogue) or inside the installed package; ``--replays`` is a file; ``--only``
+    matches no zoo id. Raised before anything is built."""
 
 
 def close_matches(word: str, options: Iterable[str], n: int = 3) -> str:

@@ -152,6 +152,8 @@ def test_readme_commands_write_only_into_the_run_folder_or_out(
     npz = FIXTURES / "brax__distill__hopper__D4__seed0.npz"
     _run("import-reference", str(npz), "--out", "hopper-import.safetensors")
     _run("-v", "eval", "hopper-R-4")
+    # (the whole zoo with replays is the maintainer's script's job: one entry here)
+    _run("catalogue", "--out", "site/", "--only", "cartpole-R-2.hz", "--no-replays")
     # Distil a zoo entry from scratch: a user's run whose id equals a zoo id
     run = Path("runs") / "cartpole-F-2.hz"
     _run("distill", recipe, "--out", str(run), *tiny)
@@ -195,7 +197,7 @@ def test_readme_commands_write_only_into_the_run_folder_or_out(
         "transfer/full/hopper-R-4.json", "transfer/full/hopper-R-4.png"}
     assert {p.name for p in work.iterdir()} == {
         "breakout.png", "hopper.png", "hopper-import.safetensors", "runs", "pulled",
-        "pol", "certs", "transfer", "hc+hopper"}
+        "pol", "certs", "transfer", "hc+hopper", "site"}
     assert {p.name for p in Path("pol").iterdir()} == {"README.md", "config.json",
                                                       "model.safetensors"}
     # ... and nowhere in the checkout or the package

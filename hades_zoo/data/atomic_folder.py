@@ -7,7 +7,9 @@ records their sha256, the card that records the config's) always agree. On Linux
 new folder is exchanged with the old one atomically (``renameat2(RENAME_EXCHANGE)``);
 where that call is missing the old folder is renamed aside first, so for an instant
 the path does not exist (never half-written). Files of the old folder that the new
-contents do not name (a user's notes) are carried over.
+contents do not name (a user's notes) are carried over by :func:`write_folder`;
+:func:`replace_folder` builds a whole tree (subfolders too) and keeps nothing of the
+old one (a generated site: a page the new build does not write must go).
 """
 
 from __future__ import annotations
@@ -18,16 +20,19 @@ import errno
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from hades_zoo.data.cache import _umask, storage_error
 from hades_zoo.data.paths import child_path
 from hades_zoo.errors import StorageError
 
-__all__ = ["write_folder"]
+__all__ = ["replace_folder", "write_folder"]
 
 _RENAME_EXCHANGE = 2
+#: what a failed write of the new tree means (a read error inside ``fill`` is its own)
+_STORAGE_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EROFS,
+                   errno.EACCES, errno.EPERM}
 _AT_FDCWD = -100
 
 
@@ -116,31 +121,84 @@ def write_folder(directory: str | Path, contents: Mapping[str, bytes]) -> Path:
             os.chmod(tmp / name, 0o666 & ~_umask())
         if existed:
             _carry_over(directory, tmp, set(contents))
-        _fsync_dir(tmp)
-        if not existed:
-            os.rename(tmp, directory)  # an empty folder made meanwhile is replaced too
-        elif _exchange(tmp, directory):
-            shutil.rmtree(tmp)  # tmp now holds the old folder
-        else:
-            aside = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".old",
-                                          dir=directory.parent))
-            try:
-                os.rename(directory, aside / "old")
-                try:
-                    os.rename(tmp, directory)
-                except BaseException:
-                    os.rename(aside / "old", directory)  # put the old one back
-                    raise
-            except BaseException:
-                shutil.rmtree(aside, ignore_errors=True)
-                raise
-            shutil.rmtree(aside)
+        _install(tmp, directory, existed)
         tmp = None
-        _fsync_dir(directory.parent)
     except BaseException as err:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(err, OSError) and not isinstance(err, StorageError):
+            raise storage_error(err, directory, existed=existed) from err
+        raise
+    return directory
+
+
+def _install(tmp: Path, directory: Path, existed: bool) -> None:
+    """Put the finished ``tmp`` in ``directory``'s place (module doc); the old folder
+    is removed. ``tmp`` no longer exists when this returns."""
+    _fsync_dir(tmp)
+    if not existed:
+        os.rename(tmp, directory)  # an empty folder made meanwhile is replaced too
+    elif _exchange(tmp, directory):
+        shutil.rmtree(tmp)  # tmp now holds the old folder
+    else:
+        aside = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".old",
+                                      dir=directory.parent))
+        try:
+            os.rename(directory, aside / "old")
+            try:
+                os.rename(tmp, directory)
+            except BaseException:
+                os.rename(aside / "old", directory)  # put the old one back
+                raise
+        except BaseException:
+            shutil.rmtree(aside, ignore_errors=True)
+            raise
+        shutil.rmtree(aside)
+    _fsync_dir(directory.parent)
+
+
+def replace_folder(directory: str | Path, fill: Callable[[Path], None]) -> Path:
+    """Make ``directory`` hold what ``fill`` writes, in one step.
+
+    ``fill`` is called with an empty hidden sibling folder (``.<name>.XXXX.tmp``) and
+    writes the new contents into it, subfolders included; that folder then takes
+    ``directory``'s place and the old folder, if any, is removed whole (nothing is
+    carried over). A reader sees the old tree or the new one; an exception or a stop
+    inside ``fill`` leaves ``directory`` as it was and no temporary folder behind.
+
+    Args:
+        directory: the folder; created with its parents if missing. The caller
+            decides whether an existing one may be replaced.
+        fill: writes the contents into the folder it is given.
+
+    Returns:
+        ``directory`` as a ``Path``.
+
+    Raises:
+        StorageError: ``directory`` is a file, or a write failed (full disk,
+            read-only, permission); the old folder is unchanged.
+        Whatever ``fill`` raises, after the temporary folder is removed.
+    """
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise StorageError(errno.EEXIST, (
+            f"cannot write the folder {directory}: it is a file. Fix: move the file "
+            "away, or pass another folder."), str(directory))
+    existed = directory.is_dir()
+    tmp: Path | None = None
+    try:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".tmp",
+                                    dir=directory.parent))
+        os.chmod(tmp, 0o777 & ~_umask())
+        fill(tmp)
+        _install(tmp, directory, existed)
+        tmp = None
+    except BaseException as err:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        if (isinstance(err, OSError) and not isinstance(err, StorageError)
+                and err.errno in _STORAGE_ERRNOS):
             raise storage_error(err, directory, existed=existed) from err
         raise
     return directory
