@@ -24,6 +24,7 @@ __all__ = [
     "OutputFormatError",
     "PolicyFormatError",
     "RunFolderBusyError",
+    "RenderError",
     "close_matches",
 ]
 
@@ -110,6 +111,13 @@ class PolicyFormatError(HadesZooError, ValueError):
 class RunFolderBusyError(HadesZooError, RuntimeError):
     """Another process is writing the run folder: it holds ``DIR/.lock``
     (``hades_zoo.engine.run_folder``); the message names it (pid, host, start)."""
+
+
+class RenderError(HadesZooError, RuntimeError):
+    """A replay cannot be drawn or written: no OpenGL backend for MuJoCo's offscreen
+    renderer (headless: ``apt-get install libosmesa6`` and ``MUJOCO_GL=osmesa``), the
+    video writer is not installed (``pip install 'hades_zoo[render]'``), an env without
+    a renderer, or frame options out of range (``hades_zoo.engine.render``)."""
 
 
 def close_matches(word: str, options: Iterable[str], n: int = 3) -> str:
