@@ -47,8 +47,10 @@ from hades_zoo.errors import (
     HubError,
     HubSourceError,
     MemoryBudgetError,
+    OutputFormatError,
     PolicyFormatError,
     RecipeError,
+    RenderError,
     UnknownDatasetError,
 )
 from hades_zoo.hub import (
@@ -68,6 +70,7 @@ from hades_zoo.zoo.loading import (
 )
 from hades_zoo.zoo.multitask import MultiTaskDataset, merge
 from hades_zoo.zoo.registry import info, list_datasets
+from hades_zoo.zoo.replay import RenderResult, render
 
 
 
@@ -109,4 +112,6 @@ __all__ = [
     # policies: act, roll out, keep, share
     "ActState", "PolicyFormatError", "PolicyInfo", "Trajectories", "load_policy",
     "make_env", "rollout",
+    # watch: a policy playing, as a video
+    "OutputFormatError", "RenderError", "RenderResult", "render",
 ]
