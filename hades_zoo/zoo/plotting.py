@@ -176,15 +176,14 @@ def _state_unit(ds: SyntheticDataset, names: list[str] | None, space: str
                 ) -> tuple[str, list[str] | None]:
     """(colour bar label, column names with units) of a states heatmap."""
     if space == "normalised":
-        return ("standard deviations from the running mean (no unit)", names)
+        return ("standard deviations from\nthe running mean (no unit)", names)
     from hades_zoo.engine.envs import BRAX_SPECS
 
     if not names or ds.recipe is None or ds.recipe.env.name not in BRAX_SPECS:
-        return ("raw observation value (each feature's own unit)", names)
+        return ("raw observation value\n(each feature's own unit)", names)
     units = [_feature_unit(n) for n in names]
     shown = [f"{n} [{u}]" if u else n for n, u in zip(names, units, strict=True)]
-    found = sorted({u for u in units if u}, key=["m", "rad", "m/s", "rad/s"].index)
-    return (f"raw value, in each column's unit ({', '.join(found)})" if found
+    return ("raw value, in the unit\n[ ] of its column" if any(units)
             else "raw observation value", shown)
 
 
@@ -296,7 +295,7 @@ def plot_dataset(ds: SyntheticDataset, path: str | Path | None = None):
             figsize=(
                 # + two fixed-width colour bars with their labels
                 5.4 + 0.25 * states.shape[1] + 0.4 * actions.shape[1],
-                3.6 + 0.08 * ds.size,  # + room for the vertical feature names
+                4.4 + 0.08 * ds.size,  # + room for the vertical feature names
             ),
             gridspec_kw={
                 "width_ratios": [max(states.shape[1], 4), max(actions.shape[1], 2)]
@@ -315,7 +314,7 @@ def plot_dataset(ds: SyntheticDataset, path: str | Path | None = None):
         brax = ds.recipe is not None and ds.recipe.env.name in BRAX_SPECS
         _heatmap(fig, ax_a, actions, "actions (BC targets)",
                  "actuator" if act_names else "action dim", "pair",
-                 "action (1 = full actuator force;\nthe env clips to [-1, 1])" if brax
+                 "action (±1: full force;\nthe env clips to ±1)" if brax
                  else "action")
         _name_columns(ax_s, obs_names,
                       8 if states.shape[1] <= 20 else 6 if states.shape[1] <= 64 else 4)

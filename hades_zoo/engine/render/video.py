@@ -8,7 +8,8 @@ writers (MP4 through imageio-ffmpeg's ffmpeg, GIF through Pillow), written atomi
 - ``.gif``: Pillow (a hades_zoo dependency through matplotlib), looping. A GIF's frame
   delay is a whole number of hundredths of a second and browsers slow delays under
   0.02 s down to 0.1 s, so a GIF plays at most :data:`GIF_MAX_FPS` frames per second and
-  at ``100 / round(100 / fps)``: 50, 33.3, 25, 20, ...
+  at ``100 / round(100 / fps)``: 50, 33.3, 25, 20, ... Pillow stores a run of
+  identical frames as one frame shown as long (same playback, fewer frames read back).
 
 A video is encoded in memory (MP4: ffmpeg writes it into a temporary folder first),
 then written beside its destination under a hidden temporary name and renamed
