@@ -15,7 +15,10 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-__all__ = ["DPI", "STYLE", "colorbar", "save_figure", "styled"]
+__all__ = ["DPI", "PLOT_HINT", "STYLE", "colorbar", "save_figure", "styled"]
+
+#: What to install when matplotlib is missing.
+PLOT_HINT = "plotting needs matplotlib: pip install hades_zoo[plot]"
 
 #: Resolution of every saved figure (dots per inch).
 DPI = 110
@@ -44,12 +47,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def styled(fn: F) -> F:
-    """Run ``fn`` (which creates and saves figures) inside :data:`STYLE`."""
+    """Run ``fn`` (which creates and saves figures) inside :data:`STYLE`.
+
+    Raises:
+        ImportError: matplotlib is missing (:data:`PLOT_HINT`).
+    """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        import matplotlib
-
+        try:
+            import matplotlib
+        except ImportError as err:
+            raise ImportError(PLOT_HINT) from err
         with matplotlib.rc_context(STYLE):
             return fn(*args, **kwargs)
 

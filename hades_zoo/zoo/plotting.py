@@ -34,11 +34,11 @@ import numpy as np
 
 from hades_zoo.data.dataset import SyntheticDataset
 from hades_zoo.errors import OutputFormatError
-from hades_zoo.zoo.plot_style import colorbar, save_figure, styled
+from hades_zoo.zoo.plot_style import PLOT_HINT, colorbar, save_figure, styled
 
 __all__ = ["plot_dataset", "display_states", "observation_shape", "check_plot_path"]
 
-_PLOT_HINT = "plotting needs matplotlib: pip install hades_zoo[plot]"
+_PLOT_HINT = PLOT_HINT
 
 
 def pyplot():

@@ -66,9 +66,9 @@ FAMILIES: dict[str, Renderer] = {
     "brax": Renderer(family="brax", draw=draw_brax, control_rate=brax_control_rate,
                      record_state=record_brax, check=check_brax, video_suffix=".mp4"),
     "minatar": Renderer(family="minatar", draw=draw_minatar,
-                        control_rate=minatar_control_rate, video_suffix=".gif"),
+                        control_rate=minatar_control_rate, video_suffix=".mp4"),
     "classic": Renderer(family="classic", draw=draw_classic,
-                        control_rate=classic_control_rate, video_suffix=".gif"),
+                        control_rate=classic_control_rate, video_suffix=".mp4"),
     "image": Renderer(family="image", draw=draw_images, control_rate=image_rate,
                       video_suffix=".gif"),
 }
