@@ -28,13 +28,13 @@ def test_cli_render_prints_the_path_returns_and_size(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--out", "x.webm"], r"OutputFormatError: x\.webm: suffix '\.webm' is not a video "
-                          r"format hades_zoo writes; end the file name in \.mp4"),
+    (["--out", "x.webm"], (r"OutputFormatError: x\.webm: suffix '\.webm' is not a "
+                           r"video format hades_zoo writes; end the file name in \.mp4")),
     (["--out", "x.gif", "--fps", "100"], r"RenderError: a GIF plays at most 50 frames/s"),
-    (["--out", "x.mp4", "--height", "241"], r"RenderError: an MP4 .* needs even frame "
-                                            "sides; height is 241"),
-    (["--out", "x.mp4", "--width", "8"], r"RenderError: width must be an integer number "
-                                         r"of pixels in \[32, 1920\], got 8"),
+    (["--out", "x.mp4", "--height", "241"], (r"RenderError: an MP4 .* needs even frame "
+                                             "sides; height is 241")),
+    (["--out", "x.mp4", "--width", "8"], (r"RenderError: width must be an integer number "
+                                          r"of pixels in \[32, 1920\], got 8")),
 ])
 def test_cli_render_errors_are_one_line(tmp_path, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
