@@ -119,3 +119,15 @@ def test_an_image_entry_replay_is_a_gif_grid(tmp_path):
     card = (tmp_path / "m" / "README.md").read_text()
     assert "![replay of mnist-R-10](replay.gif)" in card
     assert "10 synthetic images" in card
+
+
+def test_render_of_a_hub_model_repo_plays_the_saved_policy(tmp_path, hub_server):
+    """``hf:org/pol`` names no dataset repo: the policy's model repo is played."""
+    pol = hz.train_policy(hz.load("cartpole-F-2.hz"), seed=0)
+    pol.push_to_hub("org/pol", token="hf_write")
+    res = hz.render("hf:org/pol", tmp_path / "pol.gif", width=64, height=48,
+                    max_seconds=0.1)
+    assert res.frames == 5 and np.array_equal(
+        res.returns, hz.evaluate(pol, episodes=1, seed=0).returns)
+    with pytest.raises(hz.HubError, match="not found"):
+        hz.render("hf:org/nothing-here", tmp_path / "x.gif")
