@@ -25,6 +25,7 @@ __all__ = [
     "PolicyFormatError",
     "RunFolderBusyError",
     "RenderError",
+    "MissingRenderExtraError",
     "close_matches",
 ]
 
@@ -118,6 +119,12 @@ class RenderError(HadesZooError, RuntimeError):
     renderer (headless: ``apt-get install libosmesa6`` and ``MUJOCO_GL=osmesa``), the
     video writer is not installed (``pip install 'hades_zoo[render]'``), an env without
     a renderer, or frame options out of range (``hades_zoo.engine.render``)."""
+
+
+class MissingRenderExtraError(RenderError, ImportError):
+    """An MP4 was asked for without the ``render`` extra (imageio-ffmpeg): ``pip install
+    'hades_zoo[render]'``. Also an ``ImportError``, so a caller that falls back to GIF
+    when a package is missing (the catalogue) can catch it as one."""
 
 
 def close_matches(word: str, options: Iterable[str], n: int = 3) -> str:

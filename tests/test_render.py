@@ -162,8 +162,9 @@ def test_bad_suffix_and_missing_mp4_writer_fail_before_any_work(tmp_path, monkey
     from hades_zoo.engine.render import video
 
     monkeypatch.setattr(video, "mp4_available", lambda: False)
-    with pytest.raises(RenderError, match=r"pip install 'hades_zoo\[render\]'"):
+    with pytest.raises(RenderError, match=r"pip install 'hades_zoo\[render\]'") as err:
         hz.render("no-such-source-F-2", tmp_path / "x.mp4")
+    assert isinstance(err.value, ImportError)  # a missing package, for who falls back
     assert not any(tmp_path.iterdir())
 
 

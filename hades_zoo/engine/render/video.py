@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hades_zoo.errors import OutputFormatError, RenderError
+from hades_zoo.errors import MissingRenderExtraError, OutputFormatError, RenderError
 
 __all__ = [
     "GIF_MAX_FPS",
@@ -61,8 +61,9 @@ def check_video_path(path: str | Path) -> tuple[Path, str]:
 
     Raises:
         OutputFormatError: no suffix, or one other than ``.mp4`` / ``.gif``.
-        RenderError: ``.mp4`` without ``imageio-ffmpeg`` (the message names
-            ``pip install 'hades_zoo[render]'``).
+        MissingRenderExtraError: ``.mp4`` without ``imageio-ffmpeg`` (a
+            ``RenderError`` and an ``ImportError``; the message names ``pip install
+            'hades_zoo[render]'``).
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -73,7 +74,7 @@ def check_video_path(path: str | Path) -> tuple[Path, str]:
             f"{path}: {what}; end the file name in .mp4 (H.264) or .gif (e.g. "
             f"{path.with_suffix('.mp4').name}).")
     if suffix == ".mp4" and not mp4_available():
-        raise RenderError(
+        raise MissingRenderExtraError(
             f"{path}: writing MP4 needs imageio-ffmpeg: {RENDER_EXTRA} (or write a .gif, "
             "which needs nothing more).")
     return path, suffix
