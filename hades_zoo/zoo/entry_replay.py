@@ -84,9 +84,10 @@ def _section(name: str, res: RenderResult, ds, generation: int | None) -> str:
                 + f"shown at {res.fps:.3g} frames/s, in real time.")
     else:
         what = f"The dataset's {ds.size} synthetic images{gen}, titled with their labels."
-    return (f"{show}\n\n{what} Made by `hades-zoo distill` for {_SHA_MARK}"
-            f"`{{sha}}`; `hades-zoo render DIR --out {name}` plays it again (`--episodes`, "
-            "`--seed` for others).")
+    again = (f"`hades-zoo render DIR --out {name} --fps {res.fps:g} --max-seconds "
+             f"{ENTRY_SECONDS:g}` makes it again (`--episodes`, `--seed` for others)"
+             if res.returns.size else f"`hades-zoo render DIR --out {name}` makes it again")
+    return f"{show}\n\n{what} Made by `hades-zoo distill` for {_SHA_MARK}`{{sha}}`; {again}."
 
 
 def write_entry_replay(directory: str | Path, *, force: bool = False) -> Path | None:
