@@ -57,8 +57,10 @@ from hades_zoo.errors import (
     HubSourceError,
     MemoryBudgetError,
     MissingEnvProviderError,
+    OutputFormatError,
     PolicyFormatError,
     RecipeError,
+    RenderError,
     UnknownDatasetError,
 )
 from hades_zoo.hub import (
@@ -78,6 +80,7 @@ from hades_zoo.zoo.loading import (
 )
 from hades_zoo.zoo.multitask import MultiTaskDataset, merge
 from hades_zoo.zoo.registry import info, list_datasets
+from hades_zoo.zoo.replay import RenderResult, render
 
 
 
@@ -122,4 +125,6 @@ __all__ = [
     # envs of your own (docs/ENVIRONMENTS.md)
     "Env", "EnvProvider", "EnvSpec", "MissingEnvProviderError", "from_brax_like",
     "from_gymnax", "register_env", "register_provider",
+    # watch: a policy playing, as a video
+    "OutputFormatError", "RenderError", "RenderResult", "render",
 ]

@@ -26,6 +26,8 @@ __all__ = [
     "PolicyFormatError",
     "RunFolderBusyError",
     "CatalogueError",
+    "RenderError",
+    "MissingRenderExtraError",
     "close_matches",
 ]
 
@@ -125,6 +127,17 @@ class CatalogueError(HadesZooError, ValueError):
     selects nothing: ``--out`` is a file, a folder of other files (not an earlier
     catalogue) or inside the installed package; ``--replays`` is a file; ``--only``
     matches no zoo id. Raised before anything is built."""
+class RenderError(HadesZooError, RuntimeError):
+    """A replay cannot be drawn or written: no OpenGL backend for MuJoCo's offscreen
+    renderer (headless: ``apt-get install libosmesa6`` and ``MUJOCO_GL=osmesa``), the
+    video writer is not installed (``pip install 'hades_zoo[render]'``), an env without
+    a renderer, or frame options out of range (``hades_zoo.engine.render``)."""
+
+
+class MissingRenderExtraError(RenderError, ImportError):
+    """An MP4 was asked for without the ``render`` extra (imageio-ffmpeg): ``pip install
+    'hades_zoo[render]'``. Also an ``ImportError``, so a caller that falls back to GIF
+    when a package is missing (the catalogue) can catch it as one."""
 
 
 def close_matches(word: str, options: Iterable[str], n: int = 3) -> str:

@@ -19,6 +19,9 @@ os.environ.pop("HF_HUB_OFFLINE", None)
 # process, process-wide): off for the whole session, module-scoped fixtures included
 # (tests/test_sources.py checks the switch in a subprocess and with a fake config).
 os.environ["HADES_ZOO_JIT_CACHE"] = "0"
+# distill --out writes a replay video when the run ends (seconds of rendering per run):
+# off for the suite, as `--no-replay`; tests/test_replay.py turns it on with --replay.
+os.environ["HADES_ZOO_REPLAY"] = "0"
 
 import dataclasses  # noqa: E402
 from pathlib import Path  # noqa: E402

@@ -53,8 +53,10 @@ def test_brax_plot_names_features_and_torques():
 
     fig = plot_dataset(hz.load("hopper-R-4"))
     texts = _texts(fig)
-    for name in ("torso z (height)", "rooty (torso) angle", "thigh_joint angle",
-                 "foot_joint angular velocity", "thigh_joint torque",
+    # hopper-R-4 is shown in raw units: each column's name carries its unit
+    for name in ("torso z (height) [m]", "rooty (torso) angle [rad]",
+                 "thigh_joint angle [rad]", "foot_joint angular velocity [rad/s]",
+                 "thigh_joint torque",
                  "foot_joint torque", "observation feature", "actuator"):
         assert name in texts, name
     assert "observation dim" not in texts
@@ -95,3 +97,63 @@ def test_vector_discrete_plot_names_features_and_actions(tmp_path):
     assert {"x", "x_dot", "theta", "theta_dot"} <= texts
     assert "#1: push right (+force_mag)" in texts
     plt.close(fig)
+
+
+def test_brax_colour_bars_are_full_height_and_name_their_unit(hopper_dataset):
+    """The actions panel is narrow: its colour bar used to be a stub (fraction of the
+    panel's width); both bars now span their heatmap and say what the colour is."""
+    import matplotlib.pyplot as plt
+
+    from hades_zoo.zoo.plot_style import STYLE
+
+    for ds, state_label in ((hz.load("hopper-R-64"), "standard deviations from"),
+                            (hopper_dataset, "raw value, in the unit")):
+        fig = plot_dataset(ds)
+        fig.canvas.draw()  # the bars' axes are placed at draw time
+        heatmaps = [ax for ax in fig.axes if ax.get_images()]
+        bars = [ax for ax in fig.axes if not ax.get_images()]
+        assert len(heatmaps) == 2 and len(bars) == 2
+        for ax, bar in zip(heatmaps, bars, strict=True):
+            h, b = ax.get_position(), bar.get_position()
+            assert b.height == pytest.approx(h.height, rel=0.02)  # full height
+            assert b.x0 > h.x1  # beside its heatmap
+        labels = [bar.get_ylabel() for bar in bars]
+        assert labels[0].startswith(state_label) and labels[1].startswith("action")
+        assert heatmaps[0].title.get_fontsize() == STYLE["axes.titlesize"]
+        plt.close(fig)
+    fig = plot_dataset(hopper_dataset)  # raw units: each column says its unit
+    texts = _texts(fig)
+    for name in ("torso z (height) [m]", "thigh_joint angle [rad]",
+                 "rootx (torso) velocity [m/s]", "foot_joint angular velocity [rad/s]"):
+        assert name in texts, name
+    plt.close(fig)
+
+
+def test_every_figure_is_drawn_in_the_one_style(tmp_path):
+    """Learning curve, transfer plot, multi-task bars and dataset plots run inside
+    zoo.plot_style.STYLE (its title size, no top/right spines)."""
+    import matplotlib
+    import matplotlib.figure
+
+    from hades_zoo.zoo import entry, multitask_result, plotting, transfer, transfer_zoo
+    from hades_zoo.zoo.plot_style import STYLE
+
+    seen = []
+    real = matplotlib.figure.Figure.savefig
+
+    def spy(fig, *args, **kwargs):
+        seen.append((matplotlib.rcParams["axes.titlesize"],
+                     matplotlib.rcParams["axes.spines.top"], kwargs.get("dpi")))
+        return real(fig, *args, **kwargs)
+
+    matplotlib.figure.Figure.savefig = spy
+    try:
+        entry.curve_png([{"generation": 1, "mean_return": 1.0, "max_return": 2.0,
+                          "env_steps_total": 10}], title="t")
+        plotting.plot_dataset(hz.load("cartpole-F-2.hz"), tmp_path / "p.png")
+    finally:
+        matplotlib.figure.Figure.savefig = real
+    assert seen == [(STYLE["axes.titlesize"], False, STYLE["savefig.dpi"])] * 2
+    for fn in (transfer.plot_transfer, transfer_zoo.plot_env,
+               multitask_result.plot_multitask, plotting.plot_dataset, entry.curve_png):
+        assert getattr(fn, "__wrapped__", None) is not None, fn  # @styled

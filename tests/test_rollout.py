@@ -92,3 +92,27 @@ def test_compile_fast_runs_the_same_protocol():
     ref = np.asarray(jax.jit(ev)(*args))
     # greedy CartPole with a fixed policy: integer returns, float codegen cannot move them
     np.testing.assert_array_equal(fast, ref)
+
+
+def test_record_state_records_without_changing_returns():
+    """``record_state`` reads the state each action was taken in; the returns are
+    ``evaluate``'s bit for bit (vmap and map batching)."""
+    import hades_zoo as hz
+    from tests.conftest import make_dataset
+
+    pol = hz.train_policy(make_dataset(), seed=0)
+    for batching in ("map", "vmap"):
+        plain = hz.rollout(pol, episodes=2, seed=4, batching=batching)
+        traj = hz.rollout(pol, episodes=2, seed=4, batching=batching,
+                          record_state=lambda s: {"x": s.x, "theta": s.theta})
+        assert plain.states is None
+        assert np.array_equal(traj.returns, plain.returns)
+        assert np.array_equal(traj.returns, hz.evaluate(pol, episodes=2, seed=4,
+                                                        batching=batching).returns)
+        assert traj.states["theta"].shape == (2, 500)
+        # CartPole observes [x, x_dot, theta, theta_dot]: the state of the same step
+        # (equal up to XLA's fusion of the observation's copy)
+        np.testing.assert_allclose(traj.states["x"], traj.observations[..., 0],
+                                   rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(traj.states["theta"], traj.observations[..., 2],
+                                   rtol=1e-5, atol=1e-7)

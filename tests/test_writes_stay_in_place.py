@@ -18,8 +18,8 @@ seconds to compile each) is replaced by cheap stand-ins of the real types:
 a policy folder), ``certify.protocol_returns``
 (certify), ``transfer.transfer_grid`` (transfer) and ``multitask_train.run_multitask``
 (merge). What they return goes through the real write paths: cards, JSONs, plots,
-policy folders. ``plot``, ``import-reference``, ``push`` and ``pull`` (to
-the fake Hub) are real.
+policy folders. ``plot``, ``render`` (CartPole, 0.2 s of video), ``import-reference``,
+``push`` and ``pull`` (to the fake Hub) are real.
 
 Not run, and why: ``scripts/*.py`` and ``--update-zoo`` are the maintainer's steps that
 update the checkout by design (``tests/test_transfer_zoo.py`` runs them in a copy);
@@ -149,6 +149,7 @@ def test_readme_commands_write_only_into_the_run_folder_or_out(
     _run("eval", "hopper-R-64", "--episodes", "10", "--json")
     _run("plot", "breakout-minatar-F-16", "--out", "breakout.png")
     _run("plot", "hopper-R-64", "--out", "hopper.png")
+    _run("render", "cartpole-F-2.hz", "--out", "cartpole.gif", "--max-seconds", "0.2")
     npz = FIXTURES / "brax__distill__hopper__D4__seed0.npz"
     _run("import-reference", str(npz), "--out", "hopper-import.safetensors")
     _run("-v", "eval", "hopper-R-4")
@@ -196,8 +197,8 @@ def test_readme_commands_write_only_into_the_run_folder_or_out(
         "transfer/hopper-R-4.json", "transfer/hopper-R-4.png", "transfer/full",
         "transfer/full/hopper-R-4.json", "transfer/full/hopper-R-4.png"}
     assert {p.name for p in work.iterdir()} == {
-        "breakout.png", "hopper.png", "hopper-import.safetensors", "runs", "pulled",
-        "pol", "certs", "transfer", "hc+hopper", "site"}
+        "breakout.png", "hopper.png", "cartpole.gif", "hopper-import.safetensors", "runs",
+        "pulled", "pol", "certs", "transfer", "hc+hopper", "site"}
     assert {p.name for p in Path("pol").iterdir()} == {"README.md", "config.json",
                                                       "model.safetensors"}
     # ... and nowhere in the checkout or the package

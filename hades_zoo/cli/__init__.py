@@ -7,6 +7,7 @@ One module per kind of user task:
 - ``make``: ``distill``, ``import-reference`` (create them);
 - ``share``: ``push``, ``pull`` (the Hugging Face Hub);
 - ``browse``: ``catalogue`` (a static site of every zoo entry);
+- ``watch``: ``render`` (a policy playing, as a video);
 - ``base``: the group, one-line errors (exit status 1), quiet third-party output.
 
 May import every layer below it: ``zoo``, ``hub``, ``engine``, ``data``, ``errors``.
@@ -23,7 +24,7 @@ if "xla_force_host_platform_device_count" not in _os.environ.get("XLA_FLAGS", ""
         _os.environ.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={_n}"
     ).strip()
 
-from hades_zoo.cli import browse, inspect, make, share, use  # noqa: E402,F401  (registers commands)
+from hades_zoo.cli import browse, inspect, make, share, use, watch  # noqa: E402,F401  (registers commands)
 from hades_zoo.cli.base import cli, main  # noqa: E402
 
 __all__ = ["cli", "main"]

@@ -27,8 +27,14 @@ __all__ = ["distill", "import_reference_cmd"]
 @click.option("--no-resume", is_flag=True,
               help="Start over: remove the previous run's outputs in --out first (its "
                    "dataset and sidecar, card, checkpoint, metrics, curve, recipe.yaml, "
-                   "parquet, evolution.json, certificate.json, policy); other files are "
-                   "left alone.")
+                   "parquet, evolution.json, certificate.json, policy, replay); other "
+                   "files are left alone.")
+@click.option("--replay/--no-replay", default=True, envvar="HADES_ZOO_REPLAY",
+              show_default=True,
+              help="When the run ends, write replay.mp4 (.gif without the render extra; "
+                   "image datasets: a grid) of a policy trained on the dataset into --out "
+                   "and show it on the card. A replay that cannot be made (no OpenGL) is "
+                   "a warning. Also HADES_ZOO_REPLAY=0.")
 @click.option("--generations", type=click.IntRange(min=1), default=None,
               help="Stop after this many generations in total (resume later).")
 @click.option("--max-env-steps", type=click.FloatRange(min=1), default=None,
@@ -60,7 +66,7 @@ __all__ = ["distill", "import_reference_cmd"]
               metavar="SECONDS", help="How long processes wait for each other.")
 @_fail_cleanly
 def distill(recipe: str, out_dir: str, overrides: tuple[str, ...], no_resume: bool,
-            generations: int | None, max_env_steps: float | None, data_dir: str | None,
+            replay: bool, generations: int | None, max_env_steps: float | None, data_dir: str | None,
             image_split: str | None, max_memory: str | None, eval_chunk: int | None,
             coordinator: str | None, num_processes: int | None, process_id: int | None,
             distributed: str | None, distributed_timeout: float) -> None:
@@ -69,7 +75,9 @@ def distill(recipe: str, out_dir: str, overrides: tuple[str, ...], no_resume: bo
     --out DIR receives a complete, pushable entry, rewritten after every checkpoint
     (so a stopped run leaves a usable dataset): <id>.safetensors, README.md (dataset
     card with provenance, machine, wall time, environment steps and the learning
-    curve), recipe.yaml, metrics.jsonl, curve.png. Running the command again resumes.
+    curve), recipe.yaml, metrics.jsonl, curve.png; when the run ends, replay.mp4 (a
+    policy trained on the dataset, playing; see --no-replay). Running the command
+    again resumes.
     The folder is valid after any stop: Ctrl-C waits for the checkpoint being written
     and says where the run stopped (exit status 130). A second distill on the same
     --out refuses while the first runs (--out/.lock names it).
@@ -93,7 +101,7 @@ def distill(recipe: str, out_dir: str, overrides: tuple[str, ...], no_resume: bo
             signal.signal(signal.SIGTERM, _stop)  # a batch system's SIGTERM: as Ctrl-C
         _distill(recipe, out, overrides, no_resume, generations, max_env_steps, data_dir,
                  image_split, max_memory, eval_chunk, coordinator, num_processes,
-                 process_id, distributed, distributed_timeout, done)
+                 process_id, distributed, distributed_timeout, done, replay)
     except KeyboardInterrupt as stop:
         signum = getattr(stop, "signum", signal.SIGINT)
         if main:  # the message is a moment away
@@ -145,7 +153,7 @@ def _stopped_message(out: Path, done: int | None, no_resume: bool, signum: int) 
 
 def _distill(recipe, out: Path, overrides, no_resume, generations, max_env_steps, data_dir,
              image_split, max_memory, eval_chunk, coordinator, num_processes, process_id,
-             distributed, distributed_timeout, done: list) -> None:
+             distributed, distributed_timeout, done: list, replay: bool = True) -> None:
     from hades_zoo.engine.launch import initialize_distributed
     from hades_zoo.engine.memory import parse_memory_size
 
@@ -170,12 +178,37 @@ def _distill(recipe, out: Path, overrides, no_resume, generations, max_env_steps
              image_split, budget, eval_chunk, done, writer=False)
         return
     with hold_run_folder(out, command=" ".join(sys.argv)):
-        _run(rec, out, overrides, no_resume, generations, max_env_steps, data_dir,
-             image_split, budget, eval_chunk, done, writer=True)
+        result = _run(rec, out, overrides, no_resume, generations, max_env_steps, data_dir,
+                      image_split, budget, eval_chunk, done, writer=True)
+        if replay and result is not None and result.dataset is not None:
+            _replay(out)
+
+
+def _replay(out: Path) -> None:
+    """Write the entry's replay (``zoo.entry_replay``); any failure is a warning: the
+    run's files are complete, and the same command adds the replay later."""
+    import logging
+    import time
+
+    from hades_zoo.zoo.entry_replay import write_entry_replay
+
+    t0 = time.time()
+    try:
+        path = write_entry_replay(out)
+    except Exception as err:  # noqa: BLE001 - the run is saved; a replay is an extra
+        logging.getLogger(__name__).debug("replay failed", exc_info=True)
+        text = " ".join(str(err).split())
+        click.echo(f"warning: no replay: {type(err).__name__}: {text} (the entry is "
+                   "complete without it; run the same command again to add it, or "
+                   "--no-replay)", err=True)
+        return
+    if path is not None:
+        click.echo(f"wrote {path} ({path.stat().st_size / 1024:.1f} KiB, "
+                   f"{time.time() - t0:.0f} s), shown on the card")
 
 
 def _run(rec, out: Path, overrides, no_resume, generations, max_env_steps, data_dir,
-         image_split, budget, eval_chunk, done: list, *, writer: bool) -> None:
+         image_split, budget, eval_chunk, done: list, *, writer: bool):
     from hades_zoo.cli.progress import DistillProgress
     from hades_zoo.data.normalization import load_stats
     from hades_zoo.engine.checkpoint import read_generation
@@ -220,10 +253,11 @@ def _run(rec, out: Path, overrides, no_resume, generations, max_env_steps, data_
 
         click.echo(f"process {jax.process_index()} of {jax.process_count()}: "
                    f"{result.generations} generations done; process 0 writes the files")
-        return
+        return result
     what = (f"{out / dataset_filename(rec.name)} + README.md, curve.png"
             if result.dataset is not None else f"{out / 'policy.safetensors'} (ES baseline)")
     click.echo(f"wrote {what} ({result.generations} generations)")
+    return result
 
 
 @cli.command(name="import-reference")

@@ -10,10 +10,12 @@ returns (``rollout``), fitness of a candidate dataset (``tasks/``: control retur
 image loss), the ES loop (``distill``) and its checkpoints (``checkpoint``), how the
 population is spread over devices and processes (``parallel``: mesh, padding, chunked
 evaluation; ``memory``: the chunk for a memory budget; ``launch``: ``jax.distributed``),
-the offline image loader (``image_data``), and training + evaluating a policy on a
-dataset (``evaluation``).
+the offline image loader (``image_data``), training + evaluating a policy on a
+dataset (``evaluation``), and replays: a policy's episodes drawn and written as a
+video (``render/``).
 
 May import: ``hades_zoo.data``, ``hades_zoo.errors`` (never ``hub``, ``zoo``, ``cli``).
 Everything per candidate, per BC step or per env step is a pure jittable function;
-backend libraries (brax, gymnax) are imported inside ``envs/`` only.
+backend libraries (brax, gymnax) are imported inside ``envs/`` only; drawing
+libraries (Pillow, MuJoCo's renderer, imageio-ffmpeg) inside ``render/``.
 """

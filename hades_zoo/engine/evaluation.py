@@ -11,6 +11,7 @@ function (``engine.rollout.make_episode_rollout``): ``rollout(...).returns`` equ
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -177,6 +178,9 @@ class Trajectories:
             over ``mask`` up to float rounding.
         lengths: (N,) int: steps in each first episode (``mask.sum(1)``); ``T`` for
             an episode cut at the cap.
+        states: what ``rollout(record_state=f)`` recorded: ``f`` of the env state
+            each action was taken in, a pytree of (N, T, ...) arrays (brax's joint
+            positions ``q`` for ``engine.render``); ``None`` without ``record_state``.
     """
 
     observations: np.ndarray
@@ -186,6 +190,7 @@ class Trajectories:
     mask: np.ndarray
     returns: np.ndarray
     lengths: np.ndarray
+    states: Any = None
 
     @property
     def episodes(self) -> int:
@@ -197,7 +202,7 @@ class Trajectories:
 
 
 def _episode_program(policy: TrainedPolicy, episodes: int, greedy: bool | None,
-                     batching: str, *, record: bool):
+                     batching: str, *, record: bool, record_state=None):
     """(the jittable program, its const-stat arguments) for ``policy``'s episodes."""
     if episodes < 1:
         raise RecipeError(f"episodes must be >= 1, got {episodes}.")
@@ -206,13 +211,14 @@ def _episode_program(policy: TrainedPolicy, episodes: int, greedy: bool | None,
     greedy = recipe.eval.greedy if greedy is None else greedy
     run = make_episode_rollout(task.env, policy.module, num_episodes=episodes,
                                greedy=greedy, obs_norm=recipe.env.obs_norm,
-                               batching=batching, record=record)
+                               batching=batching, record=record,
+                               record_state=record_state)
     return run, task.norm_arrays(policy.obs_mean, policy.obs_var)
 
 
 def rollout(policy: TrainedPolicy, *, episodes: int = 10, greedy: bool | None = None,
-            seed: int = 0, key: jax.Array | None = None, batching: str = "auto"
-            ) -> Trajectories:
+            seed: int = 0, key: jax.Array | None = None, batching: str = "auto",
+            record_state: Callable[[Any], Any] | None = None) -> Trajectories:
     """Play ``episodes`` full episodes of ``policy`` in its env and record them.
 
     The same episodes as :func:`evaluate` with the same arguments (same keys, same
@@ -226,6 +232,9 @@ def rollout(policy: TrainedPolicy, *, episodes: int = 10, greedy: bool | None = 
         seed / key: the evaluation randomness (``key`` wins; ``seed`` S uses
             ``jax.random.key(S + 1_000_003)``, as ``evaluate``).
         batching: see :func:`evaluate`.
+        record_state: also record a jittable function of each env state (one env's,
+            before each step; e.g. ``lambda s: s.pipeline_state.q`` for brax) into
+            ``Trajectories.states``; the returns are the same with or without it.
 
     Returns:
         Trajectories (shapes in its docstring). Memory: ``N x T x obs_dim`` floats.
@@ -234,19 +243,24 @@ def rollout(policy: TrainedPolicy, *, episodes: int = 10, greedy: bool | None = 
         RecipeError: ``episodes`` < 1.
         EnvError: the policy's env cannot be built (an image dataset's policy).
     """
-    run, (mean, var) = _episode_program(policy, episodes, greedy, batching, record=True)
+    run, (mean, var) = _episode_program(policy, episodes, greedy, batching, record=True,
+                                        record_state=record_state)
     key = jax.random.key(seed + 1_000_003) if key is None else key
     lowered = jax.jit(run).lower(key, policy.params, mean, var)
-    returns, (obs, action, reward, done, live) = compile_fast(lowered, batching, episodes)(
+    returns, steps = compile_fast(lowered, batching, episodes)(
         key, policy.params, mean, var)
+    obs, action, reward, done, live = steps[:5]
 
     def episode_major(x) -> np.ndarray:
         return np.swapaxes(np.asarray(x), 0, 1)
 
     mask = episode_major(live)
+    states = (jax.tree_util.tree_map(episode_major, steps[5])
+              if record_state is not None else None)
     return Trajectories(observations=episode_major(obs), actions=episode_major(action),
                         rewards=episode_major(reward), dones=episode_major(done),
-                        mask=mask, returns=np.asarray(returns), lengths=mask.sum(1))
+                        mask=mask, returns=np.asarray(returns), lengths=mask.sum(1),
+                        states=states)
 
 
 def train_and_evaluate(ds: SyntheticDataset, *, seed: int = 0, episodes: int = 10,

@@ -286,7 +286,8 @@ def make_episode_evaluate(env: Env, module: MLPPolicy, *, num_episodes: int, gre
 
 
 def make_episode_rollout(env: Env, module: MLPPolicy, *, num_episodes: int, greedy: bool,
-                         obs_norm: str, batching: str = "auto", record: bool = True
+                         obs_norm: str, batching: str = "auto", record: bool = True,
+                         record_state: Callable[[Any], Any] | None = None
                          ) -> Callable[..., Any]:
     """``run(key, params, obs_mean, obs_var) -> (returns, steps)``: the episodes of
     :func:`make_episode_evaluate`, recording every step.
@@ -298,6 +299,12 @@ def make_episode_rollout(env: Env, module: MLPPolicy, *, num_episodes: int, gree
     from, the action, the reward and ``done`` of that step, and ``live`` (the step
     belongs to the env's first episode; later steps run on the auto-reset episode and
     are not counted).
+
+    ``record_state`` (with ``record``): a jittable function of one env's state (the
+    adapter's state, e.g. brax's ``State``) to a pytree of arrays, applied to the state
+    each action was taken in; its output is appended to ``steps`` with leading axes
+    ``(T, num_episodes)`` (``engine.render`` records brax's joint positions ``q`` this
+    way). It only reads the state, so the returns are unchanged.
     """
     n, max_steps = num_episodes, env.spec.max_episode_steps
     if _env_batching(batching, n) == "map":
@@ -317,6 +324,9 @@ def make_episode_rollout(env: Env, module: MLPPolicy, *, num_episodes: int, gree
 
         def step(carry, _):
             env_state, obs, norm, ret, finished, key = carry
+            # what record_state reads: the state the action below is taken in
+            seen = (jax.vmap(record_state)(env_state)
+                    if record and record_state is not None else None)
             key, k_act, k_step = jax.random.split(key, 3)
             x = policy_obs(obs_norm, obs, norm, obs_mean, obs_var)
             action = select_action(module.apply(params, x), k_act,
@@ -325,7 +335,11 @@ def make_episode_rollout(env: Env, module: MLPPolicy, *, num_episodes: int, gree
                                                       env_state, action)
             norm = norm.update(new_obs) if obs_norm == "running" else norm
             ret = ret + jnp.where(finished, 0.0, reward)
-            out = (obs, action, reward, done, ~finished) if record else None
+            out = None
+            if record:
+                out = (obs, action, reward, done, ~finished)
+                if seen is not None:
+                    out += (seen,)
             return (env_state, new_obs, norm, ret, finished | done, key), out
 
         carry = (env_state, obs, norm, jnp.zeros(n), jnp.zeros(n, bool), key)

@@ -10,6 +10,8 @@ run stopped at any point leaves a usable, pushable entry:
   (picture and a small table); ``hades-zoo certify DIR`` adds its certificate;
 - ``recipe.yaml`` (the effective recipe, overrides applied), ``metrics.jsonl`` (one
   row per generation), ``curve.png``, ``data/train-*.parquet`` (the Hub viewer table);
+- ``replay.mp4`` (or ``replay.gif``) and the card's "Replay" section, written when the
+  run ends (``zoo.entry_replay``; kept when the card is rewritten);
 - ``checkpoint.safetensors`` / ``checkpoint.json``: resume state (not uploaded).
 
 For the ``ES`` baseline (policy weights, no dataset) the folder holds
@@ -45,10 +47,11 @@ from hades_zoo.errors import UnsafeNameError
 from hades_zoo.hub.cards import PARQUET_FILE, RECIPE_FILE, card_block
 from hades_zoo.hub.client import CARD_FILE
 from hades_zoo.hub.folder import repo_contents, write_folder
+from hades_zoo.zoo.plot_style import save_figure, styled
 from hades_zoo.zoo.results import CERT_SECTION, get_card_section, set_card_section
 
 __all__ = ["EVOLUTION_SECTION", "CURVE_FILE", "EVOLUTION_FILE", "CERTIFICATE_FILE",
-           "write_entry", "read_metrics", "evolution_summary", "curve_png", "plot_curve",
+           "REPLAY_SECTION", "REPLAY_FILES", "write_entry", "read_metrics", "evolution_summary", "curve_png", "plot_curve",
            "entry_generation", "previous_outputs", "remove_previous_outputs"]
 
 log = logging.getLogger(__name__)
@@ -57,7 +60,11 @@ EVOLUTION_SECTION = "evolution"
 CURVE_FILE = "curve.png"
 EVOLUTION_FILE = "evolution.json"
 CERTIFICATE_FILE = "certificate.json"
-_KEEP_SECTIONS = (CERT_SECTION, "transfer")
+#: The card section that shows the replay (``zoo.entry_replay``).
+REPLAY_SECTION = "replay"
+#: The replay an entry folder holds, one of these (``zoo.entry_replay``).
+REPLAY_FILES = ("replay.mp4", "replay.gif")
+_KEEP_SECTIONS = (CERT_SECTION, "transfer", REPLAY_SECTION)
 
 
 def read_metrics(directory: str | Path) -> list[dict[str, Any]]:
@@ -155,6 +162,7 @@ def _evolution_body(summary: Mapping[str, Any], rows: Sequence[Mapping[str, Any]
     return "\n".join(lines)
 
 
+@styled
 def curve_png(rows: Sequence[Mapping[str, Any]], *, title: str) -> bytes:
     """Learning curve PNG: population mean and max (or loss) against generations and
     against environment steps (two panels).
@@ -164,11 +172,9 @@ def curve_png(rows: Sequence[Mapping[str, Any]], *, title: str) -> bytes:
     """
     import io
 
-    import matplotlib
+    from hades_zoo.zoo.plotting import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     loss = bool(rows) and "mean_loss" in rows[-1]
     gens = [r["generation"] for r in rows]
     steps = [r.get("env_steps_total") or 0 for r in rows]
@@ -181,13 +187,12 @@ def curve_png(rows: Sequence[Mapping[str, Any]], *, title: str) -> bytes:
             ax.plot(x, [r.get(key) for r in rows], label=name, lw=1.2)
         ax.set_xlabel(label)
         ax.set_ylabel("loss" if loss else "episode return")
-        ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=8)
-    fig.suptitle(title, fontsize=10)
+        ax.grid()
+    axes[0][0].legend()
+    fig.suptitle(title)
     fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
+    save_figure(fig, buf, format="png")
     return buf.getvalue()
 
 
@@ -207,7 +212,8 @@ def write_entry(directory: str | Path, event: CheckpointEvent, recipe: Recipe, *
     Every file is built first, then written by ``hub.folder.write_folder``: the
     dataset, its sidecar and the card change as one step, so a run stopped at any
     instant leaves a folder whose dataset verifies. Sections already in ``README.md``
-    that other commands wrote (the reproduction certificate, transfer) are kept.
+    that other commands wrote (the reproduction certificate, transfer, the replay) are
+    kept.
 
     Args:
         directory: the ``--out`` folder (holds ``metrics.jsonl``, written by distill).
@@ -284,8 +290,9 @@ def previous_outputs(directory: str | Path, names: Sequence[str] = ()) -> list[P
     Recognised: the checkpoint, ``metrics.jsonl``, the card, every dataset the card,
     the checkpoint's recipe or ``names`` (dataset ids) name with its ``.sha256``
     sidecar, ``recipe.yaml``, the parquet table, ``curve.png``, ``evolution.json``,
-    ``certificate.json`` (``certify DIR``) and ``policy.safetensors``. Nothing else:
-    a file this list does not name is never removed.
+    ``certificate.json`` (``certify DIR``), ``policy.safetensors`` and the replay
+    (``replay.mp4`` / ``replay.gif``). Nothing else: a file this list does not name is
+    never removed.
 
     Args:
         directory: the ``--out`` folder.
@@ -322,7 +329,7 @@ def previous_outputs(directory: str | Path, names: Sequence[str] = ()) -> list[P
             continue
         order += [f"{name}.sha256", name]
     order += [RECIPE_FILE, PARQUET_FILE, CURVE_FILE, EVOLUTION_FILE, CERTIFICATE_FILE,
-              POLICY_FILE]
+              POLICY_FILE, *REPLAY_FILES]
     paths = [directory / n for n in dict.fromkeys(order)]
     return [p for p in paths if p.is_file() or p.is_symlink()]
 

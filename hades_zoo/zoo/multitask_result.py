@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from hades_zoo.zoo.plot_style import styled
+
 __all__ = ["MultiTaskResult", "plot_multitask", "NORMALISED_DEFINITION", "BARS_DEFINITION"]
 
 
@@ -211,6 +213,7 @@ def placement_caption(result: MultiTaskResult) -> str:
             f"over {result.returns.shape[1]} BC seeds, / mean right return.")
 
 
+@styled
 def plot_multitask(result: MultiTaskResult, path) -> str:
     """The paper's Fig. 5 for one merge: right, wrong, merged bars per env.
 
@@ -225,6 +228,7 @@ def plot_multitask(result: MultiTaskResult, path) -> str:
     Raises:
         ImportError: matplotlib is missing (``pip install hades_zoo[plot]``).
     """
+    from hades_zoo.zoo.plot_style import save_figure
     from hades_zoo.zoo.plotting import pyplot
 
     plt = pyplot()
@@ -259,11 +263,9 @@ def plot_multitask(result: MultiTaskResult, path) -> str:
     ax.set_xticks(range(envs), [f"in {_env_name(d)}" for d in result.dataset_ids])
     ax.tick_params(axis="x", pad=8 + 3.6 * longest, length=0)  # below the bar labels
     ax.set_ylabel(ylabel)
-    ax.set_title(f"one policy, {' + '.join(result.dataset_ids)} merged ({result.layout})",
-                 fontsize=9)
+    ax.set_title(f"one policy, {' + '.join(result.dataset_ids)} merged ({result.layout})")
     caption = placement_caption(result)
     fig.text(0.01, 0.01, textwrap.fill(caption, 150), fontsize=6, va="bottom")
     fig.tight_layout(rect=(0, 0.02 + 0.012 * caption.count(";"), 1, 1))
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    save_figure(fig, path)
     return str(path)

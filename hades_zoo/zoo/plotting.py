@@ -5,9 +5,11 @@ features, actions and image channels come from the env definitions
 (``hades_zoo.engine.envs.names``); an env without names falls back to indices.
 
 - Continuous (brax) datasets: two heatmaps, ``states (D x obs_dim)`` with one column
-  per named observation feature (hopper: ``torso z (height)``, ``rooty angle
-  (torso)``, ``thigh_joint angle``, ...) and ``actions (D x act_dim)`` with one column
-  per actuator (``thigh_joint torque``), each on a symmetric diverging colour scale.
+  per named observation feature (hopper: ``torso z (height) [m]``, ``rooty angle
+  (torso) [rad]``, ``thigh_joint angle [rad]``, ...; units when raw) and ``actions
+  (D x act_dim)`` with one column per actuator (``thigh_joint torque``), each on a
+  symmetric diverging colour scale with a full-height colour bar that names its unit
+  (raw units, or standard deviations for running-normalised states).
 - Image-observation gymnax datasets (MinAtar ``10x10xC``, Pong-misc ``30x40x3``):
   one frame per synthetic state, each channel drawn as its own coloured layer with
   a legend naming its object (Breakout: paddle, ball, trail, brick), titled with the
@@ -15,6 +17,8 @@ features, actions and image channels come from the env definitions
 - Other discrete datasets (vector observations, e.g. CartPole): a states heatmap
   with named feature columns and the actions by name on the rows.
 - Image-classification datasets (MNIST): the images, titled with their class.
+
+Every figure uses the one style of ``zoo.plot_style``.
 
 Constant-normalised states are mapped back to raw observation units first
 (``x * sqrt(var + 1e-8) + mean``) so frames look like the game; running-normalised
@@ -30,10 +34,11 @@ import numpy as np
 
 from hades_zoo.data.dataset import SyntheticDataset
 from hades_zoo.errors import OutputFormatError
+from hades_zoo.zoo.plot_style import PLOT_HINT, colorbar, save_figure, styled
 
 __all__ = ["plot_dataset", "display_states", "observation_shape", "check_plot_path"]
 
-_PLOT_HINT = "plotting needs matplotlib: pip install hades_zoo[plot]"
+_PLOT_HINT = PLOT_HINT
 
 
 def pyplot():
@@ -133,7 +138,9 @@ def _name_columns(ax, names: list[str] | None, fontsize: float = 6) -> None:
         ax.set_xticks(range(len(names)), names, rotation=90, fontsize=fontsize)
 
 
-def _heatmap(fig, ax, values: np.ndarray, title: str, xlabel: str, ylabel: str) -> None:
+def _heatmap(fig, ax, values: np.ndarray, title: str, xlabel: str, ylabel: str,
+             unit: str) -> None:
+    """A symmetric diverging heatmap with a full-height colour bar labelled ``unit``."""
     lim = float(np.max(np.abs(values))) or 1.0
     im = ax.imshow(
         values,
@@ -146,7 +153,38 @@ def _heatmap(fig, ax, values: np.ndarray, title: str, xlabel: str, ylabel: str) 
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    colorbar(fig, ax, im, unit)
+
+
+# brax observation names (``engine.envs.names``) -> SI unit, first match wins; a name
+# that matches none (humanoid's inertias and contact forces) gets no unit.
+_UNITS = (("cos(", ""), ("sin(", ""), ("quat", ""), ("angular velocity", "rad/s"),
+          ("velocity", "m/s"), ("angle", "rad"), ("(height)", "m"), ("position", "m"),
+          ("fingertip - target", "m"))
+
+
+def _feature_unit(name: str) -> str | None:
+    """The unit of a brax observation feature ('' for a cos/sin/quaternion, None when
+    unknown)."""
+    for key, unit in _UNITS:
+        if key in name:
+            return unit
+    return None
+
+
+def _state_unit(ds: SyntheticDataset, names: list[str] | None, space: str
+                ) -> tuple[str, list[str] | None]:
+    """(colour bar label, column names with units) of a states heatmap."""
+    if space == "normalised":
+        return ("standard deviations from\nthe running mean (no unit)", names)
+    from hades_zoo.engine.envs import BRAX_SPECS
+
+    if not names or ds.recipe is None or ds.recipe.env.name not in BRAX_SPECS:
+        return ("raw observation value\n(each feature's own unit)", names)
+    units = [_feature_unit(n) for n in names]
+    shown = [f"{n} [{u}]" if u else n for n, u in zip(names, units, strict=True)]
+    return ("raw value, in the unit\n[ ] of its column" if any(units)
+            else "raw observation value", shown)
 
 
 def _frames(plt, ds: SyntheticDataset, shape: tuple[int, int, int]):
@@ -225,6 +263,7 @@ def _images(plt, ds: SyntheticDataset):
     return fig
 
 
+@styled
 def plot_dataset(ds: SyntheticDataset, path: str | Path | None = None):
     """Draw ``ds`` (see module doc) and optionally save it.
 
@@ -254,8 +293,9 @@ def plot_dataset(ds: SyntheticDataset, path: str | Path | None = None):
             1,
             2,
             figsize=(
-                4 + 0.25 * states.shape[1] + 0.4 * actions.shape[1],
-                3.6 + 0.08 * ds.size,  # + room for the vertical feature names
+                # + two fixed-width colour bars with their labels
+                5.4 + 0.25 * states.shape[1] + 0.4 * actions.shape[1],
+                4.4 + 0.08 * ds.size,  # + room for the vertical feature names
             ),
             gridspec_kw={
                 "width_ratios": [max(states.shape[1], 4), max(actions.shape[1], 2)]
@@ -265,10 +305,17 @@ def plot_dataset(ds: SyntheticDataset, path: str | Path | None = None):
             "normalised" if ds.recipe and ds.recipe.env.obs_norm == "running" else "raw"
         )
         obs_names, act_names = _names(ds, "observation"), _names(ds, "action")
+        state_unit, obs_names = _state_unit(ds, obs_names, space)
         _heatmap(fig, ax_s, states, f"states ({space})",
-                 "observation feature" if obs_names else "observation dim", "pair")
+                 "observation feature" if obs_names else "observation dim", "pair",
+                 state_unit)
+        from hades_zoo.engine.envs import BRAX_SPECS
+
+        brax = ds.recipe is not None and ds.recipe.env.name in BRAX_SPECS
         _heatmap(fig, ax_a, actions, "actions (BC targets)",
-                 "actuator" if act_names else "action dim", "pair")
+                 "actuator" if act_names else "action dim", "pair",
+                 "action (±1: full force;\nthe env clips to ±1)" if brax
+                 else "action")
         _name_columns(ax_s, obs_names,
                       8 if states.shape[1] <= 20 else 6 if states.shape[1] <= 64 else 4)
         _name_columns(ax_a, act_names, 8 if actions.shape[1] <= 8 else 6)
@@ -282,7 +329,9 @@ def plot_dataset(ds: SyntheticDataset, path: str | Path | None = None):
             fig, ax = plt.subplots(figsize=(4 + 0.3 * ds.obs_dim, 2.5 + 0.3 * ds.size))
             obs_names, act_names = _names(ds, "observation"), _names(ds, "action")
             _heatmap(fig, ax, display_states(ds), "states",
-                     "observation feature" if obs_names else "observation dim", "pair")
+                     "observation feature" if obs_names else "observation dim", "pair",
+                     "raw observation value" if ds.recipe.env.obs_norm != "running"
+                     else "standard deviations from the running mean")
             _name_columns(ax, obs_names, 8)
             ax.set_yticks(range(ds.size),
                           [_label_text(ds, i, act_names) for i in range(ds.size)])
@@ -292,6 +341,5 @@ def plot_dataset(ds: SyntheticDataset, path: str | Path | None = None):
         return fig
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
     return path

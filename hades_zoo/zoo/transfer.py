@@ -53,6 +53,7 @@ from hades_zoo.engine.evaluation import _task_and_arrays, with_overrides
 from hades_zoo.engine.progress import Steps
 from hades_zoo.engine.tasks.control import ControlTask
 from hades_zoo.errors import RecipeError
+from hades_zoo.zoo.plot_style import styled
 
 __all__ = ["TransferResult", "TransferGrid", "transfer_grid", "plot_transfer",
            "grid_name", "GRIDS", "COMMON_GRID", "DEFAULT_WIDTHS", "DEFAULT_LRS",
@@ -336,12 +337,14 @@ def _machine() -> str:
     return f"{devices[0].device_kind} x{len(devices)}, jax {jax.__version__}"
 
 
+@styled
 def plot_transfer(result: TransferResult, path) -> str:
     """Box plot of the top-50% configs' per-seed returns per width (Fig. 4 style).
 
     Raises:
         ImportError: matplotlib is missing (``pip install 'hades_zoo[plot]'``).
     """
+    from hades_zoo.zoo.plot_style import save_figure
     from hades_zoo.zoo.plotting import pyplot
 
     plt = pyplot()
@@ -354,14 +357,14 @@ def plot_transfer(result: TransferResult, path) -> str:
         lo, hi = ax.get_ylim()  # axhline does not autoscale: keep the record in view
         pad = 0.05 * (max(hi, result.recorded) - min(lo, result.recorded))
         ax.set_ylim(min(lo, result.recorded - pad), max(hi, result.recorded + pad))
-        ax.legend(loc="lower right", fontsize=8)
+        ax.legend(loc="lower right")
     score = "" if result.score is None else f", score {result.score:.2f}"
-    ax.set_title(f"{result.dataset_id}: top-50% configs per width{score}", fontsize=9)
+    ax.set_title(f"{result.dataset_id}: top-50% configs per width{score}")
     ax.set_xlabel("policy width")
-    ax.set_ylabel("return")
+    ax.set_ylabel("episode return")
+    ax.grid(axis="y")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
     return str(path)
 
 

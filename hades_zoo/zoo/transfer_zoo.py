@@ -38,6 +38,7 @@ from hades_zoo.data.cache import atomic_write_bytes
 from hades_zoo.data.ids import parse_dataset_id
 from hades_zoo.data.paths import child_path
 from hades_zoo.zoo import results
+from hades_zoo.zoo.plot_style import styled
 from hades_zoo.zoo.registry import TRANSFER_FILE, ZooEntry, entries
 from hades_zoo.zoo.transfer import (
     COMMON_GRID,
@@ -244,6 +245,7 @@ def write_env_figures(root: Path, ids: Iterable[str],
     return out
 
 
+@styled
 def plot_env(env: str, res: list[TransferResult], path) -> str:
     """HaDES-F and HaDES-R side by side: top-50% mean return vs width per entry (band:
     ± std of the top-half configs' per-seed returns), recorded fitness dashed.
@@ -251,6 +253,7 @@ def plot_env(env: str, res: list[TransferResult], path) -> str:
     Raises:
         ImportError: matplotlib is missing (``pip install 'hades_zoo[plot]'``).
     """
+    from hades_zoo.zoo.plot_style import save_figure
     from hades_zoo.zoo.plotting import pyplot
 
     plt = pyplot()
@@ -270,15 +273,15 @@ def plot_env(env: str, res: list[TransferResult], path) -> str:
         ax.set_xlim(widths[0] / 1.3, widths[-1] * 1.3)
         ax.set_xticks(widths, [str(w) for w in widths])
         ax.set_xlabel("policy width")
-        ax.set_title(f"HaDES-{variant}" + ("" if mine else " (not measured)"), fontsize=9)
+        ax.set_title(f"HaDES-{variant}" + ("" if mine else " (not measured)"))
+        ax.grid(axis="y")
         if mine:
             ax.legend(fontsize=7, loc="best")
     axes[0].set_ylabel("top-50% mean return")
     fig.suptitle(f"{env}: transfer to other widths (grid '{res[0].grid_name}'; dashed: "
-                 "recorded fitness)", fontsize=9)
+                 "recorded fitness)")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
     return str(path)
 
 

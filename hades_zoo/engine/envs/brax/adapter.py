@@ -10,19 +10,23 @@ replays the same start state. brax's wrappers need raw ``uint32[2]`` keys
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 
 from hades_zoo.data.recipe import EnvConfig
 from hades_zoo.engine.envs.adapters import raw_key
 from hades_zoo.engine.envs.contract import Env, EnvSpec
+from hades_zoo.engine.envs.headless import use_headless_gl_default
 from hades_zoo.engine.envs.quiet import captured
 
-__all__ = ["base_env", "make_brax_env"]
+__all__ = ["base_env", "brax_scene", "make_brax_env"]
 
 
 def base_env(cfg: EnvConfig):
     """The unwrapped brax env of ``cfg`` (the ``brax-0.9`` shim applied)."""
+    use_headless_gl_default()  # before brax imports mujoco, which reads MUJOCO_GL
     try:
         from brax import envs
     except ImportError as err:  # pragma: no cover - depends on the install
@@ -36,6 +40,7 @@ def base_env(cfg: EnvConfig):
 
 def make_brax_env(cfg: EnvConfig) -> Env:
     """Build a brax env with the reference episode/auto-reset/clip wrappers."""
+    use_headless_gl_default()  # before brax imports mujoco, which reads MUJOCO_GL
     with captured(f"loading brax {cfg.name} ({cfg.backend})"):
         from brax.envs.wrappers.training import AutoResetWrapper, EpisodeWrapper
 
@@ -61,3 +66,15 @@ def make_brax_env(cfg: EnvConfig) -> Env:
         act_dim = env.action_size
     spec = EnvSpec(int(obs_dim), int(act_dim), False, cfg.episode_length)
     return Env(cfg, spec, reset, step)
+
+
+@functools.lru_cache(maxsize=8)
+def brax_scene(cfg: EnvConfig):
+    """``(mj_model, dt)`` of a brax env: the MuJoCo model brax built its system from
+    (``env.sys.mj_model``; its ``qpos`` layout is the pipeline state's ``q``) and the
+    control time step in seconds (``env.dt``: physics step x frames per env step).
+    The renderer (``hades_zoo.engine.render.brax_frames``) draws ``q`` with it.
+    Cached; do not modify the model (copy it)."""
+    with captured(f"loading brax {cfg.name} ({cfg.backend})"):
+        env = base_env(cfg)
+    return env.sys.mj_model, float(env.dt)
