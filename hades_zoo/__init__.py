@@ -28,15 +28,6 @@ from hades_zoo.data.recipe import (
 from hades_zoo.data.recipe_io import load_recipe
 from hades_zoo.engine.acting import ActState, PolicyInfo, TrainedPolicy, make_env
 from hades_zoo.engine.distill import DistillResult, distill
-from hades_zoo.engine.evaluation import (
-    EpisodeReturns,
-    Trajectories,
-    evaluate,
-    protocol_returns,
-    rollout,
-    train_and_evaluate,
-    train_policy,
-)
 from hades_zoo.engine.envs import (
     Env,
     EnvProvider,
@@ -45,6 +36,15 @@ from hades_zoo.engine.envs import (
     from_gymnax,
     register_env,
     register_provider,
+)
+from hades_zoo.engine.evaluation import (
+    EpisodeReturns,
+    Trajectories,
+    evaluate,
+    protocol_returns,
+    rollout,
+    train_and_evaluate,
+    train_policy,
 )
 from hades_zoo.engine.image_data import load_split
 from hades_zoo.errors import (
@@ -81,7 +81,6 @@ from hades_zoo.zoo.loading import (
 from hades_zoo.zoo.multitask import MultiTaskDataset, merge
 from hades_zoo.zoo.registry import info, list_datasets
 from hades_zoo.zoo.replay import RenderResult, render
-
 
 
 def _version() -> str:
