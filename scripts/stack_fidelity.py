@@ -54,10 +54,10 @@ def _load(path: Path) -> dict:
 
 
 def _save(path: Path, doc: dict) -> None:
-    from hades_zoo.data.cache import atomic_write_text
+    from hades_zoo.data.cache import atomic_write_bytes
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, json.dumps(doc, indent=1, sort_keys=True) + "\n")
+    atomic_write_bytes(path, (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode())
 
 
 def _stored() -> dict:
