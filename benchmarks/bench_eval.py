@@ -202,7 +202,7 @@ def _cells(checkout: str, args: argparse.Namespace) -> dict:
             "OPENBLAS_NUM_THREADS": "1"}
     py = sys.executable
     # bytecode compiled once, untimed (a fresh checkout would pay it in its first cell)
-    _run([py, "-c", "import hades_zoo.cli, hades_zoo.engine.evaluation; print()"], env0)
+    _run([py, "-c", "import hades_zoo.cli, hades_zoo.engine.evaluation; print(1)"], env0)
     rows: dict = {}
     for mode in ("cli", "api"):
         outside = ([py, "-m", "hades_zoo.cli", "eval", args.id, "--episodes",
