@@ -41,6 +41,12 @@ MAX_RECIPE_STR = 1024
 BRAX_BACKENDS = ("positional", "spring", "generalized", "mjx")
 
 
+# MuJoCo Playground envs (hades_zoo/engine/envs/playground/) and their MJX
+# implementations: '' = by platform (warp on a GPU with Warp installed, else jax).
+PLAYGROUND_BACKEND = "playground"
+PLAYGROUND_IMPLS = ("", "jax", "warp")
+
+
 # Image-classification "envs" (no simulator: real images and labels).
 IMAGE_BACKEND = "image"
 
@@ -64,11 +70,15 @@ class EnvConfig:
         name: env id: a gymnax id (``CartPole-v1``, ``Breakout-MinAtar``) or a brax
             env name (``hopper``, ``walker2d``...).
         backend: ``gymnax`` for gymnax envs; for brax one of positional / spring /
-            generalized / mjx; ``image`` for image classification (``MNIST``,
-            ``FashionMNIST``; see ``ImageConfig``). A dataset is tied to the backend
-            it was evolved on.
-        episode_length: brax episode truncation (``EpisodeWrapper``); ignored by
-            gymnax, whose envs carry their own ``max_steps_in_episode``.
+            generalized / mjx (``mjx``: MuJoCo's JAX physics instead of brax's own
+            pipelines; a different simulator, so datasets of one backend are not
+            datasets of another); ``playground`` for a MuJoCo Playground task
+            (``CartpoleSwingup``, ``ReacherEasy``... the extra
+            ``hades_zoo[playground]``); ``image`` for image classification
+            (``MNIST``, ``FashionMNIST``; see ``ImageConfig``). A dataset is tied to
+            the backend it was evolved on.
+        episode_length: brax and Playground episode truncation (control steps);
+            ignored by gymnax, whose envs carry their own ``max_steps_in_episode``.
         obs_norm: ``none``; ``const`` (x - mean) / sqrt(var + 1e-8) with the dataset's
             ``obs_mean`` / ``obs_var``; or ``running``: mean/var re-estimated online
             over the parallel eval envs from the first reset, as purejaxrl's
@@ -77,6 +87,9 @@ class EnvConfig:
             inverted_double_pendulum of brax 0.9, ``gymnax-0.0.6`` the
             SpaceInvaders-MinAtar of gymnax 0.0.6, which the published datasets were
             evolved on (see ``hades_zoo/envs/compat.py``).
+        impl: Playground only: the MJX implementation, ``jax`` (any device; the one
+            for CPU), ``warp`` (MuJoCo Warp, NVIDIA GPU) or ``""`` (by platform when
+            the env is built: warp on a GPU with Warp installed, else jax).
     """
 
     name: str
@@ -84,15 +97,25 @@ class EnvConfig:
     episode_length: int = 1000
     obs_norm: ObsNorm = "none"
     compat: str = ""
+    impl: str = ""
 
     def validate(self, path: str = "env") -> None:
-        known = ("gymnax", IMAGE_BACKEND) + BRAX_BACKENDS
+        known = ("gymnax", IMAGE_BACKEND, PLAYGROUND_BACKEND) + BRAX_BACKENDS
         if self.backend not in known:
             raise RecipeError(
                 f"{path}.backend: unknown backend {self.backend!r}; use 'gymnax', "
-                f"'{IMAGE_BACKEND}' or one of {', '.join(BRAX_BACKENDS)}."
-                f"{close_matches(self.backend, known)}"
+                f"'{IMAGE_BACKEND}', '{PLAYGROUND_BACKEND}' or one of "
+                f"{', '.join(BRAX_BACKENDS)}.{close_matches(self.backend, known)}"
             )
+        if self.impl not in PLAYGROUND_IMPLS:
+            raise RecipeError(
+                f"{path}.impl: unknown MJX implementation {self.impl!r}; use one of "
+                f"{', '.join(map(repr, PLAYGROUND_IMPLS))} ('' picks by platform)."
+                f"{close_matches(self.impl, PLAYGROUND_IMPLS)}")
+        if self.impl and self.backend != PLAYGROUND_BACKEND:
+            raise RecipeError(
+                f"{path}.impl: {self.impl!r} applies to backend {PLAYGROUND_BACKEND!r} "
+                f"only; backend {self.backend!r} has no impl choice: remove env.impl.")
         _check_positive(self.episode_length, f"{path}.episode_length")
         if self.compat not in COMPAT_SHIMS:
             raise RecipeError(

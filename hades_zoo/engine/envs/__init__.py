@@ -1,4 +1,4 @@
-"""Environment adapters behind one functional API (gymnax and brax).
+"""Environment adapters behind one functional API (gymnax, brax, MuJoCo Playground).
 
 ``make_env(EnvConfig) -> Env`` returns pure, jittable single-env functions:
 
@@ -10,6 +10,8 @@ belong to the next episode. gymnax resets to a freshly sampled initial state; br
 ``AutoResetWrapper`` (as in the reference protocol) resets each env to the initial
 state drawn at its first ``reset``. Observations are flat float32 vectors; brax
 actions are clipped to [-1, 1] before stepping (the reference ``ClipAction``).
+MuJoCo Playground tasks (``backend: playground``, the folder ``playground/``) truncate
+at ``episode_length``, reset to a freshly drawn state and clip actions likewise.
 """
 
 from __future__ import annotations
@@ -19,7 +21,12 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from hades_zoo.data.recipe import BRAX_BACKENDS, IMAGE_BACKEND, EnvConfig
+from hades_zoo.data.recipe import (
+    BRAX_BACKENDS,
+    IMAGE_BACKEND,
+    PLAYGROUND_BACKEND,
+    EnvConfig,
+)
 from hades_zoo.errors import EnvError, close_matches
 
 __all__ = ["Env", "EnvSpec", "make_env", "env_spec", "check_dataset_fits_env", "known_envs",
@@ -76,12 +83,22 @@ def _gymnax_ids() -> list[str]:
 
 
 def known_envs() -> list[str]:
-    """All env names ``make_env`` accepts."""
-    return sorted(BRAX_SPECS) + sorted(_gymnax_ids()) + sorted(IMAGE_SPECS)
+    """All env names ``make_env`` accepts (Playground: its offline DM Control tasks)."""
+    from hades_zoo.engine.envs.playground import PLAYGROUND_SPECS
+
+    return (sorted(BRAX_SPECS) + sorted(_gymnax_ids()) + sorted(IMAGE_SPECS)
+            + sorted(PLAYGROUND_SPECS))
 
 
 def _check_config(cfg: EnvConfig) -> str:
-    """Return 'brax', 'gymnax' or 'image', raising EnvError on unknown names/backends."""
+    """Return 'brax', 'gymnax', 'image' or 'playground', raising EnvError on unknown
+    names/backends."""
+    # MuJoCo Playground: the one hook of the family (hades_zoo/engine/envs/playground/).
+    if cfg.backend == PLAYGROUND_BACKEND:
+        from hades_zoo.engine.envs.playground import check_playground_config
+
+        check_playground_config(cfg)
+        return "playground"
     if cfg.name in IMAGE_SPECS or cfg.backend == IMAGE_BACKEND:
         if cfg.name not in IMAGE_SPECS or cfg.backend != IMAGE_BACKEND:
             raise EnvError(
@@ -98,6 +115,11 @@ def _check_config(cfg: EnvConfig) -> str:
                 "datasets used 'positional')."
             )
         return "brax"
+    from hades_zoo.engine.envs.playground import PLAYGROUND_SPECS
+
+    if cfg.name in PLAYGROUND_SPECS:
+        raise EnvError(f"{cfg.name!r} is a MuJoCo Playground task; set backend: "
+                       f"{PLAYGROUND_BACKEND} (got {cfg.backend!r}).")
     if cfg.name in _gymnax_ids():
         if cfg.backend != "gymnax":
             raise EnvError(
@@ -119,6 +141,12 @@ def env_spec(cfg: EnvConfig) -> EnvSpec:
     if family == "image":
         pixels, classes = IMAGE_SPECS[cfg.name]
         return EnvSpec(pixels, classes, True, 0)
+    if family == "playground":
+        from hades_zoo.engine.envs.playground import PLAYGROUND_SPECS
+
+        if cfg.name in PLAYGROUND_SPECS:
+            obs, act = PLAYGROUND_SPECS[cfg.name]
+            return EnvSpec(obs, act, False, cfg.episode_length)
     return make_env(cfg).spec
 
 
@@ -144,6 +172,10 @@ def make_env(cfg: EnvConfig) -> Env:
             from hades_zoo.engine.envs.brax_env import make_brax_env
 
             return make_brax_env(cfg)
+        if family == "playground":
+            from hades_zoo.engine.envs.playground import make_playground_env
+
+            return make_playground_env(cfg)
         from hades_zoo.engine.envs.gymnax_env import make_gymnax_env
 
         return make_gymnax_env(cfg)

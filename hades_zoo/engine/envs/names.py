@@ -21,6 +21,7 @@ Where the names come from:
   docstring (Seaquest: a table from its ``get_obs``), actions from the game's
   ``action_set`` indexing MinAtar's full action set.
 - Pong-misc: tables citing ``gymnax/environments/misc/pong.py``.
+- MuJoCo Playground: ``hades_zoo/engine/envs/playground/names.py`` (the family's folder).
 
 An env without a name table raises ``EnvError``; plots then fall back to indices.
 """
@@ -97,8 +98,9 @@ def _unnamed(cfg: EnvConfig, what: str) -> EnvError:
 def named_envs() -> list[str]:
     """The env names ``observation_names`` / ``action_names`` know (zoo envs and more)."""
     from hades_zoo.engine.envs import BRAX_SPECS
+    from hades_zoo.engine.envs.playground.names import NAMED_TASKS
 
-    return sorted(BRAX_SPECS) + ["Acrobot-v1", "Asterix-MinAtar", "Breakout-MinAtar",
+    return sorted(BRAX_SPECS) + sorted(NAMED_TASKS) + ["Acrobot-v1", "Asterix-MinAtar", "Breakout-MinAtar",
                                  "CartPole-v1", "Freeway-MinAtar", "MountainCar-v0",
                                  "MountainCarContinuous-v0", "Pendulum-v1", "Pong-misc",
                                  "Seaquest-MinAtar", "SpaceInvaders-MinAtar"]
@@ -260,6 +262,12 @@ def _gymnax_names(name: str, compat: str) -> tuple[tuple[str, ...], tuple[str, .
     return obs, actions, None
 
 
+def _playground_names(cfg: EnvConfig):
+    from hades_zoo.engine.envs.playground.names import playground_names
+
+    return playground_names(cfg)
+
+
 # ----------------------------------------------------------------------------- public
 def _checked(cfg: EnvConfig, names, size: int, what: str) -> list[str]:
     if len(names) != size:
@@ -290,6 +298,7 @@ def observation_names(cfg: EnvConfig) -> list[str]:
 
     family = _family(cfg)
     names = (_brax_names(cfg.name, cfg.backend, cfg.compat)[0] if family == "brax"
+             else _playground_names(cfg)[0] if family == "playground"
              else _gymnax_names(cfg.name, cfg.compat)[0])
     return _checked(cfg, names, env_spec(cfg).obs_dim, "observation")
 
@@ -311,6 +320,7 @@ def action_names(cfg: EnvConfig) -> list[str]:
 
     family = _family(cfg)
     names = (_brax_names(cfg.name, cfg.backend, cfg.compat)[1] if family == "brax"
+             else _playground_names(cfg)[1] if family == "playground"
              else _gymnax_names(cfg.name, cfg.compat)[1])
     return _checked(cfg, names, env_spec(cfg).action_dim, "action")
 
@@ -322,7 +332,7 @@ def channel_names(cfg: EnvConfig) -> list[str] | None:
     Raises:
         EnvError: an unknown env or an image-classification dataset.
     """
-    if _family(cfg) == "brax":
+    if _family(cfg) in ("brax", "playground"):
         return None
     try:
         channels = _gymnax_names(cfg.name, cfg.compat)[2]
