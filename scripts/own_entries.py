@@ -344,6 +344,11 @@ def main() -> None:
         cert = json.loads((folder / "certificate.json").read_text())
         evo = json.loads((folder / "evolution.json").read_text())
         es_rows = _rows(es_folder)
+        if es_rows and es_rows[-1]["env_steps_total"] < budget:
+            print(f"{entry}: the ES baseline in {es_folder} is at "
+                  f"{es_rows[-1]['env_steps_total']:,.0f} of {budget:,.0f} env steps "
+                  "(not finished): left out of the table and plot", flush=True)
+            es_rows = []
         plot(entry, rows, es_rows, OUT / f"{entry}.png")
         es_last = _wall(es_rows)[-1] if es_rows else None
         centre = (table.get(entry, {}).get("es") or {}).get("centre_returns")
