@@ -42,6 +42,12 @@ MAX_RECIPE_STR = 1024
 BRAX_BACKENDS = ("positional", "spring", "generalized", "mjx")
 
 
+# MuJoCo Playground envs (hades_zoo/engine/envs/playground/) and their MJX
+# implementations: '' = by platform (warp on a GPU with Warp installed, else jax).
+PLAYGROUND_BACKEND = "playground"
+PLAYGROUND_IMPLS = ("", "jax", "warp")
+
+
 # Image-classification "envs" (no simulator: real images and labels).
 IMAGE_BACKEND = "image"
 
@@ -91,6 +97,11 @@ class EnvConfig:
             SpaceInvaders-MinAtar of gymnax 0.0.6, which the published datasets were
             evolved on (see ``hades_zoo/engine/envs/<family>/compat.py``); a
             registered provider may declare shims of its own.
+        impl: Playground only (``backend: playground``, a MuJoCo Playground task such
+            as ``CartpoleSwingup``; the extra ``hades_zoo[playground]``): the MJX
+            implementation, ``jax`` (any device; the one for CPU), ``warp`` (MuJoCo
+            Warp, NVIDIA GPU) or ``""`` (by platform when the env is built: warp on a
+            GPU with Warp installed, else jax).
     """
 
     name: str
@@ -98,6 +109,7 @@ class EnvConfig:
     episode_length: int = 1000
     obs_norm: ObsNorm = "none"
     compat: str = ""
+    impl: str = ""
 
     def validate(self, path: str = "env") -> None:
         """Check the field values' form. Whether the env, its backend and its shim
@@ -118,6 +130,15 @@ class EnvConfig:
                 f"{path}.compat: {_short(self.compat)} is not a shim name; use '' (the "
                 f"installed env), one of {', '.join(map(repr, COMPAT_SHIMS[1:]))} or a "
                 "shim its env provider declares (letters, digits, '.', '_', '+', '-').")
+        if self.impl not in PLAYGROUND_IMPLS:
+            raise RecipeError(
+                f"{path}.impl: unknown MJX implementation {_short(self.impl)}; use one of "
+                f"{', '.join(map(repr, PLAYGROUND_IMPLS))} ('' picks by platform)."
+                f"{close_matches(str(self.impl), PLAYGROUND_IMPLS)}")
+        if self.impl and self.backend != PLAYGROUND_BACKEND:
+            raise RecipeError(
+                f"{path}.impl: {self.impl!r} applies to backend {PLAYGROUND_BACKEND!r} "
+                f"only; backend {self.backend!r} has no impl choice: remove env.impl.")
 
 
 @_frozen

@@ -131,6 +131,7 @@ def recipe_from_dict(data: Mapping[str, Any], *, validate: bool = True) -> Recip
 # default, so every recipe that does not use them (and every existing dataset file's
 # recipe JSON, hence its bytes and sha256) stays exactly as it was.
 _OMIT_WHEN_DEFAULT: dict[tuple[str, ...], Any] = {
+    ("env", "impl"): "",
     ("image",): None,
     ("image", "fitness_steps"): 0,
     ("image", "fitness_batch"): 0,

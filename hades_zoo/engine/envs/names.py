@@ -46,7 +46,9 @@ def named_envs() -> list[str]:
 
     own = [name for envs in registry._ENVS.values() for name, entry in envs.items()
            if entry.observation_names is not None]
-    return sorted(BRAX_SPECS) + list(NAMED_ENVS) + sorted(own)
+    from hades_zoo.engine.envs.playground.names import NAMED_TASKS
+
+    return sorted(BRAX_SPECS) + list(NAMED_ENVS) + sorted(NAMED_TASKS) + sorted(own)
 
 
 def _checked(cfg: EnvConfig, names, size: int, what: str) -> list[str]:

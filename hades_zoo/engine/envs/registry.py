@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 #: Built-in families: ``hades_zoo.engine.envs.<family>.PROVIDER``, registered first.
-BUILTIN_FAMILIES = ("brax", "gymnax", "image")
+BUILTIN_FAMILIES = ("brax", "gymnax", "image", "playground")
 BUILT_IN = "hades_zoo (built in)"
 
 # ------------------------------------------------------------------ registry state
