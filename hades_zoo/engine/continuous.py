@@ -52,20 +52,29 @@ from hades_zoo.engine.rollout import (
     episodes_result,
 )
 
-__all__ = ["SHRINK", "SLOTS_FRACTION", "SchedulerStats", "make_continuous_evaluate",
+__all__ = ["MAX_LEVELS", "SHRINK", "SLOTS_FRACTION", "SchedulerStats", "make_continuous_evaluate",
            "pool_settings", "pool_sizes"]
 
 
-# The pool the population fitness uses: SLOTS_FRACTION of a block's evaluations (at
-# least 1), shrunk by SHRINK as it drains (see benchmarks/README.md, "Continuous
-# batching"; benchmarks set these to compare settings).
+# The pool the population fitness uses on CPU: SLOTS_FRACTION of a block's evaluations
+# (at least 1), shrunk by SHRINK as it drains, in at most MAX_LEVELS sizes (see
+# benchmarks/README.md, "Continuous batching"; benchmarks set these to compare).
 SLOTS_FRACTION = 0.25
 SHRINK = 2
+MAX_LEVELS = 4
 
 
 def pool_settings(num_evals: int) -> tuple[int, int]:
-    """``(slots, shrink)`` for a block of ``num_evals`` evaluations, from
-    ``SLOTS_FRACTION`` and ``SHRINK``."""
+    """``(slots, shrink)`` for a block of ``num_evals`` evaluations.
+
+    On CPU an env step costs about the same per env at any batch size, so a pool of
+    ``SLOTS_FRACTION`` of the evaluations, kept full by refilling, wastes the least; on
+    an accelerator a batch costs about the same whatever its size, so the pool holds
+    every evaluation at once (refilling would only add iterations) and shrinks as it
+    drains.
+    """
+    if jax.default_backend() != "cpu":
+        return max(1, num_evals), SHRINK
     return max(1, round(num_evals * SLOTS_FRACTION)), SHRINK
 
 
@@ -97,10 +106,17 @@ class _Pool(NamedTuple):
 
 def pool_sizes(num_evals: int, slots: int, shrink: int) -> list[int]:
     """The pool sizes the scheduler runs through: ``min(slots, num_evals)``, then
-    divided by ``shrink`` while that is >= 1 (``shrink <= 1``: one size only)."""
+    divided by ``shrink`` while that is >= 1 (``shrink <= 1``: one size only).
+
+    At most ``MAX_LEVELS`` sizes (each is one more compiled copy of the env step): a
+    larger first pool is divided by a larger factor, so the last size is still small.
+    """
     first = max(1, min(slots, num_evals))
+    if shrink > 1:
+        while shrink ** (MAX_LEVELS - 1) < first and first // shrink ** (MAX_LEVELS - 1) > 1:
+            shrink += 1
     sizes = [first]
-    while shrink > 1 and sizes[-1] // shrink >= 1:
+    while shrink > 1 and sizes[-1] // shrink >= 1 and len(sizes) < MAX_LEVELS:
         sizes.append(sizes[-1] // shrink)
     return sizes
 
