@@ -1,30 +1,39 @@
 """Benchmark: evaluation that stops when the episodes end, vs the pooled window.
 
 Config: the zoo's own hopper recipe (``recipes/hopper-F-4.hz.yaml``: HaDES-F, pop 64,
-D 4, W 64, 100 BC steps, 2 greedy eval envs, 1000-step episodes, positional brax) on
-all local CPU devices. Two populations:
+D 4, W 64, 100 BC steps, 4 greedy eval envs, 1000-step episodes, positional brax,
+running obs normalisation) on all local CPU devices. Two populations:
 
-- early: random datasets (states and actions ~ N(0, 1)): the hoppers fall within
+- early: random datasets (states and actions ~ N(0, 1)): most hoppers fall within
   tens of steps;
 - late: the dataset of a finished run (``--dataset``, default the packaged
   ``hopper-F-4.hz``) plus the recipe's sigma of noise: most hoppers run the whole
   1000-step episode.
 
 For each population it times one population fitness call (BC + evaluation of every
-candidate; compiled once, median of ``--repeats`` runs) with three protocols:
+candidate; compiled once, median of ``--repeats`` runs) with these protocols:
 
-- ``pooled``: 2 envs x 1000 steps with auto-reset, the reference window;
-- ``episodes``: one episode per env; each device stops when its candidates' episodes
-  have ended (one vmapped batch per device);
-- ``episodes, chunk 1``: ``es.eval_chunk = 1``: every candidate stops on its own.
+- ``pooled``: 4 envs x 1000 steps with auto-reset, the reference window;
+- ``episodes, block``: one episode per env; each device steps its whole block of
+  candidates (one ``vmap``) until their longest episode has ended;
+- ``episodes, chunk 1`` (``--chunk1``): ``es.eval_chunk = 1``, every candidate stops
+  on its own;
+- ``episodes, continuous``: ``eval.scheduler: continuous`` (``engine.continuous``):
+  a pool of evaluation slots refilled as evaluations end, shrunk as it drains; at the
+  default pool settings, and at each ``--pools FRACTION:SHRINK`` given.
 
-It reports env steps simulated per second (``EvalResult.env_steps`` / wall time) and
-the generation's wall time, beside the floor measured in the same run: the pure
-rollout of pop x 2 envs for 1000 steps (vmapped ``lax.scan`` with the policy forward,
-no BC, no early stop). Ratios printed are of figures measured in this run only.
-Run by hand::
+Columns: *steps needed* are the env steps of the candidates' own episodes (what
+``metrics.jsonl`` and ``--max-env-steps`` count: per evaluation, ``num_envs`` x its
+longest episode, since with running normalisation an evaluation's envs step together);
+*simulated* are the env steps the program actually stepped (for ``block``: every
+device steps its block x ``num_envs`` envs until its longest episode ends; for
+``continuous``: the pool's slots, busy or idle; for ``pooled``: the whole window).
+*steps/s* is steps needed per second of the generation (BC included), compared with
+the floor measured in the same run: the pure rollout of the same pop x envs for 1000
+steps at full batch (one ``vmap`` of the env step and the policy forward over every
+env of the device, no BC, no early stop, no scheduling). Run by hand::
 
-    python benchmarks/bench_episodes.py [--repeats 3]
+    python benchmarks/bench_episodes.py [--repeats 3] [--chunk1] [--pools 1:4,0.25:2]
 """
 
 from __future__ import annotations
@@ -41,6 +50,12 @@ def main() -> None:
     parser.add_argument("--recipe", default="recipes/hopper-F-4.hz.yaml")
     parser.add_argument("--dataset", default="hopper-F-4.hz")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--chunk1", action="store_true",
+                        help="also time es.eval_chunk: 1 (one more compile)")
+    parser.add_argument("--pools", default="",
+                        help="extra continuous pool settings FRACTION:SHRINK,...")
+    parser.add_argument("--only", default="",
+                        help="comma-separated protocol names to run (default all)")
     parser.add_argument("--json", default=None, help="also write the results here")
     args = parser.parse_args()
 
@@ -55,14 +70,17 @@ def main() -> None:
 
     import hades_zoo as hz
     from hades_zoo.data.recipe_io import load_recipe
+    from hades_zoo.engine import continuous
     from hades_zoo.engine.distill import make_population_fitness
+    from hades_zoo.engine.parallel import local_block
     from hades_zoo.engine.policy import init_policy_params
     from hades_zoo.engine.rollout import make_evaluate
     from hades_zoo.engine.tasks.control import ControlTask
 
     base = load_recipe(args.recipe)
-    mesh = Mesh(np.array(jax.local_devices()), ("pop",))
-    pop = base.es.popsize
+    devices = jax.local_devices()
+    mesh = Mesh(np.array(devices), ("pop",))
+    pop, n = base.es.popsize, base.eval.num_envs
     key = jax.random.key(0)
     template = ControlTask(base).solution_template()
     early = {k: jax.random.normal(jax.random.fold_in(key, i), (pop, *v.shape))
@@ -84,24 +102,51 @@ def main() -> None:
             times.append(time.perf_counter() - t0)
         return out, compile_s, statistics.median(times)
 
-    protocols = {
-        "pooled": dict(mode="pooled", chunk=0),
-        "episodes": dict(mode="episodes", chunk=0),
-        "episodes, chunk 1": dict(mode="episodes", chunk=1),
-    }
+    default_pool = (continuous.SLOTS_FRACTION, continuous.SHRINK)
+    protocols = {"pooled": dict(mode="pooled"),
+                 "episodes, block": dict(mode="episodes")}
+    if args.chunk1:
+        protocols["episodes, chunk 1"] = dict(mode="episodes", chunk=1)
+    protocols[f"episodes, continuous {default_pool[0]:g}:{default_pool[1]}"] = dict(
+        mode="episodes", scheduler="continuous", pool=default_pool)
+    for spec in filter(None, args.pools.split(",")):
+        frac, shrink = spec.split(":")
+        protocols[f"episodes, continuous {float(frac):g}:{int(shrink)}"] = dict(
+            mode="episodes", scheduler="continuous", pool=(float(frac), int(shrink)))
+    if args.only:
+        keep = args.only.split(",")
+        protocols = {k: v for k, v in protocols.items() if any(w in k for w in keep)}
+
     rows = []
+    block = local_block(pop, len(devices), 0)
     for name, p in protocols.items():
-        recipe = base.replace(eval=dataclasses.replace(base.eval, mode=p["mode"]),
-                              es=dataclasses.replace(base.es, eval_chunk=p["chunk"]))
+        recipe = base.replace(
+            eval=dataclasses.replace(base.eval, mode=p["mode"],
+                                     scheduler=p.get("scheduler", "block")),
+            es=dataclasses.replace(base.es, eval_chunk=p.get("chunk", 0)))
+        continuous.SLOTS_FRACTION, continuous.SHRINK = p.get("pool", default_pool)
         task = ControlTask(recipe)
         fit = jax.jit(make_population_fitness(recipe, task.make_fitness_fn(), mesh))
         for phase, population in (("early", early), ("late", late)):
             (ret, aux), c, s = timed(fit, key, population)
-            steps = float(jnp.sum(aux["env_steps"]))
+            steps = np.asarray(aux["env_steps"], np.float64)
+            if p["mode"] == "pooled":
+                simulated = pop * n * recipe.eval.num_steps
+            elif "simulated_steps" in aux:
+                simulated = float(np.sum(np.asarray(aux["simulated_steps"], np.float64)))
+            elif p.get("chunk"):
+                simulated = float(np.sum(steps))
+            else:  # each device steps its block until its longest evaluation ends
+                # (padding repeats the first candidates; exact for num_inits 1)
+                padded = np.resize(steps, len(devices) * block)
+                simulated = sum(block * float(np.max(padded[i:i + block]))
+                                for i in range(0, len(padded), block))
             rows.append({"protocol": name, "phase": phase, "seconds": s, "compile_s": c,
-                         "env_steps": steps, "steps_per_s": steps / s,
+                         "env_steps": float(np.sum(steps)), "simulated_steps": simulated,
+                         "steps_per_s": float(np.sum(steps)) / s,
                          "mean_return": float(jnp.mean(ret))})
             print(json.dumps(rows[-1]), flush=True)
+    continuous.SLOTS_FRACTION, continuous.SHRINK = default_pool
 
     # The floor: the pure rollout of the same env batch (pop x envs x 1000 steps).
     task = ControlTask(base.replace(eval=dataclasses.replace(base.eval, mode="pooled")))
@@ -116,24 +161,31 @@ def main() -> None:
     print(json.dumps({"floor": "pure rollout", "seconds": s, "compile_s": c,
                       "env_steps": floor_steps, "steps_per_s": floor_rate}), flush=True)
 
-    print(f"\n{jax.device_count()} devices, pop {pop}, {base.eval.num_envs} envs, "
-          f"{base.eval.num_steps}-step episodes, median of {args.repeats}\n")
-    print("| protocol | phase | s / generation | env steps | steps/s | steps/s vs floor "
-          "| s/gen vs pooled |")
-    print("|---|---|---:|---:|---:|---:|---:|")
-    pooled = {r["phase"]: r["seconds"] for r in rows if r["protocol"] == "pooled"}
+    load = os.getloadavg()
+    print(f"\n{len(devices)} devices, pop {pop}, {n} envs, {base.eval.num_steps}-step "
+          f"episodes, median of {args.repeats}; load average at the end "
+          f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}\n")
+    print("| protocol | phase | s / generation | compile s | steps needed | simulated "
+          "| steps/s | vs floor | s/gen vs pooled | s/gen vs block |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    ref = {(r["protocol"], r["phase"]): r["seconds"] for r in rows}
     for r in rows:
+        vs_pooled = ref.get(("pooled", r["phase"]))
+        vs_block = ref.get(("episodes, block", r["phase"]))
         print(f"| {r['protocol']} | {r['phase']} | {r['seconds']:.2f} | "
-              f"{r['env_steps']:,.0f} | {r['steps_per_s']:,.0f} | "
+              f"{r['compile_s']:.0f} | {r['env_steps']:,.0f} | "
+              f"{r['simulated_steps']:,.0f} | {r['steps_per_s']:,.0f} | "
               f"{r['steps_per_s'] / floor_rate:.2f} | "
-              f"{r['seconds'] / pooled[r['phase']]:.2f} |")
-    print(f"| floor: pure rollout | - | {s:.2f} | {floor_steps:,.0f} | {floor_rate:,.0f} "
-          "| 1.00 | - |")
+              + (f"{r['seconds'] / vs_pooled:.2f}" if vs_pooled else "-") + " | "
+              + (f"{r['seconds'] / vs_block:.2f}" if vs_block else "-") + " |")
+    print(f"| floor: pure rollout | - | {s:.2f} | {c:.0f} | {floor_steps:,.0f} | "
+          f"{floor_steps:,.0f} | {floor_rate:,.0f} | 1.00 | - | - |")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"rows": rows, "floor": {"seconds": s, "env_steps": floor_steps,
                                                "steps_per_s": floor_rate},
-                       "devices": jax.device_count()}, fh, indent=1)
+                       "devices": len(devices), "load_average": load,
+                       "date": time.strftime("%Y-%m-%d %H:%M")}, fh, indent=1)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,14 @@
 """Benchmark: one HaDES generation vs its floor, on 1 and on all local CPU devices.
 
 Config (issue 2, "reference protocol at CPU size"): hopper, positional backend,
-HaDES-R k=2, pop 64, D 64, W 64, 200 BC steps, 4 envs x 1024 steps.
+HaDES-R k=2, pop 64, D 64, W 64, 200 BC steps, 4 envs x 1024 steps (``--mode pooled``,
+the reference's window) or 4 episodes of at most 1000 steps each (``--mode episodes``,
+with ``--scheduler block`` or ``continuous``). ``--population early`` starts the ES
+from a random dataset (0.1 x N(0, 1): the hoppers fall within tens of steps), ``late``
+from a trained one (``--late-dataset``, default the packaged ``hopper-R-64``: most
+episodes run long), so an ``episodes`` generation costs what a generation early or
+late in a run costs. ``benchmarks/bench_reference.py`` runs this beside the authors'
+code.
 
 For each device count (a fresh subprocess each, since XLA's host device count is fixed
 at import) it reports:
@@ -54,7 +61,8 @@ def _child(args: argparse.Namespace) -> dict:
         env=EnvConfig(name="hopper", backend=args.backend, obs_norm="running"),
         dataset=DatasetConfig(size=64, init_std=0.1),
         policy=PolicyConfig(width=64), bc=BCConfig(lr=5e-3, steps=200),
-        eval=EvalConfig(num_envs=4, num_steps=1024),
+        eval=EvalConfig(num_envs=4, num_steps=1024, mode=args.mode,
+                        scheduler=args.scheduler),
         es=ESConfig(popsize=args.pop, generations=args.generations, log_every=1),
     )
     devices = jax.local_devices()
@@ -63,8 +71,15 @@ def _child(args: argparse.Namespace) -> dict:
     task = ControlTask(recipe)
     fitness = task.make_fitness_fn()
     key = jax.random.key(0)
-    sol = jax.tree.map(lambda a: 0.1 * jax.random.normal(key, a.shape),
-                       task.solution_template())
+    if args.population == "late":
+        import hades_zoo as hz
+
+        trained = hz.load(args.late_dataset)
+        sol = {"states": jnp.asarray(trained.states, jnp.float32),
+               "actions": jnp.asarray(trained.actions, jnp.float32)}
+    else:
+        sol = jax.tree.map(lambda a: 0.1 * jax.random.normal(key, a.shape),
+                           task.solution_template())
     es, es_params = make_strategy(recipe, sol)
     state = DistillState(es.init(key, sol, es_params), jax.random.key(1))
     gen = make_generation_fn(recipe, es, es_params, fitness, mesh)
@@ -73,13 +88,23 @@ def _child(args: argparse.Namespace) -> dict:
     t0 = time.perf_counter()
     compiled = step.lower(state).compile()
     compile_s = time.perf_counter() - t0
-    times = []
+    times, steps, returns = [], [], []
     for _ in range(args.generations):
         t0 = time.perf_counter()
         state, metrics = compiled(state)
         jax.block_until_ready(metrics)
         times.append(time.perf_counter() - t0)
+        steps.append(float(np.asarray(metrics["env_steps"])[-1]))
+        returns.append(float(np.asarray(metrics["mean_return"])[-1]))
     gen_s = statistics.median(times)
+    result = {
+        "devices": len(devices), "mode": args.mode, "scheduler": args.scheduler,
+        "population": args.population, "compile_s": compile_s, "gen_s_median": gen_s,
+        "gen_s_all": times, "env_steps_per_gen": steps, "mean_return_per_gen": returns,
+        "load_average": os.getloadavg(),
+    }
+    if args.no_floor:
+        return result
 
     # Floor 1: the same env steps with the same policy forward, nothing else.
     n_pol = recipe.es.popsize * recipe.num_inits
@@ -104,12 +129,9 @@ def _child(args: argparse.Namespace) -> dict:
     bc_s = time.perf_counter() - t0
 
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {
-        "devices": len(devices), "compile_s": compile_s, "gen_s_median": gen_s,
-        "gen_s_all": times, "floor_rollout_s": rollout_s, "floor_bc_s": bc_s,
-        "floor_s": rollout_s + bc_s, "peak_rss_mb": rss_mb,
-        "mean_return_last_gen": float(np.asarray(metrics["mean_return"])[-1]),
-    }
+    return {**result, "floor_rollout_s": rollout_s, "floor_bc_s": bc_s,
+            "floor_s": rollout_s + bc_s, "peak_rss_mb": rss_mb,
+            "mean_return_last_gen": returns[-1]}
 
 
 def main() -> None:
@@ -118,6 +140,12 @@ def main() -> None:
     parser.add_argument("--pop", type=int, default=64)
     parser.add_argument("--backend", default="positional")
     parser.add_argument("--devices", default="1,2", help="device counts to compare")
+    parser.add_argument("--mode", default="pooled", choices=("pooled", "episodes"))
+    parser.add_argument("--scheduler", default="block", choices=("block", "continuous"))
+    parser.add_argument("--population", default="early", choices=("early", "late"))
+    parser.add_argument("--late-dataset", default="hopper-R-64")
+    parser.add_argument("--no-floor", action="store_true",
+                        help="skip the rollout / BC floor (seconds per generation only)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -128,20 +156,28 @@ def main() -> None:
         env = dict(os.environ, JAX_PLATFORMS="cpu",
                    XLA_FLAGS=f"--xla_force_host_platform_device_count={n}")
         cmd = [sys.executable, __file__, "--child", "--generations", str(args.generations),
-               "--pop", str(args.pop), "--backend", args.backend]
+               "--pop", str(args.pop), "--backend", args.backend, "--mode", args.mode,
+               "--scheduler", args.scheduler, "--population", args.population,
+               "--late-dataset", args.late_dataset] + (["--no-floor"] if args.no_floor
+                                                       else [])
         out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
         res = json.loads(out.stdout.strip().splitlines()[-1])
         results.append(res)
         print(json.dumps(res), flush=True)
     print()
+    protocol = ("4 envs x 1024 steps (pooled)" if args.mode == "pooled" else
+                f"4 episodes of <= 1000 steps ({args.scheduler})")
     print(f"hopper/{args.backend}, HaDES-R k=2, pop {args.pop}, D 64, W 64, 200 BC steps, "
-          "4 envs x 1024 steps")
-    print(f"{'devices':>7} {'compile s':>9} {'s/gen':>7} {'floor s':>8} "
+          f"{protocol}, {args.population} population")
+    print(f"{'devices':>7} {'compile s':>9} {'s/gen':>7} {'env steps':>10} {'floor s':>8} "
           f"{'(roll+bc)':>14} {'gen/floor':>9} {'RSS MB':>7}")
     for r in results:
+        steps = sum(r["env_steps_per_gen"]) / len(r["env_steps_per_gen"])
+        floor = ("-", "-", "-", "-") if args.no_floor else (
+            f"{r['floor_s']:.2f}", f"{r['floor_rollout_s']:.2f}+{r['floor_bc_s']:.2f}",
+            f"{r['gen_s_median'] / r['floor_s']:.2f}", f"{r['peak_rss_mb']:.0f}")
         print(f"{r['devices']:>7} {r['compile_s']:9.1f} {r['gen_s_median']:7.2f} "
-              f"{r['floor_s']:8.2f} {r['floor_rollout_s']:6.2f}+{r['floor_bc_s']:<6.2f} "
-              f"{r['gen_s_median'] / r['floor_s']:9.2f} {r['peak_rss_mb']:7.0f}")
+              f"{steps:10,.0f} {floor[0]:>8} {floor[1]:>14} {floor[2]:>9} {floor[3]:>7}")
     if len(results) > 1:
         print(f"speed-up {results[-1]['devices']} devices vs {results[0]['devices']}: "
               f"{results[0]['gen_s_median'] / results[-1]['gen_s_median']:.2f}x")
@@ -151,7 +187,8 @@ def main() -> None:
     print("context (not measured in this run, so no ratio is printed): the authors' "
           "reference code was timed once for issue 2 at 16.7 s/gen (1 rollout per "
           "candidate, 200 BC steps) and 26.5 s/gen (2 rollouts, 400 BC steps) on a "
-          "2-core CPU. To compare, run both codes in the same session.")
+          "2-core CPU. To compare, run both codes in the same session "
+          "(benchmarks/bench_reference.py).")
 
 
 if __name__ == "__main__":

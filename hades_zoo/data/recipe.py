@@ -269,11 +269,23 @@ class EvalConfig:
       ended; ``es.eval_chunk: 1`` makes every candidate stop on its own (one
       candidate at a time: smaller env batches, see benchmarks/README.md).
 
+    How the ``episodes`` of a device's candidates are stepped (``scheduler``; the
+    returns are the same either way, it changes only the time they take):
+
+    - ``block``: one ``vmap`` over the candidates (or ``es.eval_chunk`` of them),
+      stepping until the longest of their episodes has ended;
+    - ``continuous``: a pool of env slots, each holding one (candidate, BC run)
+      evaluation, refilled with the next pending one as evaluations end, and shrunk
+      as it drains (``hades_zoo.engine.continuous``): the device simulates about the
+      steps its evaluations take, not the block's longest times the block.
+
     Attributes:
         num_envs: parallel eval envs per trained policy.
         num_steps: env steps per env (``pooled``); the episode cap (``episodes``).
         greedy: act with the mode (argmax / Gaussian mean) instead of sampling.
         mode: ``pooled`` or ``episodes`` (above).
+        scheduler: ``block`` or ``continuous`` (above; ``episodes`` only, ignored by
+            ``pooled``).
         common_random_numbers: every candidate of a generation is trained and
             evaluated with the same keys (BC inits for HaDES-R, env resets, action
             noise), so fitness differences come from the candidates, not the draws
@@ -285,6 +297,7 @@ class EvalConfig:
     greedy: bool = False
     mode: Literal["pooled", "episodes"] = "pooled"
     common_random_numbers: bool = True
+    scheduler: Literal["block", "continuous"] = "block"
 
     def validate(self, path: str = "eval") -> None:
         _check_positive(self.num_envs, f"{path}.num_envs")
@@ -293,6 +306,12 @@ class EvalConfig:
             raise RecipeError(
                 f"{path}.mode must be 'pooled' or 'episodes', got {self.mode!r}."
                 + close_matches(str(self.mode), ("pooled", "episodes"))
+            )
+        if self.scheduler not in ("block", "continuous"):
+            raise RecipeError(
+                f"{path}.scheduler must be 'block' or 'continuous', got "
+                f"{self.scheduler!r}." + close_matches(str(self.scheduler),
+                                                       ("block", "continuous"))
             )
 
 

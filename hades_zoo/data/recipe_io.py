@@ -140,6 +140,7 @@ _OMIT_WHEN_DEFAULT: dict[tuple[str, ...], Any] = {
     ("es", "lrate_decay"): 1.0,
     ("eval", "mode"): "pooled",
     ("eval", "common_random_numbers"): True,
+    ("eval", "scheduler"): "block",
     ("inner_loop",): None,
 }
 

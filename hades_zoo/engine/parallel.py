@@ -9,7 +9,9 @@ makes that work on any number of devices and processes:
   (times ``eval_chunk``, if set) with copies of its first candidates, evaluates each
   device's block with ``shard_map`` (a ``vmap``, or ``lax.map`` over chunks of
   ``eval_chunk`` candidates to bound memory), drops the padding and gathers the fitness
-  to every device.
+  to every device. A ``BlockFitness`` is evaluated a block (or chunk) at a time by its
+  own ``block`` function (e.g. continuous batching of the block's episodes,
+  ``engine.continuous``) instead of a ``vmap`` of its per-candidate function.
   The padding is appended after the real candidates, so OpenES's antithetic pairs
   (candidate ``i`` and ``i + popsize / 2``) are untouched and ``tell`` sees exactly the
   population that ``ask`` made.
@@ -25,6 +27,7 @@ and on CPU a different block size can change a candidate's return in its last bi
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -43,6 +46,7 @@ __all__ = [
     "pad_population",
     "local_block",
     "make_population_evaluator",
+    "BlockFitness",
     "jit_generations",
     "is_writer",
     "replicate",
@@ -104,6 +108,26 @@ def pad_population(population: Any, padded: int) -> Any:
     return jax.tree.map(lambda x: x[index], population)
 
 
+@dataclasses.dataclass(frozen=True)
+class BlockFitness:
+    """A fitness that also evaluates a whole block of candidates in one program.
+
+    Attributes:
+        one: ``one(key, candidate) -> (fitness, aux of scalars)``, the per-candidate
+            function (what calling a ``BlockFitness`` does).
+        block: ``block(keys (B,), candidates (B, ...)) -> (fitness (B,), aux (B,))``:
+            the same values as ``vmap(one)``, computed together (the continuous
+            scheduler of ``engine.continuous`` steps the block's episodes through one
+            pool of env slots). ``aux`` may hold extra keys ``one`` does not.
+    """
+
+    one: Callable[[jax.Array, Any], tuple[jax.Array, dict]]
+    block: Callable[[jax.Array, Any], tuple[jax.Array, dict]]
+
+    def __call__(self, key: jax.Array, candidate: Any) -> tuple[jax.Array, dict]:
+        return self.one(key, candidate)
+
+
 def make_population_evaluator(
     fitness_fn: Callable[[jax.Array, Any], tuple[jax.Array, dict]],
     mesh: Mesh,
@@ -123,7 +147,9 @@ def make_population_evaluator(
     ``common_random_numbers=False``, with its own key ``split(key, popsize)[i]``.
 
     Args:
-        fitness_fn: pure ``fitness(key, candidate) -> (scalar, aux of scalars)``.
+        fitness_fn: pure ``fitness(key, candidate) -> (scalar, aux of scalars)``; a
+            ``BlockFitness`` is evaluated with its ``block`` function, on each device's
+            block or on each chunk of ``eval_chunk`` candidates.
         mesh: a 1-D mesh with axis ``"pop"`` (``global_mesh()``).
         popsize: candidates per generation.
         eval_chunk: candidates evaluated at once per device; 0 = the whole block.
@@ -144,6 +170,13 @@ def make_population_evaluator(
     replicated = NamedSharding(mesh, P())
 
     def evaluate_block(keys, candidates):  # keys, candidates: (block, ...)
+        if isinstance(fitness_fn, BlockFitness):
+            if not chunk or chunk == block:
+                return fitness_fn.block(keys, candidates)
+            split = jax.tree.map(lambda x: x.reshape(block // chunk, chunk, *x.shape[1:]),
+                                 (keys, candidates))
+            out = jax.lax.map(lambda a: fitness_fn.block(*a), split)
+            return jax.tree.map(lambda x: x.reshape(block, *x.shape[2:]), out)
         if chunk:  # block // chunk steps of exactly ``chunk`` candidates each
             return jax.lax.map(lambda a: fitness_fn(*a), (keys, candidates),
                                batch_size=chunk)

@@ -25,7 +25,8 @@ from hades_zoo.engine.envs import Env
 from hades_zoo.engine.policy import MLPPolicy, select_action
 
 __all__ = ["EvalResult", "make_evaluate", "make_episode_evaluate", "make_episode_rollout",
-           "RunningNorm", "policy_obs"]
+           "RunningNorm", "policy_obs", "EpisodeCarry", "episode_start", "episode_step", "episodes_result",
+           "episode_cap"]
 
 _NORM_EPS = 1e-8
 
@@ -161,7 +162,9 @@ def make_evaluate(env: Env, module: MLPPolicy, cfg: EvalConfig, obs_norm: str
     return evaluate
 
 
-class _EpisodeCarry(NamedTuple):
+class EpisodeCarry(NamedTuple):
+    """Loop state of one ``episodes`` evaluation (its ``num_envs`` envs)."""
+
     t: jax.Array
     env_state: Any
     obs: jax.Array  # raw observations (num_envs, obs_dim)
@@ -170,6 +173,71 @@ class _EpisodeCarry(NamedTuple):
     ep_length: jax.Array  # (num_envs,) int
     finished: jax.Array  # (num_envs,) bool
     key: jax.Array
+
+
+def episode_start(env: Env, n: int, obs_norm: str) -> Callable[[jax.Array], EpisodeCarry]:
+    """``start(key) -> carry``: ``n`` envs reset for one ``episodes`` evaluation.
+
+    The first half of the protocol of :func:`_make_episodes_evaluate` (and of the
+    continuous scheduler, ``engine.continuous``): ``key`` is split into the reset key
+    (one env key each, ``split(k_reset, n)``) and the run key the steps consume.
+    """
+    reset_v = jax.vmap(env.reset)
+
+    def start(key) -> EpisodeCarry:
+        k_reset, k_run = jax.random.split(key)
+        obs, env_state = reset_v(jax.random.split(k_reset, n))
+        norm = RunningNorm.create(env.spec.obs_dim)
+        if obs_norm == "running":
+            norm = norm.update(obs)
+        return EpisodeCarry(jnp.asarray(0), env_state, obs, norm, jnp.zeros((n,)),
+                             jnp.zeros((n,), jnp.int32), jnp.zeros((n,), bool), k_run)
+
+    return start
+
+
+def episode_step(env: Env, module: MLPPolicy, n: int, greedy: bool, obs_norm: str
+                 ) -> Callable[..., EpisodeCarry]:
+    """``step(carry, params, obs_mean, obs_var) -> carry``: one step of the ``n`` envs
+    of one ``episodes`` evaluation; finished envs keep stepping (their observations
+    feed the running normalisation) but add nothing to their return or length."""
+    step_v = jax.vmap(env.step)
+
+    def step(c: EpisodeCarry, params, obs_mean, obs_var) -> EpisodeCarry:
+        key, k_act, k_step = jax.random.split(c.key, 3)
+        out = module.apply(params, policy_obs(obs_norm, c.obs, c.norm, obs_mean, obs_var))
+        action = select_action(out, k_act, discrete=module.discrete, greedy=greedy)
+        obs, env_state, reward, done = step_v(jax.random.split(k_step, n), c.env_state,
+                                              action)
+        norm = c.norm.update(obs) if obs_norm == "running" else c.norm
+        live = ~c.finished
+        return EpisodeCarry(
+            t=c.t + 1,
+            env_state=env_state,
+            obs=obs,
+            norm=norm,
+            ep_return=c.ep_return + jnp.where(live, reward, 0.0),
+            ep_length=c.ep_length + live.astype(jnp.int32),
+            finished=c.finished | done,
+            key=key,
+        )
+
+    return step
+
+
+def episodes_result(ep_return: jax.Array, ep_length: jax.Array, t: jax.Array) -> EvalResult:
+    """The ``EvalResult`` of one ``episodes`` evaluation from its envs' returns and
+    lengths ``(n,)`` and its loop iterations ``t``."""
+    n = ep_return.shape[-1]
+    total = jnp.sum(ep_return)
+    return EvalResult(
+        mean_return=total / n,
+        episodes=jnp.asarray(n),
+        return_sum=total,
+        mean_length=jnp.mean(ep_length.astype(jnp.float32)),
+        partial_return=total / n,
+        env_steps=n * t,
+    )
 
 
 def _make_episodes_evaluate(env: Env, module: MLPPolicy, cfg: EvalConfig, obs_norm: str
@@ -182,53 +250,24 @@ def _make_episodes_evaluate(env: Env, module: MLPPolicy, cfg: EvalConfig, obs_no
     longest episode.
     """
     n = cfg.num_envs
-    cap = min(cfg.num_steps, env.spec.max_episode_steps)
-    reset_v = jax.vmap(env.reset)
-    step_v = jax.vmap(env.step)
+    cap = episode_cap(env, cfg)
+    start = episode_start(env, n, obs_norm)
+    step = episode_step(env, module, n, cfg.greedy, obs_norm)
 
     def evaluate(key, params, obs_mean, obs_var) -> EvalResult:
-        k_reset, k_run = jax.random.split(key)
-        obs, env_state = reset_v(jax.random.split(k_reset, n))
-        norm = RunningNorm.create(env.spec.obs_dim)
-        if obs_norm == "running":
-            norm = norm.update(obs)
-
-        def running(c: _EpisodeCarry):
+        def running(c: EpisodeCarry):
             return (c.t < cap) & ~jnp.all(c.finished)
 
-        def step(c: _EpisodeCarry) -> _EpisodeCarry:
-            key, k_act, k_step = jax.random.split(c.key, 3)
-            out = module.apply(params, policy_obs(obs_norm, c.obs, c.norm, obs_mean, obs_var))
-            action = select_action(out, k_act, discrete=module.discrete, greedy=cfg.greedy)
-            obs, env_state, reward, done = step_v(jax.random.split(k_step, n), c.env_state,
-                                                  action)
-            norm = c.norm.update(obs) if obs_norm == "running" else c.norm
-            live = ~c.finished
-            return _EpisodeCarry(
-                t=c.t + 1,
-                env_state=env_state,
-                obs=obs,
-                norm=norm,
-                ep_return=c.ep_return + jnp.where(live, reward, 0.0),
-                ep_length=c.ep_length + live.astype(jnp.int32),
-                finished=c.finished | done,
-                key=key,
-            )
-
-        carry = _EpisodeCarry(jnp.asarray(0), env_state, obs, norm, jnp.zeros((n,)),
-                              jnp.zeros((n,), jnp.int32), jnp.zeros((n,), bool), k_run)
-        c = jax.lax.while_loop(running, step, carry)
-        total = jnp.sum(c.ep_return)
-        return EvalResult(
-            mean_return=total / n,
-            episodes=jnp.asarray(n),
-            return_sum=total,
-            mean_length=jnp.mean(c.ep_length.astype(jnp.float32)),
-            partial_return=total / n,
-            env_steps=n * c.t,
-        )
+        c = jax.lax.while_loop(running, lambda c: step(c, params, obs_mean, obs_var),
+                               start(key))
+        return episodes_result(c.ep_return, c.ep_length, c.t)
 
     return evaluate
+
+
+def episode_cap(env: Env, cfg: EvalConfig) -> int:
+    """Steps an ``episodes`` evaluation runs at most: ``min(num_steps, env's cap)``."""
+    return min(cfg.num_steps, env.spec.max_episode_steps)
 
 
 # On CPU, ``lax.map`` over the envs (one unbatched env step, looped) traces in ~2/3 the

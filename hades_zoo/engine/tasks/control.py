@@ -32,7 +32,9 @@ import numpy as np
 from hades_zoo.data.cache import use_compilation_cache
 from hades_zoo.data.recipe import Recipe
 from hades_zoo.engine.bc import make_bc_train
+from hades_zoo.engine.continuous import make_continuous_evaluate, pool_settings
 from hades_zoo.engine.envs import Env, make_env
+from hades_zoo.engine.parallel import BlockFitness
 from hades_zoo.engine.policy import fixed_init_params, init_policy_params, make_policy
 from hades_zoo.engine.randomised import InnerLoopSample, RandomisedInnerLoop
 from hades_zoo.engine.rollout import EvalResult, make_evaluate
@@ -194,6 +196,13 @@ class ControlTask:
         ``variant: RR``) runs HaDES-RR's randomised inner loop; ``aux`` then also
         holds ``inner_loop``, the ``num_inits`` draws (an ``InnerLoopSample`` of
         ``(num_inits,)`` arrays). ``randomised=False`` is the nominal protocol.
+
+        With ``eval.mode: episodes`` and ``eval.scheduler: continuous`` the result is a
+        ``BlockFitness`` (callable as the fitness): a population evaluator trains a
+        block of candidates, then plays all their episodes through one pool of env
+        slots (``engine.continuous``), with the same returns and ``aux`` as the
+        per-candidate function, plus ``aux["simulated_steps"]`` (the block's env
+        steps, idle slots included, shared equally by its candidates).
         """
         mean, var = self.norm_arrays(obs_mean, obs_var)
         k = self.recipe.num_inits
@@ -207,6 +216,9 @@ class ControlTask:
                 return _pool(res), {"episodes": jnp.sum(res.episodes),
                                     "bc_loss": jnp.asarray(0.0),
                                     "env_steps": jnp.sum(res.env_steps)}
+            if self._continuous:
+                return BlockFitness(fitness_es, self._block_fitness(mean, var, None, None,
+                                                                    None, False))
             return fitness_es
 
         def fitness(key, sol):
@@ -226,7 +238,78 @@ class ControlTask:
             return _pool(res), {"episodes": jnp.sum(res.episodes), "bc_loss": jnp.mean(loss),
                                 "env_steps": jnp.sum(res.env_steps), **extra}
 
+        if self._continuous:
+            return BlockFitness(fitness, self._block_fitness(mean, var, targets, weights,
+                                                             init_params, randomised))
         return fitness
+
+    @property
+    def _continuous(self) -> bool:
+        ev = self.recipe.eval
+        return ev.mode == "episodes" and ev.scheduler == "continuous"
+
+    def _block_fitness(self, mean, var, targets, weights, init_params, randomised):
+        """``block(keys (B,), solutions (B, ...)) -> (fitness (B,), aux)``: the
+        fitness of ``make_fitness_fn`` for a block of candidates, their episodes
+        played through one pool of env slots (``engine.continuous``).
+
+        Every candidate's BC runs are those of the per-candidate fitness (the same
+        keys split the same way, the same ``vmap`` nesting), and its ``num_inits``
+        evaluations are the ``episodes`` mode's, so fitness and ``aux`` are equal.
+        """
+        k = self.recipe.num_inits
+        module = self.randomised.module if randomised else self.module
+        cfg, norm = self.recipe.eval, self.recipe.env.obs_norm
+
+        def evaluator(num_evals: int):
+            slots, shrink = pool_settings(num_evals)
+            return make_continuous_evaluate(self.env, module, cfg, norm, slots=slots,
+                                            shrink=shrink)
+
+        def pooled(res: EvalResult, stats, b: int, loss, extra):
+            res = jax.tree.map(lambda a: a.reshape(b, k), res)
+            simulated = jnp.full((b,), stats.slot_steps / b, jnp.float32)
+            return jax.vmap(_pool)(res), {"episodes": jnp.sum(res.episodes, axis=1),
+                                          "bc_loss": loss,
+                                          "env_steps": jnp.sum(res.env_steps, axis=1),
+                                          "simulated_steps": simulated, **extra}
+
+        if self.recipe.variant == "ES":
+            def block_es(keys, params):  # keys (B,), params (B, ...)
+                b = keys.shape[0]
+                eval_keys = jax.vmap(lambda key: jax.random.split(key, k))(keys)
+                res, stats = evaluator(b * k)(eval_keys.reshape(b * k), params, mean, var,
+                                             jnp.repeat(jnp.arange(b), k))
+                return pooled(res, stats, b, jnp.zeros((b,)), {})
+            return block_es
+
+        def train_one(key, sol):
+            """One candidate's ``num_inits`` BC runs: (params, eval keys, loss, draws)."""
+            if targets is None:
+                y, w = self.targets_and_weights(sol)
+            else:
+                y, w = targets, weights
+
+            def per_init(kk):
+                k_train, k_eval = jax.random.split(kk)
+                if randomised:
+                    variables, loss, sample = self.randomised.train(k_train, sol["states"],
+                                                                    y, w)
+                    return variables, k_eval, loss, sample
+                params, losses = self.train(k_train, sol["states"], y, w, init_params)
+                return params, k_eval, losses[-1], None
+
+            return jax.vmap(per_init)(jax.random.split(key, k))
+
+        def block(keys, sols):
+            b = keys.shape[0]
+            params, eval_keys, loss, sample = jax.vmap(train_one)(keys, sols)
+            flat = jax.tree.map(lambda a: a.reshape(b * k, *a.shape[2:]), params)
+            res, stats = evaluator(b * k)(eval_keys.reshape(b * k), flat, mean, var)
+            extra = {} if sample is None else {"inner_loop": sample}
+            return pooled(res, stats, b, jnp.mean(loss, axis=1), extra)
+
+        return block
 
 
 def _pool(res: EvalResult) -> jax.Array:
