@@ -48,7 +48,7 @@ def test_spec_of_a_suite_task_without_physics():
 
 
 def test_suite_task_on_another_backend_names_the_backend():
-    with pytest.raises(EnvError, match="MuJoCo Playground task; set backend: playground"):
+    with pytest.raises(EnvError, match="is a playground env; set backend: playground"):
         env_spec(EnvConfig(name="CartpoleSwingup", backend="gymnax"))
 
 

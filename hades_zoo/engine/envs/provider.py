@@ -49,6 +49,11 @@ class EnvProvider:
         render: draws recorded frames, ``render(env_config, recorded, *, width,
             height)`` (the render layer's per-family drawer); None: no renderer.
         compat: env-version shim names its ``make`` understands (``env.compat``).
+        accepts: ``accepts(cfg) -> bool`` for a name outside ``env_ids()`` (a
+            provider whose full list is costly to read, e.g. MuJoCo Playground's
+            registry beyond its offline suite): True when it builds ``cfg``'s env; it
+            may raise ``EnvError`` naming why not (a missing package, a missing
+            asset). None: ``env_ids()`` is the whole list.
         description: one line for ``hades-zoo envs``.
         checked: check every env ``make`` builds against the contract
             (``contract.check_env``; the built-ins are trusted).
@@ -67,6 +72,7 @@ class EnvProvider:
     channel_names: NamesFn | None = None
     render: Callable[..., Any] | None = None
     compat: tuple[str, ...] = ()
+    accepts: Callable[[EnvConfig], bool] | None = None
     description: str = ""
     checked: bool = True
 

@@ -252,7 +252,7 @@ def provider_for(cfg: EnvConfig) -> EnvProvider:
     """
     provider = _provider_of_backend(cfg.backend)
     ids = _ids(provider)
-    if cfg.name not in ids:
+    if cfg.name not in ids and not (provider.accepts is not None and provider.accepts(cfg)):
         raise _wrong_backend(cfg, provider, ids)
     if cfg.compat:
         shims = _compat_of(provider, cfg.name)

@@ -82,6 +82,13 @@ def _names(index: int):
     return names
 
 
+def _accepts(cfg) -> bool:
+    """A Playground task beyond the offline suite table: known to Playground's registry
+    (imports it) and, for a Menagerie robot, its assets on disk; else EnvError."""
+    check_playground_config(cfg)
+    return True
+
+
 def _provider():
     from hades_zoo.engine.envs.playground.specs import INSTALL_HINT
     from hades_zoo.engine.envs.provider import EnvProvider
@@ -95,6 +102,7 @@ def _provider():
         install_hint=INSTALL_HINT,
         observation_names=_names(0),
         action_names=_names(1),
+        accepts=_accepts,
         description="MuJoCo Playground (MJX): DM Control Suite tasks offline, "
                     "extra hades_zoo[playground]; env.impl jax | warp",
         checked=False,
