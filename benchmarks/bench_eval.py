@@ -230,8 +230,10 @@ def _cells(checkout: str, args: argparse.Namespace) -> dict:
 def _imports(checkout: str, top: int = 15) -> list[tuple[str, float]]:
     """Slowest top-level packages (self time, seconds) imported by ``eval``'s modules."""
     env = {**os.environ, "PYTHONPATH": checkout, "JAX_PLATFORMS": "cpu"}
-    code = ("import hades_zoo.cli, hades_zoo.engine.evaluation, hades_zoo.zoo.loading; "
-            "import hades_zoo.engine.envs.brax_env; import brax.envs")
+    code = ("import hades_zoo.cli, hades_zoo.engine.evaluation, hades_zoo.zoo.loading\n"
+            "from hades_zoo.data.recipe import EnvConfig\n"
+            "from hades_zoo.engine.envs import make_env\n"
+            "make_env(EnvConfig(name='hopper', backend='positional'))  # brax, as eval\n")
     err = subprocess.run([sys.executable, "-X", "importtime", "-c", code], env=env,
                          capture_output=True, text=True, check=False, cwd=checkout).stderr
     total: dict[str, float] = {}
