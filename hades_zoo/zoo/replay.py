@@ -61,7 +61,9 @@ def _load(source: Any) -> TrainedPolicy | SyntheticDataset:
     try:
         return load(source)
     except HubError as err:
-        if err.reason not in ("not_found_repo", "not_found_entry"):
+        # the Hub answers 401 for a repo that does not exist, to a request without
+        # a token: no dataset repo of that name, maybe a model repo
+        if err.reason not in ("not_found_repo", "not_found_entry", "unauthorized"):
             raise
         try:  # a Hub model repo of a saved policy
             return load_policy(src.value)
