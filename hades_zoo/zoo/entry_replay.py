@@ -10,7 +10,7 @@ that step slower; real time). The format:
 
 - ``replay.mp4`` (H.264) for every env that is played, when the ``render`` extra is
   installed: measured 2-6x smaller than a GIF of the same frames (CartPole 10 s:
-  143 KiB vs 815 KiB; Breakout-MinAtar: 57 vs 107 KiB); the card embeds it with an
+  140 KiB vs 815 KiB; Breakout-MinAtar: 57 vs 107 KiB); the card embeds it with an
   HTML ``<video>`` tag (the Hub's cards play it);
 - ``replay.gif`` for an image dataset (one picture: the labelled grid) and, without
   the extra, for every env (the card shows it as a markdown image).
