@@ -241,6 +241,24 @@ def test_registration_mistakes_are_refused(clean_registry):
         make_env(EnvConfig(name="PointMass-v0", backend="testenvs", compat="v1"))
 
 
+def test_distill_of_an_unknown_backend_touches_no_folder(clean_registry, tmp_path):
+    from click.testing import CliRunner
+
+    from hades_zoo.cli import cli
+    from hades_zoo.data.recipe_io import dump_recipe
+
+    dump_recipe(tiny_recipe("pm-R-4", "PointMass-v0", "nosuchenvs"), tmp_path / "r.yaml")
+    run = CliRunner().invoke(cli, ["distill", str(tmp_path / "r.yaml"), "--out",
+                                   str(tmp_path / "run")])
+    assert run.exit_code == 1 and not (tmp_path / "run").exists()
+    assert run.output.startswith("Error: MissingEnvProviderError: unknown env backend "
+                                 "'nosuchenvs'") and len(run.output.splitlines()) == 1
+    with pytest.raises(MissingEnvProviderError):
+        hz.distill(tiny_recipe("pm-R-4", "PointMass-v0", "nosuchenvs"),
+                   out_dir=tmp_path / "api")
+    assert not (tmp_path / "api").exists()
+
+
 # ------------------------------------------------------------------------- adapters
 def test_from_brax_like_truncates_clips_and_restarts_from_the_first_reset(
         clean_registry, env_package, key):
@@ -425,6 +443,14 @@ def test_a_packaged_env_is_distilled_and_evaluated_by_the_cli(tmp_path):
     assert json.loads(run.stdout)["env"] == "Slide-v0"
     run = _cli(["info", str(data)], env, tmp_path)
     assert "env provider: hzpkg 0.3.0 (package hz-env-pkg)" in run.stdout
+    run = _cli(["show", str(tmp_path / "run")], env, tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "env provider   hzpkg 0.3.0 (package hz-env-pkg)" in run.stdout
+    run = _cli(["train", str(data), "--episodes", "2", "--out", str(tmp_path / "pol"),
+                "--json"], env, tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    run = _cli(["eval", str(tmp_path / "pol"), "--episodes", "2", "--json"], env, tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
     bare = _child_env(cache=tmp_path / "cache")  # the package is gone
     run = _cli(["info", str(data)], bare, tmp_path)
     assert run.returncode == 1

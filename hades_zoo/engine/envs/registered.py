@@ -19,7 +19,7 @@ from typing import Any
 
 from hades_zoo.data.recipe import BACKEND_NAME, COMPAT_NAME, EnvConfig
 from hades_zoo.engine.envs import registry
-from hades_zoo.engine.envs.contract import Env, EnvSpec
+from hades_zoo.engine.envs.contract import Env, EnvSpec, _traced, _what
 from hades_zoo.engine.envs.provider import EnvProvider, NamesFn
 from hades_zoo.errors import EnvError, HadesZooError
 
@@ -114,6 +114,14 @@ def register_env(name: str, factory: Callable[[EnvConfig], Any], *,
                                   or value <= 0):
             raise EnvError(f"register_env({name!r}): {what} must be a positive integer, "
                            f"got {value!r}.")
+    for shim in compat:
+        if not isinstance(shim, str) or not COMPAT_NAME.fullmatch(shim):
+            raise EnvError(f"register_env({name!r}): compat shim {shim!r} is not a shim "
+                           "name (letters, digits, '.', '_', '+', '-').")
+    if not isinstance(provider, str) or not BACKEND_NAME.fullmatch(provider):
+        raise EnvError(
+            f"register_env: provider {provider!r} cannot be a recipe's env.backend; use "
+            "lowercase letters, digits, '-', '_' and '.' (at most 64 characters).")
     origin = registry._origin()
     if package is None:
         package = registry._LOADING[-1][0] if registry._LOADING else ""
@@ -134,7 +142,7 @@ def register_env(name: str, factory: Callable[[EnvConfig], Any], *,
                     f"of {registry._ORIGINS[provider]}; name your own provider, e.g. "
                     f"provider='my{provider}'.")
             registry._add(_registered_provider(provider, package, version, install_hint),
-                 origin=origin, replace=False)
+                          origin=origin, replace=False)
             registry._ENVS[provider] = {}
         else:
             current = registry._PROVIDERS[provider]
@@ -150,20 +158,12 @@ def register_env(name: str, factory: Callable[[EnvConfig], Any], *,
                 f"env {name!r} of provider {provider!r} is registered twice: by "
                 f"{envs[name].origin} and by {origin}; pass replace=True to replace it, "
                 "or register it under another name.")
-        for shim in entry.compat:
-            if not isinstance(shim, str) or not COMPAT_NAME.fullmatch(shim):
-                raise EnvError(f"register_env({name!r}): compat shim {shim!r} is not a "
-                               "shim name (letters, digits, '.', '_', '+', '-').")
         envs[name] = entry
         registry.make_env.cache_clear()
 
 
 def _registered_provider(provider: str, package: str, version: str | None,
                          install_hint: str) -> EnvProvider:
-    if not BACKEND_NAME.fullmatch(provider):
-        raise EnvError(
-            f"register_env: provider {provider!r} cannot be a recipe's env.backend; use "
-            "lowercase letters, digits, '-', '_' and '.' (at most 64 characters).")
     where = functools.partial
     return EnvProvider(
         name=provider, make=where(_make_registered, provider),
@@ -190,8 +190,6 @@ def _where(provider: str, name: str) -> str:
 
 def _make_registered(provider: str, cfg: EnvConfig) -> Env:
     import jax
-
-    from hades_zoo.engine.envs.contract import _traced, _what
 
     entry, where = _entry(provider, cfg.name), _where(provider, cfg.name)
     try:
