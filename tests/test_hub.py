@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from huggingface_hub import DatasetCard, snapshot_download
+from huggingface_hub import DatasetCard, hf_hub_download, snapshot_download
 
 import hades_zoo as hz
 from hades_zoo.cli import cli
@@ -388,10 +388,12 @@ def test_reads_through_olah_mirror(olah_mirror, tiny_dataset, tmp_path, monkeypa
     pulled = pull_from_hub("hf:mirror-org/cp@v1", out=tmp_path / "pulled")
     assert pulled.commit == c1 != c2
     assert_same(from_pretrained(tmp_path / "pulled"), tiny_dataset)
-    snap = Path(snapshot_download("mirror-org/cp", repo_type="dataset", revision="v1",
-                                  endpoint=olah_mirror.url, cache_dir=hf_cache_dir()))
-    assert DatasetCard.load(snap / "README.md").data.to_dict()["hades_zoo"]["sha256"] == \
-        pulled.sha256
+    # huggingface_hub's own download reads our card through olah (not snapshot_download:
+    # huggingface_hub 2.x lists the tree as .../tree/<sha>/, which olah answers with 500)
+    card = Path(hf_hub_download("mirror-org/cp", "README.md", repo_type="dataset",
+                                revision="v1", endpoint=olah_mirror.url,
+                                cache_dir=hf_cache_dir()))
+    assert DatasetCard.load(card).data.to_dict()["hades_zoo"]["sha256"] == pulled.sha256
     with pytest.raises(HubError, match=r"not (authorised \(401\)|found \(404\))"):
         load_from_hub("hf:mirror-org/missing")
 

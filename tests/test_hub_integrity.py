@@ -148,6 +148,20 @@ def test_card_and_sidecar_that_disagree_are_refused(hub_server, tiny_dataset, tm
     assert len(out.output.strip().splitlines()) == 1
 
 
+def test_a_read_whose_connection_drops_once_is_tried_again(hub_server, tiny_dataset):
+    """A download is idempotent: one dropped connection (a keep-alive connection the
+    server had just closed: CI, stop 23, through olah) is retried once; a connection
+    that keeps dropping is a typed 'cannot connect'."""
+    push_to_hub(tiny_dataset, "org/cp", token=WRITE)
+    hub_server.drop("* /datasets/org/cp/resolve/*", times=1)
+    assert_same(load_from_hub("hf:org/cp"), tiny_dataset)
+    hub_server.clear_faults()
+    hub_server.drop("* /datasets/org/cp2/resolve/*")
+    with pytest.raises(HubError, match="cannot connect") as info:
+        load_from_hub("hf:org/cp2")
+    assert info.value.reason == "connection"
+
+
 # ------------------------------------------------------------------ push
 def test_dropped_connection_during_push(hub_server, tiny_dataset):
     hub_server.drop("POST /api/datasets/org/cp/commit/*", times=1)

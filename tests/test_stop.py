@@ -339,3 +339,42 @@ def test_no_resume_removes_what_it_recognises_and_nothing_else(tmp_path, cartpol
     removed = remove_previous_outputs(out, ["tiny-R-2"])
     assert [p.relative_to(out).as_posix() for p in removed] == planned
     assert {p.relative_to(out).as_posix() for p in out.rglob("*")} == foreign
+
+
+class _RaisesInDel:
+    """Sends SIGINT from a ``__del__``: Python prints the KeyboardInterrupt as
+    'Exception ignored' and drops it, as it did in jax's ``_xla_gc_callback`` (CI,
+    stop 23: a Ctrl-C swallowed there let the run finish with exit status 0)."""
+
+    def __del__(self):
+        signal.raise_signal(signal.SIGINT)
+
+
+def test_a_stop_swallowed_by_a_gc_callback_is_raised_again_by_check():
+    from hades_zoo.engine.run_folder import stop_requests
+
+    with stop_requests() as stops:
+        stops.check()  # nothing received: returns
+        _RaisesInDel()  # the interrupt is raised inside __del__ and lost there
+        assert stops.received == [signal.SIGINT]
+        with pytest.raises(KeyboardInterrupt):
+            stops.check()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_distill_stops_at_the_chunk_end_after_a_swallowed_ctrl_c(tmp_path, tiny_recipe):
+    from hades_zoo.engine.checkpoint import read_generation
+    from hades_zoo.engine.distill import distill
+
+    rec = _tiny(tiny_recipe)
+    seen = []
+
+    def progress(gen, row):
+        seen.append(gen)
+        if gen == 2:
+            _RaisesInDel()
+
+    with pytest.raises(KeyboardInterrupt):
+        distill(rec, out_dir=tmp_path / "run", progress_fn=progress)
+    assert seen[-1] == 2 < GENS and read_generation(tmp_path / "run") == 2
+    check_folder_settled(tmp_path / "run")

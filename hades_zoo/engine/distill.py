@@ -68,7 +68,7 @@ from hades_zoo.engine.run_files import (
     solution_to_dataset,
     write_metrics,
 )
-from hades_zoo.engine.run_folder import deferred_interrupts, hold_run_folder
+from hades_zoo.engine.run_folder import deferred_interrupts, hold_run_folder, stop_requests
 from hades_zoo.engine.strategy import make_strategy, snes_temperature_weights
 from hades_zoo.engine.tasks.control import ControlTask, to_es_fitness
 from hades_zoo.errors import RecipeError
@@ -270,8 +270,9 @@ def distill(
         )
     out = Path(out_dir) if out_dir is not None else None
     with (hold_run_folder(out, command=f"hades-zoo distill {recipe.name} --out {out}")
-          if out is not None and is_writer() else contextlib.nullcontext()):
-        return _distill(recipe, out, progress_fn=progress_fn, resume=resume,
+          if out is not None and is_writer() else contextlib.nullcontext()), \
+            stop_requests() as stops:
+        return _distill(recipe, out, stops=stops, progress_fn=progress_fn, resume=resume,
                         obs_mean=obs_mean, obs_var=obs_var,
                         max_generations=max_generations, data_dir=data_dir,
                         image_split=image_split, image_limit=image_limit,
@@ -280,7 +281,7 @@ def distill(
                         max_memory=max_memory)
 
 
-def _distill(recipe: Recipe, out: Path | None, *, progress_fn, resume, obs_mean, obs_var,
+def _distill(recipe: Recipe, out: Path | None, *, stops, progress_fn, resume, obs_mean, obs_var,
              max_generations, data_dir, image_split, image_limit, on_checkpoint,
              overrides, max_env_steps, eval_chunk, max_memory) -> DistillResult:
     """``distill``'s body, run while the caller holds ``out``'s lock."""
@@ -382,6 +383,7 @@ def _distill(recipe: Recipe, out: Path | None, *, progress_fn, resume, obs_mean,
                 write_result(state, rows[-1], gen, wall, gen >= total)
         if progress_fn is not None:
             progress_fn(gen, rows[-1])
+        stops.check()  # a Ctrl-C that landed in a gc callback was swallowed: stop here
 
     last = metrics_rows[-1] if metrics_rows else {}
     params, ds = current_result(state, last, gen)

@@ -14,6 +14,12 @@
   always stops a run between two whole checkpoints. A second signal during the block
   is delivered at once (the writes themselves are ordered so that even then, or after a
   SIGKILL, the folder's dataset still verifies; ``hub.folder``).
+- :func:`stop_requests` makes a stop signal impossible to lose: Python runs a signal
+  handler between two bytecodes of the main thread, and when those belong to a
+  garbage-collector callback or a ``__del__`` (jax's ``_xla_gc_callback`` runs often)
+  the ``KeyboardInterrupt`` it raises is printed as "Exception ignored" and dropped. The
+  signal is recorded before it is raised, and the run loop calls ``check()`` at each
+  chunk's end, which raises it again when it was swallowed.
 """
 
 from __future__ import annotations
@@ -30,7 +36,8 @@ from pathlib import Path
 
 from hades_zoo.errors import RunFolderBusyError
 
-__all__ = ["LOCK_FILE", "hold_run_folder", "lock_holder", "deferred_interrupts"]
+__all__ = ["LOCK_FILE", "StopRequests", "deferred_interrupts", "hold_run_folder",
+           "lock_holder", "stop_requests"]
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +187,62 @@ def deferred_interrupts(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTER
         _restore(old)
     if received:
         signal.raise_signal(received[0])
+
+
+class StopRequests:
+    """The stop signals received while :func:`stop_requests` is active."""
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        self._handlers: dict[int, object] = {}
+
+    def check(self) -> None:
+        """Raise the first stop received (again, if Python swallowed it), else return.
+
+        Raises:
+            KeyboardInterrupt (or what the handler that was in place raises): a stop
+            signal arrived since the block began.
+        """
+        if not self.received:
+            return
+        signum = self.received[0]
+        handler = self._handlers.get(signum)
+        if callable(handler):
+            handler(signum, None)  # e.g. signal.default_int_handler, the CLI's SIGTERM
+        raise KeyboardInterrupt(signum)
+
+
+@contextlib.contextmanager
+def stop_requests(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)
+                  ) -> Iterator[StopRequests]:
+    """Record each stop signal before its handler raises, for :meth:`StopRequests.check`.
+
+    Only signals whose handler is a Python callable are wrapped (SIGINT's
+    ``default_int_handler``, a CLI's SIGTERM handler); ``SIG_DFL`` / ``SIG_IGN`` stay
+    as they are (a default SIGTERM still ends the process, ``nohup`` still ignores).
+    Outside the main thread nothing is wrapped and ``check()`` never raises.
+    """
+    stops = StopRequests()
+    if threading.current_thread() is not threading.main_thread():
+        yield stops
+        return
+
+    def record(signum, frame):
+        stops.received.append(signum)
+        handler = stops._handlers[signum]
+        handler(signum, frame)
+
+    for sig in signals:
+        prev = signal.getsignal(sig)
+        if callable(prev):
+            stops._handlers[sig] = prev
+            signal.signal(sig, record)
+    try:
+        yield stops
+    finally:
+        for sig, handler in stops._handlers.items():
+            if signal.getsignal(sig) is record:
+                signal.signal(sig, handler)
 
 
 def _restore(old: dict[int, object]) -> None:

@@ -86,26 +86,49 @@ _UNREACHABLE = ("offline", "connection", "timeout", "server", "rate_limited")
 
 def _download(src: HubSource, filename: str, revision: str | None, *,
               force: bool = False, repo_type: str = "dataset") -> Path:
-    """hf_hub_download with the call-time endpoint, cache and offline switch."""
+    """hf_hub_download with the call-time endpoint, cache and offline switch.
+
+    A connection dropped without an answer is tried once more (a read is idempotent,
+    and an HTTP client reusing a keep-alive connection the server just closed, as
+    uvicorn does after 5 idle seconds, sees exactly that); timeouts and HTTP errors
+    are not retried here (huggingface_hub retries what it deems transient).
+    """
+    import time
+
     from huggingface_hub import hf_hub_download
 
-    try:
-        return Path(hf_hub_download(
-            src.repo_id, filename, repo_type=repo_type, revision=revision,
-            endpoint=_endpoint(), cache_dir=hf_cache_dir(), local_files_only=_offline(),
-            force_download=force, etag_timeout=_timeout(), **_library(),
-        ))
-    except Exception as err:
-        if _is_storage_failure(err):
-            typed = storage_error(err, getattr(err, "filename", None) or hf_cache_dir(),
-                                  atomic=False)
-            raise StorageError(typed.errno, (
-                f"download hf:{src.repo_id}@{revision}/{filename}: {typed} "
-                f"huggingface_hub keeps downloads in {hf_cache_dir()}: point HF_HOME (or "
-                "HF_HUB_CACHE) at a writable folder with free space."
-            ), typed.filename) from err
-        raise _hub_error(err, action="download", repo_id=src.repo_id, revision=revision,
-                         filename=filename, repo_type=repo_type) from err
+    for attempt in (1, 2):
+        try:
+            return Path(hf_hub_download(
+                src.repo_id, filename, repo_type=repo_type, revision=revision,
+                endpoint=_endpoint(), cache_dir=hf_cache_dir(),
+                local_files_only=_offline(), force_download=force,
+                etag_timeout=_timeout(), **_library(),
+            ))
+        except Exception as err:
+            typed = _download_error(err, src, filename, revision, repo_type)
+            if attempt == 1 and getattr(typed, "reason", None) == "connection":
+                logger.info("download hf:%s/%s: the connection dropped (%s); trying "
+                            "once more", src.repo_id, filename, err)
+                time.sleep(0.5)
+                continue
+            raise typed from err
+    raise AssertionError("unreachable")
+
+
+def _download_error(err: Exception, src: HubSource, filename: str,
+                    revision: str | None, repo_type: str) -> Exception:
+    """``err`` as a StorageError (a local write failed) or a typed HubError."""
+    if _is_storage_failure(err):
+        typed = storage_error(err, getattr(err, "filename", None) or hf_cache_dir(),
+                              atomic=False)
+        return StorageError(typed.errno, (
+            f"download hf:{src.repo_id}@{revision}/{filename}: {typed} "
+            f"huggingface_hub keeps downloads in {hf_cache_dir()}: point HF_HOME (or "
+            "HF_HUB_CACHE) at a writable folder with free space."
+        ), typed.filename)
+    return _hub_error(err, action="download", repo_id=src.repo_id, revision=revision,
+                      filename=filename, repo_type=repo_type)
 
 
 def _is_storage_failure(err: BaseException) -> bool:
