@@ -56,7 +56,8 @@ def _compare(env, module, obs_dim, *, num_evals, num_envs, greedy, obs_norm, set
 
 @pytest.mark.parametrize("obs_norm,greedy,settings", [
     ("none", True, [(4, 2), (13, 4)]),  # refill + shrink; all at once + shrink
-    ("running", False, [(1, 1), (5, 1)]),  # one slot; refill, never shrink
+    pytest.param("running", False, [(1, 1), (5, 1)],  # one slot; refill, never shrink
+                 marks=pytest.mark.slow),  # CI time
 ])
 def test_cartpole_continuous_equals_episodes(obs_norm, greedy, settings):
     env = make_env(EnvConfig(name="CartPole-v1"))
@@ -66,6 +67,7 @@ def test_cartpole_continuous_equals_episodes(obs_norm, greedy, settings):
     assert len(set(np.asarray(ref.mean_length).tolist())) > 3  # episodes of many lengths
 
 
+@pytest.mark.slow  # CI time (pytest -m slow runs it)
 def test_policy_index_shares_params():
     """``policy[e]`` picks evaluation e's parameters (the ES baseline's k evaluations
     of one candidate)."""
@@ -142,11 +144,13 @@ def test_population_fitness_continuous_equals_block_hades_f():
     _population_equal(_cartpole_population("F", 1))
 
 
+@pytest.mark.slow  # CI time (pytest -m slow runs it)
 def test_population_fitness_continuous_equals_block_hades_r_chunked():
     _population_equal(_cartpole_population("R", 2, obs_norm="running", greedy=False),
                       eval_chunk=2)
 
 
+@pytest.mark.slow  # CI time (pytest -m slow runs it)
 def test_population_fitness_continuous_equals_block_es():
     _population_equal(_cartpole_population("ES", 2))
 

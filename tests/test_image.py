@@ -275,6 +275,7 @@ def test_patch_conv_is_nn_conv():
         np.testing.assert_allclose(ours.apply(p_ref, x), ref.apply(p_ref, x), atol=2e-6)
 
 
+@pytest.mark.slow  # CI time (pytest -m slow runs it)
 def test_image_hades_r_fitness_runs_in_the_population_evaluator(mnist_ds):
     """HaDES-R (fresh inits from the traced generation key) through the population
     shard_map: nn.Conv's kernel gradient could not be batched there (jax 0.7)."""
@@ -348,6 +349,7 @@ def test_truncated_fitness_trains_the_first_fitness_steps(mnist_ds):
         r.replace(image=dataclasses.replace(r.image, fitness_steps=-1)).validate()
 
 
+@pytest.mark.slow  # CI time (pytest -m slow runs it)
 def test_fitness_batch_draws_real_images_per_key(mnist_ds):
     """image.fitness_batch: each key scores a draw of B distinct real images; the
     full batch (B = N) is the whole-set fitness, and B > N is refused."""
@@ -389,6 +391,7 @@ def test_new_image_fields_are_omitted_at_their_defaults(mnist_ds):
     assert back.image.fitness_steps == 7 and back.image.fitness_batch == 9
 
 
+@pytest.mark.slow  # CI time (pytest -m slow runs it)
 def test_low_resolution_search_decodes_onto_the_start(mnist_ds, image_data_dir, tmp_path):
     """image.search_resolution r: the ES searches a (D, r*r) offset, upsampled and
     added to the class-mean start; the entry holds the full decoded images."""
@@ -451,6 +454,7 @@ def test_certificate_notes_a_truncated_fitness(mnist_ds, image_data_dir):
     assert rec["mean"] == pytest.approx(plain["mean"])  # the protocol is bc.steps
 
 
+@pytest.mark.slow  # CI time (pytest -m slow runs it)
 def test_scoring_several_splits_trains_each_classifier_once(mnist_ds, image_data_dir):
     """image_protocol_scores_splits (what certify uses) gives, per split, exactly what
     image_protocol_scores gives on that split alone: the same classifiers."""

@@ -92,6 +92,7 @@ def runs(tmp_path_factory):
     return recipe, cache, root, single
 
 
+@pytest.mark.slow  # CI time (pytest -m slow runs it)
 def test_two_processes_equal_one_process_with_two_devices(runs):
     """Same global mesh of 2 devices, same program: byte-identical dataset file and
     metrics. Only process 0 writes; process 1's --out is never created."""
@@ -109,6 +110,7 @@ def test_two_processes_equal_one_process_with_two_devices(runs):
     distill_runs.assert_same_dataset(outs[0], ref)
 
 
+@pytest.mark.slow  # CI time (pytest -m slow runs it)
 def test_resume_with_another_process_count(runs):
     """1 process (1 device) runs generation 1; 2 processes resume it (process 0 reads
     the checkpoint and broadcasts it: process 1 gets an empty --out); the dataset is the
@@ -122,6 +124,7 @@ def test_resume_with_another_process_count(runs):
     distill_runs.assert_same_dataset(single(1), out)
 
 
+@pytest.mark.slow  # CI time (pytest -m slow runs it)
 def test_two_processes_then_one_process_with_three_devices(runs):
     """The other direction: 2 processes stop after generation 1 and one process with 3
     devices (pop 8 padded to 9) finishes; same dataset as the uninterrupted run."""

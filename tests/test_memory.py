@@ -132,6 +132,7 @@ def test_memory_analysis_shrinks_with_chunk_and_budget_picks_it(lower_tiny, tiny
     assert larger and all(choice.tried[c].total_bytes > budget for c in larger)
 
 
+@pytest.mark.slow  # CI time (pytest -m slow runs it)
 def test_distill_max_memory_same_dataset(tiny_recipe):
     """The chunk --max-memory picks (here 1 or 2 of a block of 8 or 4; measured on one
     device: 21 KB for chunk 1, 33 KB for 2, 106 KB for 8) leaves the dataset as it is."""

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import warnings
 
+import pytest
 from click.testing import CliRunner
 
 from hades_zoo.cli import cli
@@ -45,6 +46,7 @@ BUILD_BRAX = (
 )
 
 
+@pytest.mark.slow  # CI time (pytest -m slow runs it)
 def test_building_a_brax_env_prints_nothing_but_ours():
     """In a fresh process (brax not yet imported), building a brax env writes nothing
     to stdout or stderr; with DEBUG logging the captured notices are there."""

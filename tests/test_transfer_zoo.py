@@ -259,6 +259,7 @@ def test_cli_update_zoo_refuses_a_path_and_an_installed_package(repo, tmp_path,
     assert not list(repo.glob("results/transfer/**/*.json"))
 
 
+@pytest.mark.slow  # CI time (pytest -m slow runs it)
 def test_shards_write_only_their_jsons_then_rerender_files_the_rest(repo, capsys, monkeypatch):
     monkeypatch.setitem(transfer.GRIDS, "common", TINY)
     driver = _driver()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from hades_zoo.cli.base import _fail_cleanly, _jit_cache, cli
+from hades_zoo.cli.base import StoppedExit, _fail_cleanly, _jit_cache, cli
 
 __all__ = ["distill", "import_reference_cmd"]
 
@@ -108,7 +108,7 @@ def distill(recipe: str, out_dir: str, overrides: tuple[str, ...], no_resume: bo
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
         click.echo(_stopped_message(out, done[0], no_resume, signum), err=True)
-        raise SystemExit(128 + signum) from None
+        raise StoppedExit(128 + signum) from None
     finally:
         if main:
             for sig, handler in handlers.items():

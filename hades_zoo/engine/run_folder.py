@@ -18,14 +18,17 @@
   handler between two bytecodes of the main thread, and when those belong to a
   garbage-collector callback or a ``__del__`` (jax's ``_xla_gc_callback`` runs often)
   the ``KeyboardInterrupt`` it raises is printed as "Exception ignored" and dropped. The
-  signal is recorded before it is raised, and the run loop calls ``check()`` at each
-  chunk's end, which raises it again when it was swallowed.
+  signal is recorded first; one that lands in such a callback is delivered again a
+  moment later, outside it; and the run loop calls ``check()`` at each chunk's end,
+  which raises a recorded stop that was still lost.
 """
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import datetime as _dt
+import gc
 import logging
 import os
 import signal
@@ -190,26 +193,60 @@ def deferred_interrupts(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTER
 
 
 class StopRequests:
-    """The stop signals received while :func:`stop_requests` is active."""
+    """The stop signals received while :func:`stop_requests` is active.
+
+    ``received`` lists them in order; a stop is *owed* from the moment it is received
+    until it has been raised once (by the handler, or by :meth:`check`).
+    """
 
     def __init__(self) -> None:
         self.received: list[int] = []
         self._handlers: dict[int, object] = {}
+        self._owed: list[int] = []
+        self._redelivering = False
 
     def check(self) -> None:
-        """Raise the first stop received (again, if Python swallowed it), else return.
+        """Raise a stop that was received but not raised yet (Python swallowed it);
+        else return.
 
         Raises:
-            KeyboardInterrupt (or what the handler that was in place raises): a stop
-            signal arrived since the block began.
+            KeyboardInterrupt (or what the handler that was in place raises).
         """
-        if not self.received:
+        if not self._owed:
             return
-        signum = self.received[0]
+        signum = self._owed[0]
+        self._owed.clear()
+        self._raise(signum, None)
+
+    def _raise(self, signum: int, frame) -> None:
         handler = self._handlers.get(signum)
         if callable(handler):
-            handler(signum, None)  # e.g. signal.default_int_handler, the CLI's SIGTERM
+            handler(signum, frame)  # signal.default_int_handler, a CLI's SIGTERM handler
         raise KeyboardInterrupt(signum)
+
+    def _record(self, signum: int, frame) -> None:
+        """The signal handler: record, then raise unless inside a finaliser."""
+        if self._redelivering:
+            self._redelivering = False
+            if not self._owed:
+                return  # check() raised it meanwhile
+        else:
+            self.received.append(signum)
+            self._owed.append(signum)
+        if _in_finaliser(frame):
+            # raised here it would be printed as "Exception ignored" and dropped:
+            # delivered again in a moment, outside (and check() is the backstop)
+            timer = threading.Timer(0.02, self._redeliver, args=(signum,))
+            timer.daemon = True
+            timer.start()
+            return
+        self._owed.clear()
+        self._raise(signum, frame)
+
+    def _redeliver(self, signum: int) -> None:
+        if self._owed:
+            self._redelivering = True
+            _thread.interrupt_main(signum)
 
 
 @contextlib.contextmanager
@@ -226,23 +263,28 @@ def stop_requests(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)
     if threading.current_thread() is not threading.main_thread():
         yield stops
         return
-
-    def record(signum, frame):
-        stops.received.append(signum)
-        handler = stops._handlers[signum]
-        handler(signum, frame)
-
     for sig in signals:
         prev = signal.getsignal(sig)
         if callable(prev):
             stops._handlers[sig] = prev
-            signal.signal(sig, record)
+            signal.signal(sig, stops._record)
     try:
         yield stops
     finally:
         for sig, handler in stops._handlers.items():
-            if signal.getsignal(sig) is record:
+            if signal.getsignal(sig) == stops._record:
                 signal.signal(sig, handler)
+
+
+def _in_finaliser(frame) -> bool:
+    """Whether ``frame`` runs inside a garbage-collector callback or a ``__del__``,
+    where Python prints an exception as "Exception ignored" and drops it."""
+    codes = {getattr(cb, "__code__", None) for cb in gc.callbacks}
+    while frame is not None:
+        if frame.f_code in codes or frame.f_code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _restore(old: dict[int, object]) -> None:
