@@ -116,8 +116,8 @@ def report() -> int:
         print(f"## {path.name}: {len(recs)} of {len(stored)} entries; stack "
               + ", ".join(f"{k} {v}" for k, v in doc["versions"].items()))
         print("| id | per-seed returns | stored mean ± std | new mean | moved | moved / std "
-              "| >=95% stored -> new |")
-        print("|---|---|---:|---:|---:|---:|---|")
+              "| >=95% stored -> new | stored on |")
+        print("|---|---|---:|---:|---:|---:|---|---|")
         identical = flips = 0
         for i, rec in sorted(recs.items()):
             old = stored[i]
@@ -134,9 +134,48 @@ def report() -> int:
             std = o.std() or float("nan")
             print(f"| {i} | {'identical' if same else 'differ'} | {o.mean():.1f} ± {o.std():.1f} "
                   f"| {n.mean():.1f} | {n.mean() - o.mean():+.1f} | "
-                  f"{(n.mean() - o.mean()) / std:+.2f} | {before} -> {after} |")
+                  f"{(n.mean() - o.mean()) / std:+.2f} | {before} -> {after} | "
+                  f"{_short(old.get('machine'))}{'' if old.get('machine') == rec['machine'] else ' (another CPU)'} |")
         print(f"\n{identical} of {len(recs)} bit-identical per seed; {flips} verdicts changed.\n")
+    _stack_against_stack(sorted((ROOT / "results" / "stack").glob("jax-*.json")), stored)
     return 0
+
+
+def _stack_against_stack(paths: list[Path], stored: dict) -> None:
+    """Two stacks measured on one machine, entry by entry: what the stack alone moved.
+
+    A stored certificate may come from another CPU (its ``machine``), and XLA's CPU
+    code differs between CPUs (vector widths, fused operations): against it, a
+    difference mixes the machine and the stack. Two records made here differ only by
+    the stack.
+    """
+    import numpy as np
+
+    docs = [(p, json.loads(p.read_text())) for p in paths]
+    for (pa, a), (pb, b) in ((x, y) for k, x in enumerate(docs) for y in docs[k + 1:]):
+        both = sorted(i for i in set(a["records"]) & set(b["records"])
+                      if a["records"][i]["machine"] == b["records"][i]["machine"]
+                      and len(a["records"][i]["returns"]) == len(b["records"][i]["returns"]))
+        if not both:
+            continue
+        print(f"## {pa.name} against {pb.name}, same machine: {len(both)} entries")
+        print("| id | machine | per-seed returns | mean | mean | moved | moved / std |")
+        print("|---|---|---|---:|---:|---:|---:|")
+        identical = 0
+        for i in both:
+            ra, rb = (np.asarray(d["records"][i]["returns"]) for d in (a, b))
+            same = bool(np.array_equal(ra, rb))
+            identical += same
+            std = np.asarray(stored[i]["returns"]).std() or float("nan")
+            print(f"| {i} | {a['records'][i]['machine']} | "
+                  f"{'identical' if same else 'differ'} | {ra.mean():.2f} | {rb.mean():.2f} "
+                  f"| {rb.mean() - ra.mean():+.2f} | {(rb.mean() - ra.mean()) / std:+.2f} |")
+        print(f"\n{identical} of {len(both)} bit-identical per seed between the two stacks "
+              "on the same machine.\n")
+
+
+def _short(machine: str | None) -> str:
+    return (machine or "?").replace(" Processor", "").replace(", Linux", "")
 
 
 def _passes(mean: float, recorded: float | None, ratio: float) -> bool | None:

@@ -57,6 +57,7 @@ def test_resume_refuses_other_recipe(tmp_path, tiny_recipe):
         hz.distill(tiny_recipe.replace(seed=5), out_dir=tmp_path)
 
 
+@pytest.mark.slow  # CI time (pytest -m slow runs it)
 def test_chunked_lax_map_equals_vmap(tiny_recipe):
     """Bitwise-equal datasets. The metrics (population means) agree to float32
     rounding only: XLA orders those float32 sums differently in the two programs
@@ -70,6 +71,7 @@ def test_chunked_lax_map_equals_vmap(tiny_recipe):
         np.testing.assert_allclose([ra[k] for k in keys], [rb[k] for k in keys], rtol=1e-6)
 
 
+@pytest.mark.slow  # CI time (pytest -m slow runs it)
 def test_variants_f_es_and_snes(tiny_recipe):
     f = tiny_recipe.replace(variant="F", num_inits=1,
                             policy=dataclasses.replace(tiny_recipe.policy, init_seed=420))

@@ -65,6 +65,7 @@ def test_distill_writes_a_whole_entry_that_resumes(tmp_path, tiny_recipe):
     assert r.exit_code == 0 and (tmp_path / "p.png").stat().st_size > 0, r.output
 
 
+@pytest.mark.slow  # CI time (pytest -m slow runs it)
 def test_certify_a_folder_writes_its_card(tmp_path, tiny_recipe):
     out = tmp_path / "entry"
     r = CliRunner().invoke(cli, ["distill", str(_write(tmp_path, tiny_recipe)), "--out",

@@ -350,6 +350,7 @@ def _load_in_child(source: str, env: dict, queue) -> None:
     queue.put((ds.states.tolist(), res.sha256, str(res.dataset_file)))
 
 
+@pytest.mark.slow  # CI time (pytest -m slow runs it)
 def test_four_processes_share_a_sound_cache(hub_server, tiny_dataset):
     push_to_hub(tiny_dataset, "org/cp", token=WRITE)
     env = {k: os.environ[k] for k in ("HF_HOME", "HADES_ZOO_CACHE", "HF_ENDPOINT")}

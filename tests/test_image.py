@@ -141,6 +141,7 @@ def test_training_fits_the_synthetic_images_and_jit_agrees(mnist_ds):
     assert many.shape == (2, 30) and not np.allclose(many[0], many[1])
 
 
+@pytest.mark.slow  # CI time (pytest -m slow runs it)
 def test_batched_scoring_equals_one_batch(mnist_ds, image_data_dir):
     task = ImageTask(_short(mnist_ds, 20).recipe)
     split = load_split("MNIST", "test", data_dir=image_data_dir / "mnist")
@@ -324,6 +325,7 @@ def test_image_file_with_wrong_shape_is_refused(mnist_ds, tmp_path):
         hz.load(f"file:{tmp_path / 'bad.safetensors'}")
 
 
+@pytest.mark.slow  # CI time (pytest -m slow runs it)
 def test_truncated_fitness_trains_the_first_fitness_steps(mnist_ds):
     """image.fitness_steps: the fitness's classifiers are the protocol's after its
     first fitness_steps SGD steps (same init key), while bc.steps stays the protocol."""

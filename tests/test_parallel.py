@@ -109,7 +109,8 @@ def runs(tmp_path_factory):
     return run
 
 
-@pytest.mark.parametrize("devices", [2, 3, pytest.param(6, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("devices", [2, *(pytest.param(n, marks=pytest.mark.slow)
+                                         for n in (3, 6))])
 def test_any_device_count_gives_the_one_device_dataset(runs, devices):
     """pop 8 over 3 or 6 devices is padded to 9 or 12; the dataset is bitwise the
     1-device one (metrics to float32 rounding, docs/SCALING.md)."""

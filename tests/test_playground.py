@@ -26,6 +26,16 @@ def _recipe(**env):
 
 
 # ------------------------------------------------------------ fast: no physics built
+def _needs_playground() -> None:
+    """Skip without the playground extra. Not ``pytest.importorskip``: importing
+    mujoco_playground imports mujoco, which picks its GL backend then, before hades_zoo
+    sets ``MUJOCO_GL=osmesa`` on a headless machine (``engine.envs.headless``)."""
+    import importlib.util
+
+    if importlib.util.find_spec("mujoco_playground") is None:
+        pytest.skip("the playground extra is not installed")
+
+
 def test_recipe_accepts_playground_and_checks_impl():
     recipe = recipe_from_dict(_recipe(impl="jax"))
     assert recipe.env.backend == "playground" and recipe.env.impl == "jax"
@@ -85,7 +95,7 @@ def test_missing_extra_names_the_install(monkeypatch):
 
 # ------------------------------------------------ these import Playground (~10 s)
 def test_menagerie_task_offline_is_an_env_error(monkeypatch, tmp_path):
-    pytest.importorskip("mujoco_playground")
+    _needs_playground()
     from hades_zoo.engine.envs.playground import specs
 
     monkeypatch.setattr(specs, "_menagerie_path", lambda: tmp_path / "absent")
@@ -97,7 +107,7 @@ def test_menagerie_task_offline_is_an_env_error(monkeypatch, tmp_path):
 
 
 def test_unknown_task_suggests_the_close_one():
-    pytest.importorskip("mujoco_playground")
+    _needs_playground()
     with pytest.raises(EnvError, match="unknown MuJoCo Playground task 'CartpoleSwingUp'"
                                       ".*CartpoleSwingup"):
         env_spec(EnvConfig(name="CartpoleSwingUp", backend="playground"))
@@ -106,7 +116,7 @@ def test_unknown_task_suggests_the_close_one():
 # ------------------------------------------------------------ slow: builds physics
 @pytest.mark.slow
 def test_adapter_truncates_resets_fresh_and_clips():
-    pytest.importorskip("mujoco_playground")
+    _needs_playground()
     import jax
     import jax.numpy as jnp
     import numpy as np
@@ -141,7 +151,7 @@ def test_adapter_truncates_resets_fresh_and_clips():
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(PLAYGROUND_SPECS))
 def test_spec_table_matches_the_installed_playground(name):
-    pytest.importorskip("mujoco_playground")
+    _needs_playground()
     import jax
 
     from hades_zoo.engine.envs.playground.adapter import load_playground
@@ -155,7 +165,7 @@ def test_spec_table_matches_the_installed_playground(name):
 @pytest.mark.parametrize("name", ["CartpoleSwingup", "PendulumSwingup", "ReacherEasy",
                                   "AcrobotSwingup", "PointMass", "HopperHop"])
 def test_names_from_the_mjcf(name):
-    pytest.importorskip("mujoco_playground")
+    _needs_playground()
     from hades_zoo.engine.envs.names import action_names, observation_names
 
     cfg = EnvConfig(name=name, backend="playground", impl="jax")
@@ -175,3 +185,43 @@ def test_brax_hopper_builds_on_mjx():
     assert (env.spec.obs_dim, env.spec.action_dim) == (11, 3)
     obs, _ = jax.eval_shape(env.reset, jax.random.PRNGKey(0))
     assert obs.shape == (11,)
+
+
+def test_a_playground_task_is_drawn_from_its_recorded_qpos(tmp_path):
+    """CartpoleSwingup: a policy's rollout records qpos; the frames move with the cart
+    and pole; the video plays at 1 / ctrl_dt; family_of routes the backend."""
+    _needs_playground()
+    import jax
+    import numpy as np
+
+    from hades_zoo.engine.render import family_of, renderer_for
+    from hades_zoo.engine.render.episode import Episode
+    from hades_zoo.engine.render.playground_frames import (
+        draw_playground,
+        playground_control_rate,
+        record_playground,
+    )
+
+    cfg = EnvConfig(name="CartpoleSwingup", backend="playground", impl="jax",
+                    episode_length=6)
+    assert family_of(cfg) == "playground" and renderer_for(cfg).record_state is not None
+    env = make_env(cfg)
+    _, state = env.reset(jax.random.PRNGKey(0))
+    qpos = [np.asarray(record_playground(state))]
+    step = jax.jit(env.step)
+    for t in range(3):
+        _, state, _, _ = step(jax.random.PRNGKey(t), state, np.ones(1, np.float32))
+        qpos.append(np.asarray(record_playground(state)))
+    qpos = np.stack(qpos)
+    assert qpos.shape == (4, 2) and abs(qpos[-1, 0] - qpos[0, 0]) > 1e-4  # the cart moved
+    episode = Episode(observations=np.zeros((4, 5), np.float32),
+                      actions=np.zeros((4, 1), np.float32), rewards=np.zeros(4, np.float32),
+                      states=qpos, steps=np.arange(4),
+                      running_returns=np.zeros(4), episode_return=0.0, length=4)
+    frames = draw_playground(cfg, episode, width=64, height=48)
+    assert frames.shape == (4, 48, 64, 3) and frames.dtype == np.uint8 and frames.std() > 5
+    moved = qpos.copy()
+    moved[:, 0] += 0.5  # the cart half a metre to the side: another picture
+    assert not np.array_equal(draw_playground(cfg, episode.__class__(
+        **{**episode.__dict__, "states": moved}), width=64, height=48)[0], frames[0])
+    assert playground_control_rate(cfg) == 100.0

@@ -150,7 +150,7 @@ def _rr_recipe(tiny_recipe, **eval_changes):
     ).validate()
 
 
-@pytest.mark.parametrize("crn", [True, False])
+@pytest.mark.parametrize("crn", [True, pytest.param(False, marks=pytest.mark.slow)])
 def test_draws_are_common_to_the_population_under_crn(tiny_recipe, crn):
     from hades_zoo.engine.distill import make_population_fitness
     from hades_zoo.engine.parallel import global_mesh

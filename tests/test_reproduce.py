@@ -147,6 +147,7 @@ def test_multitask_two_copies_equal_single_task(tiny_cartpole, reference_returns
     assert res.to_dict()["tasks"][1]["dataset_id"] == "cartpole-R-2.copy"
 
 
+@pytest.mark.slow  # CI time (pytest -m slow runs it)
 def test_multitask_three_bars_disjoint(tiny_cartpole, reference_returns, tmp_path):
     from hades_zoo.zoo.multitask_train import MultiTaskResult, plot_multitask
 

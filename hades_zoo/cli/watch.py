@@ -42,7 +42,8 @@ def render_cmd(source: str, out: str, episodes: int, seed: int, width: int, heig
     saved policy folder (train --out). A dataset is trained with its own protocol
     first; an image dataset (mnist-R-10) is drawn as a labelled grid of its images.
 
-    Brax envs are drawn by MuJoCo's offscreen renderer: on a machine without a display
+    Brax and MuJoCo Playground envs are drawn by MuJoCo's offscreen renderer: on a
+    machine without a display
     it needs OSMesa (apt-get install libosmesa6; MUJOCO_GL=osmesa is set when unset).
 
     \b

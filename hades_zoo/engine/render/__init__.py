@@ -8,7 +8,9 @@ One module per concept:
   a pre-flight check, its preferred format);
 - one drawer per family, each ``draw_<family>(env_config, episode, *, width,
   height) -> (T, H, W, 3) uint8``: ``brax_frames`` (MuJoCo's offscreen renderer on
-  the recorded joint positions), ``minatar`` (coloured object channels, legend, action
+  the recorded joint positions; ``mujoco_frames`` holds the loop it shares with
+  ``playground_frames``, MuJoCo Playground's tasks from the recorded ``qpos``),
+  ``minatar`` (coloured object channels, legend, action
   names), ``classic`` (CartPole, Acrobot, Pendulum, MountainCar from the observation),
   ``images`` (MNIST / FashionMNIST grid);
 - ``gl`` (is there an OpenGL backend for MuJoCo: ``RenderError`` naming
@@ -43,6 +45,12 @@ from hades_zoo.engine.render.episode import Episode, Renderer
 from hades_zoo.engine.render.images import draw_images, image_rate
 from hades_zoo.engine.render.minatar import draw_minatar, minatar_control_rate
 from hades_zoo.engine.render.play import RenderResult, render_images, render_policy
+from hades_zoo.engine.render.playground_frames import (
+    check_playground,
+    draw_playground,
+    playground_control_rate,
+    record_playground,
+)
 from hades_zoo.errors import RenderError
 
 __all__ = [
@@ -54,6 +62,7 @@ __all__ = [
     "draw_classic",
     "draw_images",
     "draw_minatar",
+    "draw_playground",
     "family_of",
     "register_renderer",
     "render_images",
@@ -71,6 +80,10 @@ FAMILIES: dict[str, Renderer] = {
                         control_rate=classic_control_rate, video_suffix=".mp4"),
     "image": Renderer(family="image", draw=draw_images, control_rate=image_rate,
                       video_suffix=".gif"),
+    "playground": Renderer(family="playground", draw=draw_playground,
+                           control_rate=playground_control_rate,
+                           record_state=record_playground, check=check_playground,
+                           video_suffix=".mp4"),
 }
 
 # env name -> renderer of an env registered from outside hades_zoo's families
@@ -94,9 +107,11 @@ def family_of(env_config: EnvConfig) -> str:
         return "classic"
     if env_config.backend == "gymnax" and (name.endswith("-MinAtar") or name == "Pong-misc"):
         return "minatar"
+    if env_config.backend == "playground":
+        return "playground"
     raise RenderError(
         f"no renderer for env {name!r} (backend {env_config.backend!r}): replays are "
-        "drawn for the brax envs, MinAtar games, classic control ("
+        "drawn for the brax envs, MuJoCo Playground tasks, MinAtar games, classic control ("
         f"{', '.join(CLASSIC_ENVS)}) and image datasets; give an env of your own one "
         "with hades_zoo.engine.render.register_renderer.")
 

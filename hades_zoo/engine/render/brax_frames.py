@@ -8,14 +8,11 @@ camera), ``mujoco.Renderer.render``. Locomotion models carry a ``track`` camera 
 follows the torso (hopper, walker2d, halfcheetah, ant, humanoid); the fixed-base ones
 (reacher, the pendulums) get a fixed free camera from :data:`_FREE_CAMERAS`.
 
-Shadows and reflections are off: with OSMesa's software renderer they cost about 7x
-the rest of a frame (hopper at 320 x 240 on a loaded 2-core machine: 0.32 s with,
-0.045 s without) and add nothing to what the policy does.
+The frames themselves are drawn by ``engine.render.mujoco_frames`` (shadows and
+reflections off).
 """
 
 from __future__ import annotations
-
-import copy
 
 import numpy as np
 
@@ -53,17 +50,14 @@ def check_brax(cfg: EnvConfig) -> None:
     check_mujoco_gl()
 
 
-def _camera(mujoco, model, name: str):
-    """The ``track`` camera's name, or a free ``MjvCamera`` aimed at the model."""
+def _camera(model, name: str):
+    """The ``track`` camera's name, or a free camera aimed at the model."""
+    from hades_zoo.engine.render.mujoco_frames import free_camera
+
     if any(model.camera(i).name == "track" for i in range(model.ncam)):
         return "track"
     offset, distance, azimuth, elevation = _FREE_CAMERAS.get(name, _DEFAULT_FREE)
-    cam = mujoco.MjvCamera()
-    cam.type = mujoco.mjtCamera.mjCAMERA_FREE
-    cam.lookat[:] = np.asarray(model.stat.center) + np.asarray(offset)
-    cam.distance = distance * float(model.stat.extent)
-    cam.azimuth, cam.elevation = azimuth, elevation
-    return cam
+    return free_camera(model, offset, distance, azimuth, elevation)
 
 
 def draw_brax(env_config: EnvConfig, episode: Episode, *, width: int, height: int
@@ -82,27 +76,10 @@ def draw_brax(env_config: EnvConfig, episode: Episode, *, width: int, height: in
         RenderError: no OpenGL backend (see ``engine.render.gl``).
     """
     from hades_zoo.engine.envs.brax.adapter import brax_scene
+    from hades_zoo.engine.render.mujoco_frames import draw_qpos
 
     check_brax(env_config)
-    import mujoco
-
-    model = copy.deepcopy(brax_scene(env_config)[0])  # the cached one stays untouched
-    model.vis.global_.offwidth = max(int(model.vis.global_.offwidth), width)
-    model.vis.global_.offheight = max(int(model.vis.global_.offheight), height)
-    data = mujoco.MjData(model)
-    q = np.asarray(episode.states, np.float64).reshape(episode.frames, -1)
-    frames = np.empty((episode.frames, height, width, 3), np.uint8)
-    renderer = mujoco.Renderer(model, height, width)
-    try:
-        flags = mujoco.mjtRndFlag
-        renderer.scene.flags[flags.mjRND_SHADOW] = 0
-        renderer.scene.flags[flags.mjRND_REFLECTION] = 0
-        camera = _camera(mujoco, model, env_config.name)
-        for t in range(episode.frames):
-            data.qpos[:] = q[t, : model.nq]
-            mujoco.mj_forward(model, data)
-            renderer.update_scene(data, camera=camera)
-            frames[t] = renderer.render()
-    finally:
-        renderer.close()
-    return frames
+    model = brax_scene(env_config)[0]
+    q = np.asarray(episode.states).reshape(episode.frames, -1)
+    return draw_qpos(model, q, _camera(model, env_config.name), width=width,
+                     height=height)

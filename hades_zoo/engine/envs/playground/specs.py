@@ -70,6 +70,9 @@ PLAYGROUND_SPECS: dict[str, tuple[int, int]] = {
 
 def import_playground():
     """``mujoco_playground``'s registry module, or EnvError naming the extra to install."""
+    from hades_zoo.engine.envs.headless import use_headless_gl_default
+
+    use_headless_gl_default()  # before Playground imports mujoco, which reads MUJOCO_GL
     try:
         from mujoco_playground._src import registry
     except ImportError as err:
@@ -82,6 +85,7 @@ def import_playground():
 
 
 def _menagerie_path():
+    import_playground()  # the GL default first, the extra's error if missing
     from mujoco_playground._src import mjx_env
 
     return mjx_env.MENAGERIE_PATH
