@@ -43,8 +43,8 @@ def render_cmd(source: str, out: str, episodes: int, seed: int, width: int, heig
     first; an image dataset (mnist-R-10) is drawn as a labelled grid of its images.
 
     Brax and MuJoCo Playground envs are drawn by MuJoCo's offscreen renderer: on a
-    machine without a display
-    it needs OSMesa (apt-get install libosmesa6; MUJOCO_GL=osmesa is set when unset).
+    machine without a display it needs OSMesa (apt-get install libosmesa6;
+    MUJOCO_GL=osmesa is set when unset).
 
     \b
     Examples:
