@@ -75,6 +75,14 @@ def test_rr_card_names_the_inner_loop_and_others_do_not(tiny_dataset):
     assert "bc_steps" not in card.text and "steps on [25, 75]" in card.text
 
 
+
+def test_a_playground_card_names_the_impl_and_others_do_not(tiny_dataset):
+    assert "impl" not in validate_card(render_card(tiny_dataset))["protocol"]["env"]
+    env = EnvConfig(name="CartpoleSwingup", backend="playground", impl="jax",
+                    episode_length=1000)
+    ds = tiny_dataset.replace(recipe=tiny_dataset.recipe.replace(env=env))
+    assert validate_card(render_card(ds))["protocol"]["env"]["impl"] == "jax"
+
 def test_size_categories():
     assert [size_category(n) for n in (1, 999, 1000, 50_000, 2_000_000)] == [
         "n<1K", "n<1K", "1K<n<10K", "10K<n<100K", "1M<n<10M"]

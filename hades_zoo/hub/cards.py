@@ -82,7 +82,10 @@ def _protocol(ds: Any) -> dict[str, Any]:
     r = ds.recipe
     return {
         "env": {"name": r.env.name, "backend": r.env.backend, "obs_norm": r.env.obs_norm,
-                "episode_length": r.env.episode_length, "compat": r.env.compat},
+                "episode_length": r.env.episode_length, "compat": r.env.compat,
+                # a Playground task's implementation (jax / warp), when the recipe names
+                # one: its returns differ between the two
+                **({"impl": r.env.impl} if r.env.impl else {})},
         "policy": {"width": r.policy.width, "depth": r.policy.depth,
                    "activation": r.policy.activation, "init_seed": r.policy.init_seed},
         "bc": {"lr": r.bc.lr, "steps": r.bc.steps, "eps": r.bc.eps,
