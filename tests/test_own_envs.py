@@ -314,8 +314,13 @@ def test_a_registered_env_is_distilled_saved_loaded_and_evaluated(clean_registry
     assert meta["format_version"] == "1"
     back = hz.load(f"file:{path}")
     assert back.info.env_provider == ds.info.env_provider
-    res = hz.evaluate(hz.train_policy(back), episodes=2)
+    policy = hz.train_policy(back)
+    res = hz.evaluate(policy, episodes=2)
     assert res.episodes == 2 and np.isfinite(res.mean_return) and res.mean_return < 0
+    policy.save_pretrained(tmp_path / "pol")  # its config records the provider too
+    config = json.loads((tmp_path / "pol" / "config.json").read_text())
+    assert config["env_provider"] == {"name": "testenvs", "version": "1.2",
+                                      "package": "", "install": ""}
     registry._forget("testenvs")
     with pytest.raises(MissingEnvProviderError,
                        match="dataset 'pointmass-R-4' needs env 'PointMass-v0' of env "
@@ -323,6 +328,10 @@ def test_a_registered_env_is_distilled_saved_loaded_and_evaluated(clean_registry
                              r"the env first.*register_env\('PointMass-v0', \.\.\., "
                              "provider='testenvs'\\)"):
         hz.load(f"file:{path}")
+    with pytest.raises(MissingEnvProviderError,
+                       match="policy .*pol needs env 'PointMass-v0' of env provider "
+                             "testenvs 1.2, which is not installed: register the env"):
+        hz.load_policy(tmp_path / "pol")
 
 
 # ------------------------------------------------------------ a package's entry point

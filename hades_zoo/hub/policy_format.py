@@ -34,7 +34,13 @@ from hades_zoo.data.format import encode, library_versions
 from hades_zoo.data.paths import check_name
 from hades_zoo.data.recipe_io import recipe_from_dict, recipe_to_dict
 from hades_zoo.engine.acting import PolicyInfo, TrainedPolicy
-from hades_zoo.errors import EnvError, PolicyFormatError, RecipeError, UnsafeNameError
+from hades_zoo.errors import (
+    EnvError,
+    MissingEnvProviderError,
+    PolicyFormatError,
+    RecipeError,
+    UnsafeNameError,
+)
 
 __all__ = [
     "CONFIG_FILE",
@@ -104,6 +110,8 @@ def policy_to_bytes(policy: TrainedPolicy) -> tuple[bytes, bytes]:
         UnsafeNameError: the policy's dataset id is not a plain name.
         PolicyFormatError: the policy has no recipe or module.
     """
+    from hades_zoo.engine.envs import provider_record
+
     if policy.recipe is None or policy.module is None:
         raise PolicyFormatError(
             "cannot save a policy without its recipe and module; train it with "
@@ -156,6 +164,8 @@ def policy_to_bytes(policy: TrainedPolicy) -> tuple[bytes, bytes]:
             "episodes": info.eval_episodes, "seed": info.eval_seed,
             "greedy": info.eval_greedy},
         "recipe": recipe_to_dict(r),
+        # what a reader must install to rebuild the env (docs/ENVIRONMENTS.md)
+        "env_provider": dataclasses.asdict(provider_record(r.env)),
         "weights": {"file": WEIGHTS_FILE, "sha256": sha256_bytes(weights),
                     "tensors": {k: list(v.shape) for k, v in sorted(tensors.items())}},
     }
@@ -218,6 +228,19 @@ def _read_tensors(data: bytes, source: str) -> dict[str, np.ndarray]:
     return tensors
 
 
+def _provider_of(config: dict):
+    """The config's ``env_provider`` record, or None (policies saved before it was
+    recorded, or a malformed one: the env's own error is then raised)."""
+    from hades_zoo.data.env_provider import EnvProviderRecord
+
+    value = config.get("env_provider")
+    fields = {f.name for f in dataclasses.fields(EnvProviderRecord)}
+    if (not isinstance(value, dict) or not value.get("name") or set(value) - fields
+            or not all(isinstance(v, str) for v in value.values())):
+        return None
+    return EnvProviderRecord(**value)
+
+
 def policy_from_bytes(config_data: bytes, weights_data: bytes, *,
                       source: str) -> TrainedPolicy:
     """A ``TrainedPolicy`` from its two files, every part checked.
@@ -231,6 +254,9 @@ def policy_from_bytes(config_data: bytes, weights_data: bytes, *,
         The policy; it acts bit-for-bit as the one saved.
 
     Raises:
+        MissingEnvProviderError: the env's provider is not installed (the message
+            names what the config recorded: the package to install, or the env to
+            register).
         PolicyFormatError: see :func:`parse_config`; weights whose sha256 differs
             from the config's; corrupt weights; a tensor missing, extra, of another
             shape or dtype than the config and the network need, or not finite; a
@@ -240,7 +266,7 @@ def policy_from_bytes(config_data: bytes, weights_data: bytes, *,
     import jax
     import jax.numpy as jnp
 
-    from hades_zoo.engine.envs import env_spec
+    from hades_zoo.engine.envs import spec_as_recorded
     from hades_zoo.engine.policy import make_policy
 
     config = parse_config(config_data, source=f"{source}/{CONFIG_FILE}")
@@ -266,7 +292,10 @@ def policy_from_bytes(config_data: bytes, weights_data: bytes, *,
             f"{source}/{CONFIG_FILE}: network {({k: net.get(k) for k in mine})} "
             f"disagrees with its recipe's policy {mine}; save the policy again.")
     try:
-        spec = env_spec(recipe.env)
+        spec = spec_as_recorded(recipe.env, _provider_of(config),
+                                what=f"policy {source}")
+    except MissingEnvProviderError:
+        raise
     except EnvError as err:
         raise PolicyFormatError(f"{source}: {err}") from None
     if (net.get("obs_dim"), net.get("action_dim"), net.get("discrete")) != (

@@ -67,17 +67,30 @@ __all__ = [
     "register_env",
     "register_provider",
     "render_for",
+    "spec_as_recorded",
 ]
 
 
 def _spec_of_dataset(ds):
     """``env_spec`` of a dataset's env; a missing provider names the package the
     dataset recorded (``info.env_provider``)."""
+    return spec_as_recorded(ds.recipe.env, ds.info.env_provider,
+                            what=f"dataset {ds.info.dataset_id!r}")
+
+
+def spec_as_recorded(cfg, record, *, what: str):
+    """``env_spec(cfg)`` of a file that recorded its env provider (``record``: an
+    ``EnvProviderRecord`` or None); ``what`` names the file in the message.
+
+    Raises:
+        MissingEnvProviderError: no provider serves ``cfg.backend``; with a record, the
+            message says what to install (its package and version) or, for an env
+            registered by a program, to register it first.
+        EnvError: as ``env_spec``.
+    """
     try:
-        return env_spec(ds.recipe.env)
+        return env_spec(cfg)
     except MissingEnvProviderError as err:
-        record = ds.info.env_provider
-        env = ds.recipe.env
         if record is None:
             raise
         install = record.install_command()
@@ -85,11 +98,10 @@ def _spec_of_dataset(ds):
                                            if record.version else "") + ")"
                if install else
                f"register the env first: it was made by a program that called "
-               f"hades_zoo.register_env({env.name!r}, ..., provider={record.name!r})")
+               f"hades_zoo.register_env({cfg.name!r}, ..., provider={record.name!r})")
         raise MissingEnvProviderError(
-            f"dataset {ds.info.dataset_id!r} needs env {env.name!r} of env provider "
-            f"{record.describe()}, which is not installed: {how}, then load it again."
-        ) from err
+            f"{what} needs env {cfg.name!r} of env provider {record.describe()}, which "
+            f"is not installed: {how}, then load it again.") from err
 
 
 def check_dataset_fits_env(ds) -> None:
