@@ -55,11 +55,15 @@ REFETCH = ("check the path: it is not a hades_zoo dataset, or a damaged one (a d
 
 
 def library_versions() -> dict[str, str]:
-    """Versions of the libraries that fix a dataset's meaning, as recorded in files."""
+    """Versions of the libraries that fix a dataset's meaning, as recorded in files:
+    the learning stack, and the physics under the env families (``mujoco`` /
+    ``mujoco-mjx`` under brax and MuJoCo Playground: the same recipe evolves another
+    dataset when they change), each only when installed."""
     from importlib import metadata
 
     out = {}
-    for name in ("hades_zoo", "jax", "flax", "optax", "evosax", "brax", "gymnax"):
+    for name in ("hades_zoo", "jax", "flax", "optax", "evosax", "brax", "gymnax",
+                 "mujoco", "mujoco-mjx", "playground"):
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
