@@ -478,6 +478,14 @@ def add_own_entry(folder: Path, repo: Path = REPO) -> dict:
         card = card.replace("](curve.png)", f"]({dataset_id}.curve.png)")
     # the folder's certificate names the folder: in the zoo it is certified by id
     card = re.sub(r"`hades-zoo certify [^`]*`", f"`hades-zoo certify {dataset_id}`", card)
+    # the folder's replay.mp4 stays out of the repository (the catalogue renders every
+    # entry's replay, `hades-zoo catalogue`): the card says how to watch it instead
+    card = re.sub(
+        r"<!-- replay:start -->.*?<!-- replay:end -->",
+        "<!-- replay:start -->\nWatch its policy: `hades-zoo render "
+        f"{dataset_id} --out replay.mp4`, or its page in the catalogue "
+        "(`hades-zoo catalogue --out site/`).\n<!-- replay:end -->",
+        card, flags=re.S)
     _write_text(repo / "cards" / f"{dataset_id}.md", card)
     evo = ds.info.provenance.get("evolution", {})
     entry = {
