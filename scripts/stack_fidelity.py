@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import json
+import re
 import sys
 import time
 import traceback
@@ -151,27 +152,37 @@ def _stack_against_stack(paths: list[Path], stored: dict) -> None:
     """
     import numpy as np
 
-    docs = [(p, json.loads(p.read_text())) for p in paths]
+    def version(path: Path) -> tuple[int, ...]:  # jax-0.10.2.json -> (0, 10, 2)
+        return tuple(int(x) for x in re.findall(r"\d+", path.stem))
+
+    # older stack first: "moved" is newer - older
+    docs = [(p, json.loads(p.read_text())) for p in sorted(paths, key=version)]
     for (pa, a), (pb, b) in ((x, y) for k, x in enumerate(docs) for y in docs[k + 1:]):
         both = sorted(i for i in set(a["records"]) & set(b["records"])
                       if a["records"][i]["machine"] == b["records"][i]["machine"]
                       and len(a["records"][i]["returns"]) == len(b["records"][i]["returns"]))
         if not both:
             continue
-        print(f"## {pa.name} against {pb.name}, same machine: {len(both)} entries")
-        print("| id | machine | per-seed returns | mean | mean | moved | moved / std |")
-        print("|---|---|---|---:|---:|---:|---:|")
-        identical = 0
+        na, nb = pa.stem, pb.stem
+        print(f"## {na} -> {nb} on the same machine: {len(both)} entries")
+        print(f"| id | machine | per-seed returns | {na} mean | {nb} mean | moved | "
+              f"moved / stored std | >=95% stored: {na} -> {nb} |")
+        print("|---|---|---|---:|---:|---:|---:|---|")
+        identical = flips = 0
         for i in both:
             ra, rb = (np.asarray(d["records"][i]["returns"]) for d in (a, b))
             same = bool(np.array_equal(ra, rb))
             identical += same
             std = np.asarray(stored[i]["returns"]).std() or float("nan")
-            print(f"| {i} | {a['records'][i]['machine']} | "
+            before, after = (_passes(m, stored[i]["recorded"], 0.95)
+                             for m in (ra.mean(), rb.mean()))
+            flips += before != after
+            print(f"| {i} | {_short(a['records'][i]['machine'])} | "
                   f"{'identical' if same else 'differ'} | {ra.mean():.2f} | {rb.mean():.2f} "
-                  f"| {rb.mean() - ra.mean():+.2f} | {(rb.mean() - ra.mean()) / std:+.2f} |")
+                  f"| {rb.mean() - ra.mean():+.2f} | {(rb.mean() - ra.mean()) / std:+.2f} "
+                  f"| {before} -> {after} |")
         print(f"\n{identical} of {len(both)} bit-identical per seed between the two stacks "
-              "on the same machine.\n")
+              f"on the same machine; {flips} verdicts changed.\n")
 
 
 def _short(machine: str | None) -> str:
