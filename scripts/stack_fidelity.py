@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import json
+import os
 import re
 import sys
 import time
@@ -74,8 +75,11 @@ def measure(patterns: list[str]) -> int:
     from hades_zoo.zoo.image_eval import certify_image_dataset
 
     # image entries: the offline MNIST / Fashion-MNIST files of the build checkout
-    data_dir = ROOT.parent / "shared" / "data"
-    data_dir = str(data_dir) if data_dir.is_dir() else None
+    # (HADES_ZOO_DATA holds one folder per dataset: mnist/, fashion-mnist/)
+    shared = ROOT.parent / "shared" / "data"
+    if "HADES_ZOO_DATA" not in os.environ and shared.is_dir():
+        os.environ["HADES_ZOO_DATA"] = str(shared)
+    data_dir = None
 
     stored = _stored()
     order: list[str] = []
