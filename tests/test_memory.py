@@ -113,6 +113,7 @@ def lower_tiny(tiny_recipe):
     return lower, local_block(tiny_recipe.es.popsize, mesh.size), mesh.size
 
 
+@pytest.mark.slow  # CI time (pytest -m slow runs it)
 def test_memory_analysis_shrinks_with_chunk_and_budget_picks_it(lower_tiny, tiny_recipe):
     from hades_zoo.engine.memory import compiled_memory
 

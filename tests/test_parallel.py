@@ -123,6 +123,7 @@ def test_chunked_evaluation_on_three_devices(runs):
     distill_runs.assert_same_dataset(runs(1), runs(3, "--eval-chunk", "2"))
 
 
+@pytest.mark.slow  # CI time (pytest -m slow runs it)
 def test_chunk_that_does_not_divide_the_block_in_process(tiny_recipe):
     """``distill(eval_chunk=3)`` on pop 8: the block is padded to 9, 3 chunks of 3;
     the override leaves the recipe (and so the dataset's metadata) unchanged."""

@@ -87,6 +87,7 @@ def test_grid_names():
         transfer.DEFAULT_WIDTHS, transfer.DEFAULT_LRS, transfer.DEFAULT_STEPS)
 
 
+@pytest.mark.slow  # CI time (pytest -m slow runs it)
 def test_driver_writes_resumes_and_lists(repo, capsys, monkeypatch):
     monkeypatch.setitem(transfer.GRIDS, "common", TINY)
     driver = _driver()
