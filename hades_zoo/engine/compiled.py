@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 import jax
+from jax import export  # a submodule: jax 0.7 does not import it with jax
 
 from hades_zoo.data.cache import (
     atomic_write_bytes,
@@ -210,7 +211,7 @@ def _read(path: Path, key: dict[str, Any], args: tuple):
                        path, err)
         return None
     try:
-        exported = jax.export.deserialize(bytearray(_unpack(data, key)))
+        exported = export.deserialize(bytearray(_unpack(data, key)))
         want = _describe_args(args)
         got = {"tree": str(exported.in_tree),
                "avals": [_aval(a) for a in exported.in_avals]}
@@ -262,10 +263,10 @@ def program(kind: str, protocol: dict[str, Any], build: Callable[[], Callable[..
         return Program(exported.call, "cache", path)
     fn = build()
     try:
-        payload = bytes(jax.export.export(jax.jit(fn))(*args).serialize())
+        payload = bytes(export.export(jax.jit(fn))(*args).serialize())
     except ImportError as err:  # jax's serializer needs flatbuffers
         logger.warning("traced programs are not stored (%s).", err)
         return Program(fn, "direct")
     _write(path, _pack(key, payload))
     # Run what a later process will read, so the first run and the next agree.
-    return Program(jax.export.deserialize(bytearray(payload)).call, "traced", path)
+    return Program(export.deserialize(bytearray(payload)).call, "traced", path)
