@@ -148,12 +148,13 @@ def report() -> int:
             o, n = np.asarray(old["returns"]), np.asarray(rec["returns"])
             same = bool(np.array_equal(o, n))
             identical += same
-            before, after = (_passes(m, old["recorded"], ratio_min)
+            before, after = (_passes(m, old["recorded"], ratio_min, old.get("metric"))
                              for m in (o.mean(), n.mean()))
             flips += before != after
             std = o.std() or float("nan")
-            print(f"| {i} | {'identical' if same else 'differ'} | {o.mean():.1f} ± {o.std():.1f} "
-                  f"| {n.mean():.1f} | {n.mean() - o.mean():+.1f} | "
+            f = ".4f" if old.get("metric") == "loss" else ".1f"
+            print(f"| {i} | {'identical' if same else 'differ'} | {o.mean():{f}} ± {o.std():{f}} "
+                  f"| {n.mean():{f}} | {n.mean() - o.mean():+{f}} | "
                   f"{(n.mean() - o.mean()) / std:+.2f} | {before} -> {after} | "
                   f"{_short(old.get('machine'))}{'' if old.get('machine') == rec['machine'] else ' (another CPU)'} |")
         print(f"\n{identical} of {len(recs)} bit-identical per seed; {flips} verdicts changed.\n")
@@ -193,7 +194,8 @@ def _stack_against_stack(paths: list[Path], stored: dict) -> None:
             same = bool(np.array_equal(ra, rb))
             identical += same
             std = np.asarray(stored[i]["returns"]).std() or float("nan")
-            before, after = (_passes(m, stored[i]["recorded"], 0.95)
+            before, after = (_passes(m, stored[i]["recorded"], 0.95,
+                                     stored[i].get("metric"))
                              for m in (ra.mean(), rb.mean()))
             flips += before != after
             print(f"| {i} | {_short(a['records'][i]['machine'])} | "
@@ -208,10 +210,13 @@ def _short(machine: str | None) -> str:
     return (machine or "?").replace(" Processor", "").replace(", Linux", "")
 
 
-def _passes(mean: float, recorded: float | None, ratio: float) -> bool | None:
+def _passes(mean: float, recorded: float | None, ratio: float,
+            metric: str | None = None) -> bool | None:
     """The certificate's verdict: at least ``ratio`` of the recorded fitness (for a
-    negative recorded return: at most 1/ratio times as bad); None when undefined."""
-    if recorded is None or recorded == 0:
+    negative recorded return: at most 1/ratio times as bad); None when undefined or
+    for an image entry (its returns are losses: another convention,
+    ``zoo.image_eval``)."""
+    if recorded is None or recorded == 0 or metric == "loss":
         return None
     return bool(mean >= ratio * recorded if recorded > 0 else mean >= recorded / ratio)
 
