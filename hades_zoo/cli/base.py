@@ -167,7 +167,7 @@ def main() -> None:
     are whole and its message is out) leaves through ``os._exit`` after flushing
     stdout, stderr and the logs: XLA's threads may still be compiling or running the
     stopped program, and jaxlib's teardown at interpreter exit then crashed (SIGSEGV,
-    or SIGABRT "pure virtual method called"; 4 of 12 stops during a compilation,
+    or SIGABRT "pure virtual method called"; 2 of 6 stops during a compilation,
     2026-12-02, jaxlib 0.10.2). The run folder's lock is released by the kernel.
     """
     try:
