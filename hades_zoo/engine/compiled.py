@@ -200,6 +200,24 @@ def _unpack(data: bytes, key: dict[str, Any]) -> bytes:
     return payload
 
 
+@functools.cache
+def _lapack_ready() -> None:
+    """Load jaxlib's LAPACK kernels before a deserialized program runs on CPU.
+
+    jaxlib registers its LAPACK kernels (QR, Cholesky, ...) with null function pointers
+    and fills them in when a program using them is *lowered*. A deserialized program
+    is never lowered, so on jax 0.7.2 (measured) the BC program (flax's ``orthogonal``
+    init is a QR) crashed its process with SIGSEGV when read from the cache
+    (jax-ml/jax#33522; from jax 0.10 the lowering of ``Exported.call`` loads them
+    itself, so this is skipped). Lowering a 2x2 QR through the public API loads them
+    all, once (~0.2 s).
+    """
+    if jax.__version_info__ < (0, 10, 0) and jax.default_backend() == "cpu":
+        import jax.numpy as jnp
+
+        jax.jit(jnp.linalg.qr).lower(jax.ShapeDtypeStruct((2, 2), jnp.float32))
+
+
 def _read(path: Path, key: dict[str, Any], args: tuple):
     """The stored ``Exported`` for ``key``, or None (missing; unusable: a warning)."""
     try:
@@ -217,6 +235,7 @@ def _read(path: Path, key: dict[str, Any], args: tuple):
                "avals": [_aval(a) for a in exported.in_avals]}
         if got != want:
             raise ValueError(f"its arguments are {got}, not {want}")
+        _lapack_ready()
     except Exception as err:  # noqa: BLE001 - any unusable file is rebuilt
         logger.warning("ignoring the stored program %s: %s; tracing it again.", path, err)
         return None
