@@ -4,7 +4,7 @@ The same as ``hades-zoo catalogue``, with the replay cache kept beside the site 
 a second run renders only what changed, and a last line to paste into a report:
 
     PYTHONPATH=$PWD python scripts/build_catalogue.py site/ [--replays replays-cache/]
-        [--no-replays] [--only GLOB ...]
+        [--no-replays] [--only GLOB ...] [--replays-of all|first-seed]
 
 Then open ``site/index.html`` in a browser (no network needed), or serve it:
 ``python -m http.server -d site 8000``.
@@ -25,6 +25,7 @@ def main(argv: list[str]) -> int:
                         help="replay cache folder (default: replays-cache)")
     parser.add_argument("--no-replays", action="store_true")
     parser.add_argument("--only", action="append", default=None)
+    parser.add_argument("--replays-of", default="all", choices=["all", "first-seed"])
     args = parser.parse_args(argv)
 
     from hades_zoo.cli import cli
@@ -34,6 +35,7 @@ def main(argv: list[str]) -> int:
     res = build_catalogue(
         args.out, only=args.only, replays=not args.no_replays,
         replays_dir=None if args.no_replays else args.replays,
+        replays_of=args.replays_of,
         commands=set(cli.commands),
         progress_fn=lambda done, total, ident, note: print(
             f"[{done}/{total}] {ident}: {note} ({time.monotonic() - started:.0f} s)",

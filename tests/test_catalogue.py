@@ -207,6 +207,21 @@ def test_a_replay_that_cannot_be_made_is_said_on_the_page(tmp_path, monkeypatch)
         tmp_path / "d", "cartpole-R-2.hz")
 
 
+def test_first_seed_renders_only_seed_0_and_own_entries(tmp_path):
+    fake = FakeReplay()
+    ids = ["cartpole-R-2.hz", "fashionmnist-R-10.hz.s1", "hopper-R-64", "hopper-R-64.s1"]
+    res = build_catalogue(tmp_path / "s", only=ids, replay=fake, replays_of="first-seed")
+    assert sorted({c[0] for c in fake.calls}) == [
+        "zoo:cartpole-R-2.hz", "zoo:fashionmnist-R-10.hz.s1", "zoo:hopper-R-64"]
+    assert res.replays_missing == 1 and res.no_replay[0][0] == "hopper-R-64.s1"
+    page = _page(tmp_path / "s", "hopper-R-64.s1")
+    assert "seed-0 and own entries only" in page
+    assert "hades-zoo render hopper-R-64.s1 --out hopper-R-64.s1.mp4" in page
+    with pytest.raises(CatalogueError, match="replays_of must be one of all, first-seed"):
+        build_catalogue(tmp_path / "t", only=ids, replay=fake, replays_of="some")
+    assert not (tmp_path / "t").exists()
+
+
 def test_out_must_be_new_empty_or_an_earlier_catalogue(tmp_path):
     other = tmp_path / "notes"
     other.mkdir()

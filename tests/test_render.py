@@ -224,6 +224,24 @@ def test_no_gl_backend_is_a_render_error_naming_the_fix(tmp_path):
     assert not (tmp_path / "h.mp4").exists()
 
 
+def test_a_backend_that_failed_is_not_tried_again():
+    """GLFW without a display: the second context attempt aborted the process
+    (libc++abi, SIGABRT) instead of raising; now every call raises the same error."""
+    code = ("from hades_zoo.engine.render.gl import check_mujoco_gl\n"
+            "from hades_zoo.errors import RenderError\n"
+            "for _ in range(3):\n"
+            "    try:\n        check_mujoco_gl()\n"
+            "    except RenderError as err:\n        print('RenderError', err)\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.update(MUJOCO_GL="glfw", PYTHONPATH=str(REPO))
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                       text=True, timeout=120, check=False)
+    assert r.returncode == 0, r.stderr[-2000:]
+    lines = r.stdout.splitlines()
+    assert len(lines) == 3 and len(set(lines)) == 1
+    assert "cannot open an offscreen OpenGL context (MUJOCO_GL='glfw')" in lines[0]
+
+
 @pytest.mark.slow
 def test_brax_rollout_records_q_and_renders(tmp_path, hopper_dataset):
     """hopper, 20-step episodes: the recorded q is the state the observation shows

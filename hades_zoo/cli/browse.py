@@ -29,9 +29,14 @@ def _size(n: int) -> str:
                    "there, and every replay made is stored there for the next build.")
 @click.option("--no-replays", is_flag=True,
               help="Render no replays (fast); the pages say there is none.")
+@click.option("--replays-of", "replays_of", type=click.Choice(["all", "first-seed"]),
+              default="all", show_default=True,
+              help="first-seed: replays for seed-0 and own entries only (a brax "
+                   "replay takes ~2 min of CPU); the other pages say how to make "
+                   "theirs.")
 @_fail_cleanly
 def catalogue(out: str, only: tuple[str, ...], replays_dir: str | None,
-              no_replays: bool) -> None:
+              no_replays: bool, replays_of: str) -> None:
     """Write a static site of the zoo: an index with filters and sorting, and one
     page per entry (replay, dataset plot, learning curve, certificate, transfer
     grid, recipe, provenance, commands). It needs no network: open OUT/index.html.
@@ -40,6 +45,7 @@ def catalogue(out: str, only: tuple[str, ...], replays_dir: str | None,
     Examples:
       hades-zoo catalogue --out site/ --replays replays-cache/
       hades-zoo catalogue --out site/ --only 'cartpole-*' --no-replays
+      hades-zoo catalogue --out site/ --replays cache/ --replays-of first-seed
       python -m http.server -d site 8000   # then http://127.0.0.1:8000/
     """
     if no_replays and replays_dir is not None:
@@ -51,7 +57,8 @@ def catalogue(out: str, only: tuple[str, ...], replays_dir: str | None,
         click.echo(f"[{done}/{total}] {dataset_id}: {note}", err=True)
 
     res = build_catalogue(out, only=list(only) or None, replays=not no_replays,
-                          replays_dir=replays_dir, commands=set(cli.commands),
+                          replays_dir=replays_dir, replays_of=replays_of,
+                          commands=set(cli.commands),
                           progress_fn=progress)
     click.echo(f"wrote {res.out}: index + {len(res.ids)} entry page(s), "
                f"{_size(res.total_bytes)}, in {res.seconds:.0f} s")

@@ -28,6 +28,9 @@ GL_FIX = ("headless Linux: install OSMesa (`apt-get install libosmesa6`) and set
 _BACKENDS = ("glfw", "egl", "osmesa", "glx") if sys.platform.startswith("linux") \
     else ("glfw", "cgl", "wgl")
 _CHECKED: list[str] = []  # the MUJOCO_GL value a context was opened with
+# MUJOCO_GL value -> the RenderError its check raised. A failed backend is not tried a
+# second time: GLFW without a display aborts the process (SIGABRT) on a second attempt.
+_FAILED: dict[str, RenderError] = {}
 
 
 def check_mujoco_gl() -> None:
@@ -44,6 +47,8 @@ def check_mujoco_gl() -> None:
              else f"MUJOCO_GL={value!r}")
     if value in _CHECKED or (value is None and "" in _CHECKED):
         return
+    if ("" if value is None else value) in _FAILED:
+        raise _FAILED["" if value is None else value]
     if value is not None and value.lower().strip() not in (
             *_BACKENDS, "", "enable", "enabled", "on", "true", "1"):
         raise RenderError(
@@ -63,9 +68,11 @@ def check_mujoco_gl() -> None:
             notes = dict.fromkeys(" ".join(str(w.message).split()) for w in said)
             why = "; ".join([*list(notes)[:2], " ".join(str(err).split())
                              or type(err).__name__])
-            raise RenderError(
+            failed = RenderError(
                 f"MuJoCo cannot open an offscreen OpenGL context ({shown}): {why}; "
-                f"{GL_FIX}.") from err
+                f"{GL_FIX}.")
+            _FAILED["" if value is None else value] = failed
+            raise failed from err
     renderer.close()
     _CHECKED.append("" if value is None else value)
 

@@ -242,6 +242,14 @@ def _entry_files(facts: EntryFacts, site: Path) -> tuple[dict[str, str], str]:
     return files, reason
 
 
+#: which entries get a replay (``build_catalogue(replays_of=...)``)
+REPLAYS_OF = ("all", "first-seed")
+
+
+def _gets_replay(entry: Any, replays_of: str) -> bool:
+    return replays_of == "all" or entry.seed == 0 or entry.origin == "hades_zoo"
+
+
 def _folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
@@ -250,6 +258,7 @@ def build_catalogue(out: str | Path, *, only: Sequence[str] | None = None,
                     replays: bool = True, replay: ReplayFn | None = None,
                     replays_dir: str | Path | None = None,
                     settings: ReplaySettings | None = None,
+                    replays_of: str = "all",
                     commands: Iterable[str] = (),
                     progress_fn: ProgressFn | None = None) -> CatalogueResult:
     """Write the catalogue site of the packaged zoo into ``out`` (module doc).
@@ -263,6 +272,9 @@ def build_catalogue(out: str | Path, *, only: Sequence[str] | None = None,
         replays_dir: a folder that caches replays by id + sha256 + settings (read,
             and written with every replay made); None: no cache.
         settings: render settings for every replay (default ``ReplaySettings()``).
+        replays_of: ``"all"``: every entry gets a replay; ``"first-seed"``: only
+            seed-0 entries and the zoo's own entries (a brax replay costs ~2 min of
+            CPU under OSMesa; the other seeds' pages say how to make theirs).
         commands: the CLI commands that exist; the pages list only those
             (``render`` adds the render command).
         progress_fn: ``(done, total, dataset_id, note)`` after each entry.
@@ -271,13 +283,16 @@ def build_catalogue(out: str | Path, *, only: Sequence[str] | None = None,
         The :class:`CatalogueResult`.
 
     Raises:
-        CatalogueError: ``out`` or ``replays_dir`` refused, or ``only`` matches
-            nothing (before any work).
+        CatalogueError: ``out`` or ``replays_dir`` refused, ``only`` matches
+            nothing, or ``replays_of`` is unknown (before any work).
         StorageError: a write failed (full disk, permission); ``out`` is unchanged.
         DatasetFormatError, EnvError: a damaged installed zoo entry.
     """
     started = time.monotonic()
     settings = ReplaySettings() if settings is None else settings
+    if replays_of not in REPLAYS_OF:
+        raise CatalogueError(f"replays_of must be one of {', '.join(REPLAYS_OF)}, got "
+                             f"{replays_of!r}.")
     target = check_out(out, replays_dir=replays_dir)
     zoo = entries()
     ids = select_ids(only, zoo)
@@ -303,7 +318,12 @@ def build_catalogue(out: str | Path, *, only: Sequence[str] | None = None,
             entry = zoo[ident]
             facts = gather(entry, root=root, commands=has)
             files, plot_reason = _entry_files(facts, site)
-            if replays:
+            if replays and not _gets_replay(entry, replays_of):
+                rep = Replay(None, reason=(
+                    "this catalogue renders the replays of seed-0 and own entries "
+                    f"only; make this one with `hades-zoo render {ident} --out "
+                    f"{ident}.mp4`"))
+            elif replays:
                 rep = maker.make(ident, entry.sha256, "zoo:" + ident, site / "replays")
             else:
                 rep = Replay(None, reason="the catalogue was built with --no-replays")

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 from hades_zoo.data.recipe import EnvConfig
 from hades_zoo.engine.envs.adapters import raw_key
 from hades_zoo.engine.envs.contract import Env, EnvSpec
-from hades_zoo.engine.envs.headless import use_headless_gl_default
+from hades_zoo.engine.envs.headless import import_mujoco
 from hades_zoo.engine.envs.quiet import captured
 
 __all__ = ["base_env", "brax_scene", "make_brax_env"]
@@ -26,8 +26,8 @@ __all__ = ["base_env", "brax_scene", "make_brax_env"]
 
 def base_env(cfg: EnvConfig):
     """The unwrapped brax env of ``cfg`` (the ``brax-0.9`` shim applied)."""
-    use_headless_gl_default()  # before brax imports mujoco, which reads MUJOCO_GL
     try:
+        import_mujoco()  # before brax does: MUJOCO_GL chosen, a broken one an EnvError
         from brax import envs
     except ImportError as err:  # pragma: no cover - depends on the install
         raise ImportError("brax envs need brax: `pip install 'brax>=0.14,<0.15'`") from err
@@ -40,11 +40,11 @@ def base_env(cfg: EnvConfig):
 
 def make_brax_env(cfg: EnvConfig) -> Env:
     """Build a brax env with the reference episode/auto-reset/clip wrappers."""
-    use_headless_gl_default()  # before brax imports mujoco, which reads MUJOCO_GL
     with captured(f"loading brax {cfg.name} ({cfg.backend})"):
+        base = base_env(cfg)  # imports mujoco first (``base_env``)
         from brax.envs.wrappers.training import AutoResetWrapper, EpisodeWrapper
 
-        env = AutoResetWrapper(EpisodeWrapper(base_env(cfg), cfg.episode_length, 1))
+        env = AutoResetWrapper(EpisodeWrapper(base, cfg.episode_length, 1))
 
     def reset(key):
         state = env.reset(raw_key(key))

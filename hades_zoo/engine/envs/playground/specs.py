@@ -70,10 +70,10 @@ PLAYGROUND_SPECS: dict[str, tuple[int, int]] = {
 
 def import_playground():
     """``mujoco_playground``'s registry module, or EnvError naming the extra to install."""
-    from hades_zoo.engine.envs.headless import use_headless_gl_default
+    from hades_zoo.engine.envs.headless import import_mujoco
 
-    use_headless_gl_default()  # before Playground imports mujoco, which reads MUJOCO_GL
     try:
+        import_mujoco()  # before Playground does: MUJOCO_GL chosen, a broken one an EnvError
         from mujoco_playground._src import registry
     except ImportError as err:
         raise EnvError(
