@@ -24,6 +24,7 @@ os.environ["HADES_ZOO_JIT_CACHE"] = "0"
 os.environ["HADES_ZOO_REPLAY"] = "0"
 
 import dataclasses  # noqa: E402
+import functools  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import jax  # noqa: E402
@@ -35,6 +36,47 @@ from hades_zoo.data.recipe import Recipe  # noqa: E402
 from hades_zoo.data.recipe_io import load_recipe  # noqa: E402
 
 REPO = ROOT = Path(__file__).resolve().parents[1]
+
+#: ``HADES_ZOO_REQUIRE_GL=1`` (CI, which installs OSMesa): a ``gl`` test on a machine
+#: where MuJoCo cannot draw fails instead of being skipped.
+REQUIRE_GL = os.environ.get("HADES_ZOO_REQUIRE_GL") == "1"
+
+
+@functools.cache
+def _mujoco_gl_problem() -> str | None:
+    """Why MuJoCo cannot draw here (None: it can), checked once in a subprocess (a
+    failing GL backend may abort the process that tries it)."""
+    import subprocess
+    import sys
+
+    code = ("from hades_zoo.engine.render.gl import check_mujoco_gl\n"
+            "from hades_zoo.errors import RenderError\n"
+            "try:\n    check_mujoco_gl()\n"
+            "except RenderError as err:\n    print(err)\n")
+    try:
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           timeout=120, check=False,
+                           env={**os.environ, "PYTHONPATH": str(REPO)})
+    except subprocess.TimeoutExpired:
+        return "checking MuJoCo's OpenGL backend timed out"
+    if r.returncode != 0:
+        return f"checking MuJoCo's OpenGL backend crashed: {r.stderr.strip()[-300:]}"
+    return r.stdout.strip() or None
+
+
+def pytest_runtest_setup(item):
+    """``@pytest.mark.gl`` tests draw with MuJoCo: skipped, with the reason and the
+    fix, on a machine without an OpenGL backend (a fresh headless one has none until
+    ``apt-get install libosmesa6``); failed instead under ``HADES_ZOO_REQUIRE_GL=1``."""
+    if item.get_closest_marker("gl") is None:
+        return
+    problem = _mujoco_gl_problem()
+    if problem is None:
+        return
+    if REQUIRE_GL:
+        pytest.fail(f"HADES_ZOO_REQUIRE_GL=1 but MuJoCo cannot draw: {problem}",
+                    pytrace=False)
+    pytest.skip(f"MuJoCo cannot draw here: {problem}")
 
 
 @pytest.fixture

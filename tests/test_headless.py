@@ -22,7 +22,8 @@ from tests.conftest import REPO
 def headless_linux(monkeypatch):
     monkeypatch.setattr(sys, "platform", "linux")
     for var in ("MUJOCO_GL", "DISPLAY", "WAYLAND_DISPLAY"):
-        monkeypatch.delenv(var, raising=False)
+        monkeypatch.setenv(var, "")  # so that the teardown restores (or removes) it
+        monkeypatch.delenv(var)
     monkeypatch.delitem(sys.modules, "mujoco", raising=False)
     return monkeypatch
 

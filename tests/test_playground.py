@@ -187,6 +187,7 @@ def test_brax_hopper_builds_on_mjx():
     assert obs.shape == (11,)
 
 
+@pytest.mark.gl
 def test_a_playground_task_is_drawn_from_its_recorded_qpos(tmp_path):
     """CartpoleSwingup: a policy's rollout records qpos; the frames move with the cart
     and pole; the video plays at 1 / ctrl_dt; family_of routes the backend."""

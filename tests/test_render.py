@@ -49,6 +49,7 @@ def _check(frames, t):
 
 
 # ------------------------------------------------------------------- drawers
+@pytest.mark.gl
 def test_brax_frames_draw_the_recorded_joint_positions():
     from hades_zoo.engine.envs.brax.adapter import brax_scene
 
@@ -243,6 +244,7 @@ def test_a_backend_that_failed_is_not_tried_again():
 
 
 @pytest.mark.slow
+@pytest.mark.gl
 def test_brax_rollout_records_q_and_renders(tmp_path, hopper_dataset):
     """hopper, 20-step episodes: the recorded q is the state the observation shows
     (obs[1:5] = q[2:6], brax hopper.py:269-273), returns equal evaluate's, and the
