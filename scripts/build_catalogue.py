@@ -17,6 +17,8 @@ import platform
 import sys
 import time
 
+from hades_zoo.zoo.catalogue.build import REPLAYS_OF
+
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -25,7 +27,7 @@ def main(argv: list[str]) -> int:
                         help="replay cache folder (default: replays-cache)")
     parser.add_argument("--no-replays", action="store_true")
     parser.add_argument("--only", action="append", default=None)
-    parser.add_argument("--replays-of", default="all", choices=["all", "first-seed"])
+    parser.add_argument("--replays-of", default="all", choices=REPLAYS_OF)
     args = parser.parse_args(argv)
 
     from hades_zoo.cli import cli

@@ -27,9 +27,10 @@ GL_FIX = ("headless Linux: install OSMesa (`apt-get install libosmesa6`) and set
 
 _BACKENDS = ("glfw", "egl", "osmesa", "glx") if sys.platform.startswith("linux") \
     else ("glfw", "cgl", "wgl")
-_CHECKED: list[str] = []  # the MUJOCO_GL value a context was opened with
-# MUJOCO_GL value -> the RenderError its check raised. A failed backend is not tried a
-# second time: GLFW without a display aborts the process (SIGABRT) on a second attempt.
+# Keyed by the MUJOCO_GL value ("" when unset): the values a context was opened with,
+# and the RenderError a failed check raised. A failed backend is not tried a second
+# time: GLFW without a display aborts the process (SIGABRT) on a second attempt.
+_CHECKED: set[str] = set()
 _FAILED: dict[str, RenderError] = {}
 
 
@@ -45,10 +46,11 @@ def check_mujoco_gl() -> None:
     value = use_headless_gl_default()
     shown = ("MUJOCO_GL unset: MuJoCo's default, glfw" if value is None
              else f"MUJOCO_GL={value!r}")
-    if value in _CHECKED or (value is None and "" in _CHECKED):
+    key = "" if value is None else value
+    if key in _CHECKED:
         return
-    if ("" if value is None else value) in _FAILED:
-        raise _FAILED["" if value is None else value]
+    if key in _FAILED:
+        raise _FAILED[key]
     if value is not None and value.lower().strip() not in (
             *_BACKENDS, "", "enable", "enabled", "on", "true", "1"):
         raise RenderError(
@@ -71,8 +73,8 @@ def check_mujoco_gl() -> None:
             failed = RenderError(
                 f"MuJoCo cannot open an offscreen OpenGL context ({shown}): {why}; "
                 f"{GL_FIX}.")
-            _FAILED["" if value is None else value] = failed
+            _FAILED[key] = failed
             raise failed from err
     renderer.close()
-    _CHECKED.append("" if value is None else value)
+    _CHECKED.add(key)
 
