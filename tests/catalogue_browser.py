@@ -120,10 +120,20 @@ class _Page:
         self.page.on("console", lambda m: self.problems.append(
             f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None)
         self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
-        self.page.on("requestfailed", lambda r: self.problems.append(
-            f"request failed: {r.url} ({r.failure})"))
+        self.page.on("requestfailed", self._request_failed)
         self.page.on("response", lambda r: self.problems.append(
             f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+
+    def _request_failed(self, request) -> None:
+        """Record a failed request, except one the browser cancelled itself.
+
+        ``net::ERR_ABORTED`` is Chromium dropping a request still in flight when the
+        page navigates on (the favicon is fetched after ``load``, so the next ``goto``
+        often cancels it): not a fault of the site. Every reference is fetched again
+        by :func:`_check_refs` and must answer HTTP 200, so a missing file still fails.
+        """
+        if request.failure != "net::ERR_ABORTED":
+            self.problems.append(f"request failed: {request.url} ({request.failure})")
 
     def visit(self, path: str) -> list[tuple[str, str]]:
         """Open ``path``; check its media; return its references."""
