@@ -473,3 +473,39 @@ def test_scoring_several_splits_trains_each_classifier_once(mnist_ds, image_data
         for x, y in zip(got, alone):
             np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-6)
     assert float(both[0].loss[0]) != pytest.approx(float(both[1].loss[0]), rel=1e-4)
+
+
+def test_search_basis_moves_each_image_along_real_images_of_its_class(mnist_ds,
+                                                                      image_data_dir):
+    """image.search_basis K: the ES searches (D, K) coefficients over K real images
+    of each image's class (minus the class mean, per-pixel RMS 1/sqrt(K)); zero
+    coefficients decode to the start; the field is omitted at 0 and exclusive with
+    search_resolution."""
+    from hades_zoo.engine.distill import _image_task
+    from hades_zoo.engine.tasks.image import class_basis_images
+
+    r = mnist_ds.recipe
+    r = r.replace(image=dataclasses.replace(r.image, search_basis=5))
+    task = _image_task(r, image_data_dir / "mnist", None, 200)
+    sol = task.initial_solution()
+    assert sol["coef"].shape == (10, 5) and task.basis.shape == (10, 5, 784)
+    np.testing.assert_array_equal(task.decode(sol), task.initial_states)
+    pixels, labels = task.real_pixels.reshape(200, -1), np.asarray(task.real_labels)
+    c = int(task.labels[3])
+    first = pixels[labels == c][0] - pixels[labels == c].mean(0)
+    moved = np.asarray(task.decode({"coef": sol["coef"].at[3, 0].set(2.0)}))
+    change = moved - task.initial_states
+    assert np.abs(change[[0, 1, 2, 4, 5, 6, 7, 8, 9]]).max() == 0  # only image 3 moved
+    np.testing.assert_allclose(change[3], 2.0 * first / np.sqrt(np.mean(first ** 2))
+                               / np.sqrt(5), rtol=1e-4, atol=1e-5)
+    rms = np.sqrt(np.mean(task.basis ** 2, axis=-1))
+    np.testing.assert_allclose(rms, 1 / np.sqrt(5), rtol=1e-5)
+    with pytest.raises(RecipeError, match=r"search_basis is 30 but class \d has \d+ real images"):
+        class_basis_images(pixels[:30], labels[:30], np.asarray(task.labels), 30)
+
+    assert "search_basis" not in recipe_to_dict(mnist_ds.recipe)["image"]
+    assert recipe_from_dict(recipe_to_dict(r)).image.search_basis == 5
+    with pytest.raises(RecipeError, match="search_basis and .*search_resolution"):
+        r.replace(image=dataclasses.replace(r.image, search_resolution=7)).validate()
+    with pytest.raises(RecipeError, match="search_basis must be >= 0"):
+        r.replace(image=dataclasses.replace(r.image, search_basis=-1)).validate()

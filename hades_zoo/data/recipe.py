@@ -425,6 +425,12 @@ class ImageConfig:
             and added to the ``init_mode`` images (``jax.image.resize``): ``r * r``
             dimensions per image instead of ``height * width``, which a small
             population can estimate a gradient for. The dataset holds the full images.
+        search_basis: 0 (default): off. K > 0: the ES searches K coefficients per
+            image, over K real images of that image's class (the first K of the
+            fitness images, minus their class mean, each scaled to a per-pixel RMS of
+            ``1 / sqrt(K)``), added to the ``init_mode`` images: the search moves
+            along directions real images of the class vary in. Exclusive with
+            ``search_resolution``. The dataset holds the full images.
     """
 
     height: int = 28
@@ -440,6 +446,7 @@ class ImageConfig:
     fitness_steps: int = 0
     fitness_batch: int = 0
     search_resolution: int = 0
+    search_basis: int = 0
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -465,6 +472,13 @@ class ImageConfig:
             raise RecipeError(
                 f"{path}.search_resolution must be in [0, {min(self.height, self.width)}] "
                 f"(0: search the pixels), got {self.search_resolution}.")
+        if self.search_basis < 0:
+            raise RecipeError(f"{path}.search_basis must be >= 0 (0: off), got "
+                              f"{self.search_basis}.")
+        if self.search_basis and self.search_resolution:
+            raise RecipeError(
+                f"{path}.search_basis and {path}.search_resolution are two ways to search "
+                "the images: set one of them (the other 0).")
         if self.fitness_steps < 0:
             raise RecipeError(f"{path}.fitness_steps must be >= 0 (0: all bc.steps), got "
                               f"{self.fitness_steps}.")

@@ -136,6 +136,7 @@ _OMIT_WHEN_DEFAULT: dict[tuple[str, ...], Any] = {
     ("image", "fitness_steps"): 0,
     ("image", "fitness_batch"): 0,
     ("image", "search_resolution"): 0,
+    ("image", "search_basis"): 0,
     ("bc", "momentum"): 0.0,
     ("es", "lrate_decay"): 1.0,
     ("eval", "mode"): "pooled",

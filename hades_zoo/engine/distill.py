@@ -400,7 +400,7 @@ def _distill(recipe: Recipe, out: Path | None, *, stops, progress_fn, resume, ob
 def _image_task(recipe: Recipe, data_dir, split: str | None, limit: int | None):
     """An ImageTask with the real fitness images and the ES start attached."""
     from hades_zoo.engine.image_data import load_split
-    from hades_zoo.engine.tasks.image import ImageTask, class_mean_images
+    from hades_zoo.engine.tasks.image import ImageTask
 
     task = ImageTask(recipe)
     img = recipe.image
@@ -408,11 +408,6 @@ def _image_task(recipe: Recipe, data_dir, split: str | None, limit: int | None):
         limit = img.fitness_limit
     data = load_split(recipe.env.name, split or img.fitness_split, data_dir=data_dir,
                       limit=limit)
-    task.real_pixels = data.pixels(img.normalize)
-    task.real_labels = data.labels
-    d = recipe.dataset.size
-    task.initial_states = (
-        class_mean_images(task.real_pixels, data.labels, d, img.num_classes)
-        if img.init_mode == "mean" else np.zeros((d, img.num_pixels), np.float32))
+    task.set_real_images(data.pixels(img.normalize), data.labels)
     task.data_name = data.name
     return task

@@ -290,9 +290,15 @@ def _image_head(ds: Any, source: str) -> str:
                   else "")
                + (f"; its classifiers train the protocol's first {img.fitness_steps} steps"
                   if img.fitness_steps and img.fitness_steps < r.bc.steps else ""))
-    search = (f"a {img.search_resolution} x {img.search_resolution} offset per image, "
-              f"upsampled bilinearly onto the `{img.init_mode}` start"
-              if img.search_resolution else f"the pixels, from the `{img.init_mode}` start")
+    if img.search_resolution:
+        search = (f"a {img.search_resolution} x {img.search_resolution} offset per image, "
+                  f"upsampled bilinearly onto the `{img.init_mode}` start")
+    elif img.search_basis:
+        search = (f"{img.search_basis} coefficients per image over {img.search_basis} real "
+                  f"images of its class (minus the class mean), added to the "
+                  f"`{img.init_mode}` start")
+    else:
+        search = f"the pixels, from the `{img.init_mode}` start"
     inits = (f"{r.num_inits} fresh inits per candidate" if r.policy.init_seed is None
              else f"fixed init `key({r.policy.init_seed})`")
     data = "mnist" if r.env.name == "MNIST" else "fashion-mnist"

@@ -35,9 +35,15 @@ import optax
 
 from hades_zoo.data.cache import use_compilation_cache
 from hades_zoo.data.recipe import BCConfig, ImageConfig, Recipe
+from hades_zoo.engine.tasks.image_start import (
+    class_basis_images,
+    class_mean_images,
+    fixed_image_labels,
+)
 from hades_zoo.errors import RecipeError
 
 __all__ = ["ImageCNN", "PatchConv", "ImageTask", "ImageScores", "fixed_image_labels", "class_mean_images",
+           "class_basis_images",
            "image_protocol_scores", "image_protocol_scores_splits",
            "EVAL_BATCH"]
 
@@ -109,36 +115,6 @@ class ImageScores(NamedTuple):
     accuracy: jax.Array
 
 
-def fixed_image_labels(size: int, num_classes: int) -> np.ndarray:
-    """The reference's fixed labels ``repeat(arange(C), D // C)``; D must be k * C."""
-    if size % num_classes:
-        raise RecipeError(
-            f"dataset.size={size} is not a multiple of num_classes={num_classes}; image "
-            "datasets hold the same number of images per class.")
-    return np.repeat(np.arange(num_classes, dtype=np.int32), size // num_classes)
-
-
-def class_mean_images(pixels: np.ndarray, labels: np.ndarray, size: int,
-                      num_classes: int) -> np.ndarray:
-    """The reference ``init_mode: mean`` start: each class's mean real image.
-
-    Args:
-        pixels: (N, H, W, C) float real images (already in the protocol's scale).
-        labels: (N,) int.
-
-    Returns:
-        (size, H*W*C) float32, class c repeated ``size // num_classes`` times.
-    """
-    k = size // num_classes
-    rows = []
-    for c in range(num_classes):
-        sel = pixels[np.asarray(labels) == c]
-        if len(sel) == 0:
-            raise RecipeError(f"no real image of class {c}: cannot build the mean init.")
-        rows += [sel.reshape(len(sel), -1).mean(0)] * k
-    return np.stack(rows).astype(np.float32)
-
-
 def _optimizer(bc: BCConfig) -> optax.GradientTransformation:
     if bc.optimizer == "sgd":
         return optax.sgd(bc.lr, momentum=bc.momentum or None)
@@ -170,10 +146,31 @@ class ImageTask:
         self.tx = _optimizer(recipe.bc)
         self.labels = fixed_image_labels(recipe.dataset.size, self.image.num_classes)
         self.initial_states: np.ndarray | None = None  # (D, H*W*C): the ES start
+        self.basis: np.ndarray | None = None  # (D, K, H*W*C): image.search_basis
         self.fixed_params: Any | None = None
         if recipe.policy.init_seed is not None:
             self.fixed_params = self.module.init(jax.random.key(recipe.policy.init_seed),
                                                  self._dummy())
+
+    def set_real_images(self, pixels: np.ndarray, labels: np.ndarray) -> None:
+        """Attach the real fitness images and what the ES start is built from them:
+        ``real_pixels`` / ``real_labels``, ``initial_states`` (class means, or zeros for
+        ``init_mode: zero``) and, with ``image.search_basis``, ``basis``.
+
+        Args:
+            pixels: (N, H, W, C) float, in the protocol's scale; labels: (N,) int.
+
+        Raises:
+            RecipeError: a class has no real image (mean start) or too few (basis).
+        """
+        img, d = self.image, self.recipe.dataset.size
+        self.real_pixels, self.real_labels = pixels, labels
+        self.initial_states = (
+            class_mean_images(pixels, labels, d, img.num_classes)
+            if img.init_mode == "mean" else np.zeros((d, img.num_pixels), np.float32))
+        if img.search_basis:
+            self.basis = class_basis_images(pixels, labels, np.asarray(self.labels),
+                                            img.search_basis)
 
     def _dummy(self) -> jax.Array:
         return jnp.zeros((1, *self.image.shape), jnp.float32)
@@ -185,7 +182,8 @@ class ImageTask:
 
     def initial_solution(self) -> dict[str, jax.Array]:
         """The ES start: ``{"states": (D, H*W*C)}`` (the ``initial_states``), or with
-        ``image.search_resolution`` r > 0 ``{"offset": (D, r*r*C)}`` zeros.
+        ``image.search_resolution`` r > 0 ``{"offset": (D, r*r*C)}`` zeros, or with
+        ``image.search_basis`` K > 0 ``{"coef": (D, K)}`` zeros.
 
         Raises:
             RecipeError: ``initial_states`` was not set (the real images give it).
@@ -193,6 +191,11 @@ class ImageTask:
         if self.initial_states is None:
             raise RecipeError("the image task has no initial_states (class means of the "
                               "real images); set them before distilling.")
+        if self.image.search_basis:
+            if self.basis is None:
+                raise RecipeError("image.search_basis is set but the task has no basis "
+                                  "images (class_basis_images of the real images).")
+            return {"coef": jnp.zeros(self.basis.shape[:2], jnp.float32)}
         r = self.image.search_resolution
         if r:
             d = self.recipe.dataset.size
@@ -203,10 +206,15 @@ class ImageTask:
         """(D, H*W*C) images of an ES solution (pure; see ``initial_solution``).
 
         ``{"offset"}`` is upsampled bilinearly (``jax.image.resize``, ``linear``) from
-        (r, r) to (H, W) and added to ``initial_states``.
+        (r, r) to (H, W) and added to ``initial_states``; ``{"coef"}`` (D, K) weighs
+        each image's K ``basis`` directions, added to ``initial_states``.
         """
         if "states" in solution:
             return solution["states"]
+        if "coef" in solution:  # image.search_basis
+            moved = jnp.einsum("dk,dkp->dp", solution["coef"],
+                               jnp.asarray(self.basis, jnp.float32))
+            return jnp.asarray(self.initial_states, jnp.float32) + moved
         r, img = self.image.search_resolution, self.image
         offset = jnp.reshape(solution["offset"], (-1, r, r, img.channels))
         up = jax.image.resize(offset, (offset.shape[0], *img.shape), method="linear")
