@@ -11,7 +11,8 @@ running obs normalisation) on all local CPU devices. Two populations:
   1000-step episode.
 
 For each population it times one population fitness call (BC + evaluation of every
-candidate; compiled once, median of ``--repeats`` runs) with these protocols:
+candidate; compiled once, then every case timed round-robin, median of ``--repeats``
+rounds) with these protocols:
 
 - ``pooled``: 4 envs x 1000 steps with auto-reset, the reference window;
 - ``episodes, block``: one episode per env; each device steps its whole block of
@@ -30,8 +31,12 @@ device steps its block x ``num_envs`` envs until its longest episode ends; for
 ``continuous``: the pool's slots, busy or idle; for ``pooled``: the whole window).
 *steps/s* is steps needed per second of the generation (BC included), compared with
 the floor measured in the same run: the pure rollout of the same pop x envs for 1000
-steps at full batch (one ``vmap`` of the env step and the policy forward over every
-env of the device, no BC, no early stop, no scheduling). Run by hand::
+steps at full batch on the same devices (``make_population_evaluator`` over the same
+mesh: each device one ``vmap`` of the env step and the policy forward over its block's
+envs; no BC, no early stop, no scheduling). *without BC vs floor*: the same, with
+the generation's seconds minus those of its BC runs alone (*BC only*: the population's
+BC, timed in the same rounds). Until 2026-12-02 the floor ran on one
+device only, so it was slower than a whole pooled generation on two. Run by hand::
 
     python benchmarks/bench_episodes.py [--repeats 3] [--chunk1] [--pools 1:4,0.25:2]
 """
@@ -72,7 +77,7 @@ def main() -> None:
     from hades_zoo.data.recipe_io import load_recipe
     from hades_zoo.engine import continuous
     from hades_zoo.engine.distill import make_population_fitness
-    from hades_zoo.engine.parallel import local_block
+    from hades_zoo.engine.parallel import local_block, make_population_evaluator
     from hades_zoo.engine.policy import init_policy_params
     from hades_zoo.engine.rollout import make_evaluate
     from hades_zoo.engine.tasks.control import ControlTask
@@ -91,17 +96,6 @@ def main() -> None:
             "actions": jnp.asarray(trained.actions)[None]
             + base.es.sigma_init * jax.random.normal(key, (pop, *trained.actions.shape))}
 
-    def timed(fn, *a):
-        t0 = time.perf_counter()
-        out = jax.block_until_ready(fn(*a))
-        compile_s = time.perf_counter() - t0
-        times = []
-        for _ in range(args.repeats):
-            t0 = time.perf_counter()
-            out = jax.block_until_ready(fn(*a))
-            times.append(time.perf_counter() - t0)
-        return out, compile_s, statistics.median(times)
-
     default_pool = (continuous.SLOTS_FRACTION, continuous.SHRINK)
     protocols = {"pooled": dict(mode="pooled"),
                  "episodes, block": dict(mode="episodes")}
@@ -117,7 +111,10 @@ def main() -> None:
         keep = args.only.split(",")
         protocols = {k: v for k, v in protocols.items() if any(w in k for w in keep)}
 
-    rows = []
+    # Every case is compiled first, then timed round-robin (``--repeats`` rounds, the
+    # median of each), so a machine that speeds up or slows down during the run moves
+    # every case alike and the ratios stay side by side.
+    cases = []  # (protocol, phase, jitted fn, args, protocol settings)
     block = local_block(pop, len(devices), 0)
     for name, p in protocols.items():
         recipe = base.replace(
@@ -128,46 +125,88 @@ def main() -> None:
         task = ControlTask(recipe)
         fit = jax.jit(make_population_fitness(recipe, task.make_fitness_fn(), mesh))
         for phase, population in (("early", early), ("late", late)):
-            (ret, aux), c, s = timed(fit, key, population)
-            steps = np.asarray(aux["env_steps"], np.float64)
-            if p["mode"] == "pooled":
-                simulated = pop * n * recipe.eval.num_steps
-            elif "simulated_steps" in aux:
-                simulated = float(np.sum(np.asarray(aux["simulated_steps"], np.float64)))
-            elif p.get("chunk"):
-                simulated = float(np.sum(steps))
-            else:  # each device steps its block until its longest evaluation ends
-                # (padding repeats the first candidates; exact for num_inits 1)
-                padded = np.resize(steps, len(devices) * block)
-                simulated = sum(block * float(np.max(padded[i:i + block]))
-                                for i in range(0, len(padded), block))
-            rows.append({"protocol": name, "phase": phase, "seconds": s, "compile_s": c,
-                         "env_steps": float(np.sum(steps)), "simulated_steps": simulated,
-                         "steps_per_s": float(np.sum(steps)) / s,
-                         "mean_return": float(jnp.mean(ret))})
-            print(json.dumps(rows[-1]), flush=True)
-    continuous.SLOTS_FRACTION, continuous.SHRINK = default_pool
+            cases.append((name, phase, fit, (key, population), p))
 
-    # The floor: the pure rollout of the same env batch (pop x envs x 1000 steps).
+    # The floor: the pure rollout of the same env batch (pop x envs x 1000 steps), on
+    # the same mesh as the generations (each device rolls out its block of candidates
+    # in one vmap, as `pooled` does), without BC: fixed random policies.
     task = ControlTask(base.replace(eval=dataclasses.replace(base.eval, mode="pooled")))
     ev = make_evaluate(task.env, task.module, task.recipe.eval, base.env.obs_norm)
     params = jax.vmap(lambda k: init_policy_params(task.module, k, task.spec.obs_dim))(
         jax.random.split(key, pop))
     mean, var = task.norm_arrays()
-    floor = jax.jit(jax.vmap(lambda p: ev(key, p, mean, var)))
-    res, c, s = timed(floor, params)
-    floor_steps = float(jnp.sum(res.env_steps))
+
+    def rollout_only(k, candidate):
+        res = ev(k, candidate["params"], mean, var)
+        return res.mean_return, {"env_steps": res.env_steps}
+
+    floor = jax.jit(make_population_evaluator(rollout_only, mesh, pop))
+
+    # BC alone (the generations' other work): the population's BC runs, no rollout.
+    bc_task = ControlTask(base)
+
+    def bc_only(k, sol):
+        y, w = bc_task.targets_and_weights(sol)
+        _, losses = bc_task.train(k, sol["states"], y, w)
+        return losses[-1], {"env_steps": jnp.zeros((), jnp.int32)}
+
+    bc = jax.jit(make_population_evaluator(bc_only, mesh, pop))
+    cases.append(("BC only", "early", bc, (key, early), None))
+    cases.append(("floor", "-", floor, (key, {"params": params}), None))
+
+    outs, compile_s = [], []
+    for name, phase, fn, a, p in cases:  # the pool settings are read when tracing
+        continuous.SLOTS_FRACTION, continuous.SHRINK = (p or {}).get("pool", default_pool)
+        t0 = time.perf_counter()
+        outs.append(jax.block_until_ready(fn(*a)))
+        compile_s.append(time.perf_counter() - t0)
+        print(f"compiled {name} {phase}: {compile_s[-1]:.1f} s", flush=True)
+    continuous.SLOTS_FRACTION, continuous.SHRINK = default_pool
+    laps: list[list[float]] = [[] for _ in cases]
+    for _ in range(args.repeats):
+        for i, (_, _, fn, a, _) in enumerate(cases):
+            t0 = time.perf_counter()
+            jax.block_until_ready(fn(*a))
+            laps[i].append(time.perf_counter() - t0)
+    secs = [statistics.median(t) for t in laps]
+
+    bc_s = secs[-2]
+    print(json.dumps({"bc only": "population BC runs", "seconds": bc_s,
+                      "compile_s": compile_s[-2], "laps": laps[-2]}), flush=True)
+    rows = []
+    for (name, phase, _, _, p), (ret, aux), c, s in zip(cases[:-2], outs, compile_s, secs):
+        steps = np.asarray(aux["env_steps"], np.float64)
+        if p["mode"] == "pooled":
+            simulated = pop * n * base.eval.num_steps
+        elif "simulated_steps" in aux:
+            simulated = float(np.sum(np.asarray(aux["simulated_steps"], np.float64)))
+        elif p.get("chunk"):
+            simulated = float(np.sum(steps))
+        else:  # each device steps its block until its longest evaluation ends
+            # (padding repeats the first candidates; exact for num_inits 1)
+            padded = np.resize(steps, len(devices) * block)
+            simulated = sum(block * float(np.max(padded[i:i + block]))
+                            for i in range(0, len(padded), block))
+        rows.append({"protocol": name, "phase": phase, "seconds": s, "compile_s": c,
+                     "laps": laps[len(rows)],
+                     "env_steps": float(np.sum(steps)), "simulated_steps": simulated,
+                     "steps_per_s": float(np.sum(steps)) / s,
+                     "mean_return": float(jnp.mean(ret))})
+        print(json.dumps(rows[-1]), flush=True)
+    s, c = secs[-1], compile_s[-1]
+    floor_steps = float(jnp.sum(outs[-1][1]["env_steps"]))
     floor_rate = floor_steps / s
     print(json.dumps({"floor": "pure rollout", "seconds": s, "compile_s": c,
-                      "env_steps": floor_steps, "steps_per_s": floor_rate}), flush=True)
+                      "laps": laps[-1], "env_steps": floor_steps,
+                      "steps_per_s": floor_rate}), flush=True)
 
     load = os.getloadavg()
     print(f"\n{len(devices)} devices, pop {pop}, {n} envs, {base.eval.num_steps}-step "
-          f"episodes, median of {args.repeats}; load average at the end "
+          f"episodes, median of {args.repeats} round-robin rounds; load average at the end "
           f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}\n")
     print("| protocol | phase | s / generation | compile s | steps needed | simulated "
-          "| steps/s | vs floor | s/gen vs pooled | s/gen vs block |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| steps/s | vs floor | without BC vs floor | s/gen vs pooled | s/gen vs block |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     ref = {(r["protocol"], r["phase"]): r["seconds"] for r in rows}
     for r in rows:
         vs_pooled = ref.get(("pooled", r["phase"]))
@@ -176,14 +215,18 @@ def main() -> None:
               f"{r['compile_s']:.0f} | {r['env_steps']:,.0f} | "
               f"{r['simulated_steps']:,.0f} | {r['steps_per_s']:,.0f} | "
               f"{r['steps_per_s'] / floor_rate:.2f} | "
+              f"{r['env_steps'] / (r['seconds'] - bc_s) / floor_rate:.2f} | "
               + (f"{r['seconds'] / vs_pooled:.2f}" if vs_pooled else "-") + " | "
               + (f"{r['seconds'] / vs_block:.2f}" if vs_block else "-") + " |")
     print(f"| floor: pure rollout | - | {s:.2f} | {c:.0f} | {floor_steps:,.0f} | "
-          f"{floor_steps:,.0f} | {floor_rate:,.0f} | 1.00 | - | - |")
+          f"{floor_steps:,.0f} | {floor_rate:,.0f} | 1.00 | 1.00 | - | - |")
+    print(f"| BC only (the population's BC runs) | - | {bc_s:.2f} | {compile_s[-2]:.0f} "
+          "| - | - | - | - | - | - | - |")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"rows": rows, "floor": {"seconds": s, "env_steps": floor_steps,
                                                "steps_per_s": floor_rate},
+                       "bc_only": {"seconds": bc_s, "laps": laps[-2]},
                        "devices": len(devices), "load_average": load,
                        "date": time.strftime("%Y-%m-%d %H:%M")}, fh, indent=1)
 
