@@ -503,6 +503,10 @@ def test_search_basis_moves_each_image_along_real_images_of_its_class(mnist_ds,
     with pytest.raises(RecipeError, match=r"search_basis is 30 but class \d has \d+ real images"):
         class_basis_images(pixels[:30], labels[:30], np.asarray(task.labels), 30)
 
+    from hades_zoo.hub.cards import render_card
+
+    card = str(render_card(mnist_ds.replace(recipe=r)))  # the card says how it searched
+    assert "searches 5 coefficients per image over 5 real images of its class" in card
     assert "search_basis" not in recipe_to_dict(mnist_ds.recipe)["image"]
     assert recipe_from_dict(recipe_to_dict(r)).image.search_basis == 5
     with pytest.raises(RecipeError, match="search_basis and .*search_resolution"):
