@@ -51,6 +51,21 @@ from tests.distill_runs import CLI, ROOT, child_env
 GENS = 6
 
 
+@pytest.fixture(autouse=True)
+def _sigint_is_delivered():
+    """These tests send SIGINT. A suite started as a background job of a
+    non-interactive shell (``bash .ci/run &``, ``nohup ... &``) inherits SIGINT
+    *ignored*, Python keeps it so, and every child inherits it: a Ctrl-C could never
+    arrive (CI, 2026-12-03: three tests failed that way). For their duration they take
+    Python's own handler, which children do not inherit (a handler resets on exec)."""
+    before = signal.getsignal(signal.SIGINT)
+    if before == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    if before is not None:  # None: a handler not set from Python, left as it is
+        signal.signal(signal.SIGINT, before)
+
+
 def _tiny(tiny_recipe, generations=GENS):
     return tiny_recipe.replace(es=dataclasses.replace(tiny_recipe.es,
                                                       generations=generations))
