@@ -174,7 +174,8 @@ def main() -> None:
     print(json.dumps({"bc only": "population BC runs", "seconds": bc_s,
                       "compile_s": compile_s[-2], "laps": laps[-2]}), flush=True)
     rows = []
-    for (name, phase, _, _, p), (ret, aux), c, s in zip(cases[:-2], outs, compile_s, secs):
+    for (name, phase, _, _, p), (ret, aux), c, s, lap in zip(cases[:-2], outs, compile_s,
+                                                              secs, laps):
         steps = np.asarray(aux["env_steps"], np.float64)
         if p["mode"] == "pooled":
             simulated = pop * n * base.eval.num_steps
@@ -188,7 +189,7 @@ def main() -> None:
             simulated = sum(block * float(np.max(padded[i:i + block]))
                             for i in range(0, len(padded), block))
         rows.append({"protocol": name, "phase": phase, "seconds": s, "compile_s": c,
-                     "laps": laps[len(rows)],
+                     "laps": lap,
                      "env_steps": float(np.sum(steps)), "simulated_steps": simulated,
                      "steps_per_s": float(np.sum(steps)) / s,
                      "mean_return": float(jnp.mean(ret))})
