@@ -36,9 +36,21 @@ mesh: each device one ``vmap`` of the env step and the policy forward over its b
 envs; no BC, no early stop, no scheduling). *without BC vs floor*: the same, with
 the generation's seconds minus those of its BC runs alone (*BC only*: the population's
 BC, timed in the same rounds). Until 2026-12-02 the floor ran on one
-device only, so it was slower than a whole pooled generation on two. Run by hand::
+device only, so it was slower than a whole pooled generation on two.
+
+*Step cost by batch size* (``--curve``): the same pure rollout with 1, 2, 4, 8
+candidates per device (4 to 32 envs), timed in the same rounds: seconds per
+device-iteration (one batched env step on every device) by envs per device. On CPU an
+iteration has a large fixed part (XLA runs a few thousand small kernels per env step
+whatever the batch), so small batches cost more per env step. *Model bound*: a device
+must run at least as many iterations as its longest evaluation has steps, carrying all
+of its candidates' env steps, so it needs at least ``longest x hull(work / longest)``
+seconds (``hull``: the convex envelope of the measured cost per iteration by batch
+size); the bound of a generation is the slowest device's plus the BC runs. It is a
+model (the curve uses the pooled rollout's step), not a proof. Run by hand::
 
     python benchmarks/bench_episodes.py [--repeats 3] [--chunk1] [--pools 1:4,0.25:2]
+                                        [--curve 1,2,4,8]
 """
 
 from __future__ import annotations
@@ -61,6 +73,10 @@ def main() -> None:
                         help="extra continuous pool settings FRACTION:SHRINK,...")
     parser.add_argument("--only", default="",
                         help="comma-separated protocol names to run (default all)")
+    parser.add_argument("--curve", default="1,2,4,8",
+                        help="candidates per device of the extra pure rollouts that "
+                             "measure the step cost by batch size (the model bound); "
+                             "'' for none")
     parser.add_argument("--json", default=None, help="also write the results here")
     args = parser.parse_args()
 
@@ -151,6 +167,15 @@ def main() -> None:
         return losses[-1], {"env_steps": jnp.zeros((), jnp.int32)}
 
     bc = jax.jit(make_population_evaluator(bc_only, mesh, pop))
+    # The floor at smaller batches: the same pure rollout with c candidates per device
+    # (c x envs envs stepped per device-iteration), for the step cost by batch size.
+    curve = [int(c) for c in filter(None, args.curve.split(","))
+             if int(c) * len(devices) < pop]
+    for c in curve:
+        m = c * len(devices)
+        small = jax.tree.map(lambda a, m=m: a[:m], params)
+        fn = jax.jit(make_population_evaluator(rollout_only, mesh, m))
+        cases.append((f"curve {c}", "-", fn, (key, {"params": small}), None))
     cases.append(("BC only", "early", bc, (key, early), None))
     cases.append(("floor", "-", floor, (key, {"params": params}), None))
 
@@ -171,10 +196,12 @@ def main() -> None:
     secs = [statistics.median(t) for t in laps]
 
     bc_s = secs[-2]
+    num_curve = len(curve)
+    gen_cases = cases[:-2 - num_curve]
     print(json.dumps({"bc only": "population BC runs", "seconds": bc_s,
                       "compile_s": compile_s[-2], "laps": laps[-2]}), flush=True)
     rows = []
-    for (name, phase, _, _, p), (ret, aux), c, s, lap in zip(cases[:-2], outs, compile_s,
+    for (name, phase, _, _, p), (ret, aux), c, s, lap in zip(gen_cases, outs, compile_s,
                                                               secs, laps):
         steps = np.asarray(aux["env_steps"], np.float64)
         if p["mode"] == "pooled":
@@ -192,7 +219,8 @@ def main() -> None:
                      "laps": lap,
                      "env_steps": float(np.sum(steps)), "simulated_steps": simulated,
                      "steps_per_s": float(np.sum(steps)) / s,
-                     "mean_return": float(jnp.mean(ret))})
+                     "mean_return": float(jnp.mean(ret)),
+                     "per_device": _per_device(steps, len(devices), block, n)})
         print(json.dumps(rows[-1]), flush=True)
     s, c = secs[-1], compile_s[-1]
     floor_steps = float(jnp.sum(outs[-1][1]["env_steps"]))
@@ -200,6 +228,11 @@ def main() -> None:
     print(json.dumps({"floor": "pure rollout", "seconds": s, "compile_s": c,
                       "laps": laps[-1], "env_steps": floor_steps,
                       "steps_per_s": floor_rate}), flush=True)
+    # Seconds per device-iteration (one batched env step of every device) by envs per
+    # device: the curve's rollouts and the floor, each 1000 steps (num_steps).
+    per_iter = {c * n: secs[len(gen_cases) + i] / base.eval.num_steps
+                for i, c in enumerate(curve)}
+    per_iter[block * n] = s / base.eval.num_steps
 
     load = os.getloadavg()
     print(f"\n{len(devices)} devices, pop {pop}, {n} envs, {base.eval.num_steps}-step "
@@ -223,13 +256,83 @@ def main() -> None:
           f"{floor_steps:,.0f} | {floor_rate:,.0f} | 1.00 | 1.00 | - | - |")
     print(f"| BC only (the population's BC runs) | - | {bc_s:.2f} | {compile_s[-2]:.0f} "
           "| - | - | - | - | - | - | - |")
+    bounds = _print_bound(rows, per_iter, bc_s, floor_rate, block * n)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"rows": rows, "floor": {"seconds": s, "env_steps": floor_steps,
                                                "steps_per_s": floor_rate},
                        "bc_only": {"seconds": bc_s, "laps": laps[-2]},
+                       "seconds_per_iteration": {str(k): v for k, v in per_iter.items()},
+                       "curve_laps": {str(c * n): laps[len(gen_cases) + i]
+                                      for i, c in enumerate(curve)},
+                       "model_bound": bounds,
                        "devices": len(devices), "load_average": load,
                        "date": time.strftime("%Y-%m-%d %H:%M")}, fh, indent=1)
+
+
+def _per_device(steps, num_devices: int, block: int, num_envs: int) -> list[dict]:
+    """Per device: ``work`` (env steps its candidates' episodes need) and ``longest``
+    (steps of its longest evaluation), from the candidates' ``env_steps`` (``num_envs``
+    x an evaluation's longest episode, exact for one evaluation per candidate). Devices
+    take the padded population in blocks of ``block``; padding repeats the first
+    candidates."""
+    import numpy as np
+
+    padded = np.resize(np.asarray(steps, np.float64), num_devices * block)
+    return [{"work": float(np.sum(b)), "longest": float(np.max(b)) / num_envs}
+            for b in padded.reshape(num_devices, block)]
+
+
+def _hull(per_iter: dict[int, float], batch: float) -> float:
+    """The lower convex envelope of the measured seconds per iteration at ``batch``
+    envs per device (linear between measured sizes; above the largest, its cost per
+    env)."""
+    pts = sorted(per_iter.items())
+    if batch >= pts[-1][0]:
+        return pts[-1][1] * batch / pts[-1][0]
+    best = float("inf")
+    for i, (b0, t0) in enumerate(pts):
+        for b1, t1 in pts[i:]:
+            if b0 <= batch <= b1:
+                w = 0.0 if b1 == b0 else (batch - b0) / (b1 - b0)
+                best = min(best, t0 + w * (t1 - t0))
+    return best if best < float("inf") else pts[0][1]
+
+
+def _print_bound(rows, per_iter, bc_s, floor_rate, full) -> list[dict]:
+    """Print the step cost by batch size and, for every ``episodes`` row, the model
+    bound: a device must run at least ``longest`` iterations (its longest evaluation
+    steps one env step per iteration) carrying its ``work`` env steps in all, so it
+    needs at least ``longest x hull(work / longest)`` seconds, ``hull`` the convex
+    envelope of the measured cost per iteration by batch size; the generation needs the
+    slowest device's bound plus its BC. It is a model (the curve is measured with the
+    pooled rollout's step, the pool adds its bookkeeping), not a proof."""
+    print("\nStep cost by batch size (pure rollout, seconds per device-iteration):\n")
+    print("| envs per device | ms per iteration | steps/s per device | vs full batch |")
+    print("|---:|---:|---:|---:|")
+    full_rate = full / per_iter[full]
+    for b, t in sorted(per_iter.items()):
+        print(f"| {b} | {t * 1e3:.2f} | {b / t:,.0f} | {b / t / full_rate:.2f} |")
+    print("\nModel bound (slowest device: longest x hull(work / longest), plus BC):\n")
+    print("| protocol | phase | longest | work per device | envs per iteration | bound s "
+          "| measured s | bound vs floor | measured vs bound |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    out = []
+    for r in rows:
+        if r["protocol"] == "pooled":
+            continue
+        devs = r["per_device"]
+        t_dev = [d["longest"] * _hull(per_iter, d["work"] / d["longest"]) for d in devs]
+        i = max(range(len(devs)), key=lambda j: t_dev[j])
+        bound = t_dev[i] + bc_s
+        vs_floor = r["env_steps"] / bound / floor_rate
+        out.append({"protocol": r["protocol"], "phase": r["phase"], "bound_s": bound,
+                    "bound_vs_floor": vs_floor, "measured_s": r["seconds"]})
+        print(f"| {r['protocol']} | {r['phase']} | {devs[i]['longest']:.0f} | "
+              f"{devs[i]['work']:,.0f} | {devs[i]['work'] / devs[i]['longest']:.1f} | "
+              f"{bound:.2f} | {r['seconds']:.2f} | {vs_floor:.2f} | "
+              f"{bound / r['seconds']:.2f} |")
+    return out
 
 
 if __name__ == "__main__":
