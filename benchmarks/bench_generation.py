@@ -4,7 +4,10 @@ Config (issue 2, "reference protocol at CPU size"): hopper, positional backend,
 HaDES-R k=2, pop 64, D 64, W 64, 200 BC steps, 4 envs x 1024 steps (``--mode pooled``,
 the reference's window) or 4 episodes of at most 1000 steps each (``--mode episodes``,
 with ``--scheduler block`` or ``continuous``). ``--population early`` starts the ES
-from a random dataset (0.1 x N(0, 1): the hoppers fall within tens of steps), ``late``
+from a random dataset (0.1 x N(0, 1): the hoppers fall within tens of steps; the timed
+generations then evolve it, so they drift towards longer episodes), ``first`` times
+the first generation from that start again and again (the ES state reset before each:
+every timed generation is on random datasets), ``late``
 from a trained one (``--late-dataset``, default the packaged ``hopper-R-64``: most
 episodes run long), so an ``episodes`` generation costs what a generation early or
 late in a run costs. ``benchmarks/bench_reference.py`` runs this beside the authors'
@@ -90,6 +93,9 @@ def _child(args: argparse.Namespace) -> dict:
     compile_s = time.perf_counter() - t0
     times, steps, returns = [], [], []
     for _ in range(args.generations):
+        if args.population == "first":  # every timed generation is the run's first
+            state = DistillState(es.init(key, sol, es_params), jax.random.key(1))
+            jax.block_until_ready(state)
         t0 = time.perf_counter()
         state, metrics = compiled(state)
         jax.block_until_ready(metrics)
@@ -142,7 +148,12 @@ def main() -> None:
     parser.add_argument("--devices", default="1,2", help="device counts to compare")
     parser.add_argument("--mode", default="pooled", choices=("pooled", "episodes"))
     parser.add_argument("--scheduler", default="block", choices=("block", "continuous"))
-    parser.add_argument("--population", default="early", choices=("early", "late"))
+    parser.add_argument("--population", default="early", choices=("early", "first", "late"),
+                        help="early: a run from random datasets, timed over its first "
+                             "generations (the population evolves: hoppers stand longer "
+                             "each generation); first: the same start, every timed "
+                             "generation is the run's first (the ES state is reset before "
+                             "each); late: a run from --late-dataset")
     parser.add_argument("--late-dataset", default="hopper-R-64")
     parser.add_argument("--no-floor", action="store_true",
                         help="skip the rollout / BC floor (seconds per generation only)")

@@ -14,7 +14,10 @@ Runs, back to back on this machine:
    W 64, 200 BC steps, 4 envs), on ``--devices`` XLA CPU devices, once per row:
    ``pooled`` (the reference's window), and ``episodes`` with the ``continuous``
    scheduler (``engine.continuous``) early in a run (random datasets: the hoppers fall
-   within tens of steps) and late (the packaged ``hopper-R-64`` dataset as the ES mean).
+   within tens of steps), ``first`` (the run's first generation, timed again and again:
+   every timed generation is on random datasets, where ``early``'s timed generations
+   have already evolved for one to three) and late (the packaged ``hopper-R-64``
+   dataset as the ES mean).
 
 It prints s/gen of each, the ratios reference / hades_zoo and the load averages before
 and after each run. The machine may be shared: every ratio is of two figures measured
@@ -138,8 +141,8 @@ def main() -> None:
                         help="reference generations (the first, compiling, is left out)")
     parser.add_argument("--hades-generations", type=int, default=3)
     parser.add_argument("--devices", type=int, default=2)
-    parser.add_argument("--rows", default="pooled:early,continuous:early,continuous:late,"
-                                          "block:early",
+    parser.add_argument("--rows", default="pooled:early,continuous:early,continuous:first,"
+                                          "continuous:late,block:early",
                         help="hades_zoo rows, SCHEDULER:POPULATION (pooled = the window)")
     parser.add_argument("--json", default=None, help="also write the results here")
     args = parser.parse_args()
