@@ -196,14 +196,17 @@ def main() -> None:
     secs = [statistics.median(t) for t in laps]
 
     bc_s = secs[-2]
-    num_curve = len(curve)
-    gen_cases = cases[:-2 - num_curve]
+    gen_cases = cases[:-2 - len(curve)]
+    secs_of = {case[0]: sec for case, sec in zip(cases, secs)}  # curve names are unique
+    laps_of = {case[0]: lap for case, lap in zip(cases, laps)}
     print(json.dumps({"bc only": "population BC runs", "seconds": bc_s,
                       "compile_s": compile_s[-2], "laps": laps[-2]}), flush=True)
     rows = []
     for (name, phase, _, _, p), (ret, aux), c, s, lap in zip(gen_cases, outs, compile_s,
                                                               secs, laps):
         steps = np.asarray(aux["env_steps"], np.float64)
+        per_device = _per_device(steps, len(devices),
+                                 local_block(pop, len(devices), p.get("chunk", 0)), n)
         if p["mode"] == "pooled":
             simulated = pop * n * base.eval.num_steps
         elif "simulated_steps" in aux:
@@ -212,17 +215,13 @@ def main() -> None:
             simulated = float(np.sum(steps))
         else:  # each device steps its block until its longest evaluation ends
             # (padding repeats the first candidates; exact for num_inits 1)
-            padded = np.resize(steps, len(devices) * block)
-            simulated = sum(block * float(np.max(padded[i:i + block]))
-                            for i in range(0, len(padded), block))
+            simulated = sum(block * n * d["longest"] for d in per_device)
         rows.append({"protocol": name, "phase": phase, "seconds": s, "compile_s": c,
                      "laps": lap,
                      "env_steps": float(np.sum(steps)), "simulated_steps": simulated,
                      "steps_per_s": float(np.sum(steps)) / s,
                      "mean_return": float(jnp.mean(ret)),
-                     "per_device": _per_device(
-                         steps, len(devices), local_block(pop, len(devices),
-                                                          p.get("chunk", 0)), n)})
+                     "per_device": per_device})
         print(json.dumps(rows[-1]), flush=True)
     s, c = secs[-1], compile_s[-1]
     floor_steps = float(jnp.sum(outs[-1][1]["env_steps"]))
@@ -232,8 +231,7 @@ def main() -> None:
                       "steps_per_s": floor_rate}), flush=True)
     # Seconds per device-iteration (one batched env step of every device) by envs per
     # device: the curve's rollouts and the floor, each 1000 steps (num_steps).
-    per_iter = {c * n: secs[len(gen_cases) + i] / base.eval.num_steps
-                for i, c in enumerate(curve)}
+    per_iter = {c * n: secs_of[f"curve {c}"] / base.eval.num_steps for c in curve}
     per_iter[block * n] = s / base.eval.num_steps
 
     load = os.getloadavg()
@@ -265,8 +263,7 @@ def main() -> None:
                                                "steps_per_s": floor_rate},
                        "bc_only": {"seconds": bc_s, "laps": laps[-2]},
                        "seconds_per_iteration": {str(k): v for k, v in per_iter.items()},
-                       "curve_laps": {str(c * n): laps[len(gen_cases) + i]
-                                      for i, c in enumerate(curve)},
+                       "curve_laps": {str(c * n): laps_of[f"curve {c}"] for c in curve},
                        "model_bound": bounds,
                        "devices": len(devices), "load_average": load,
                        "date": time.strftime("%Y-%m-%d %H:%M")}, fh, indent=1)

@@ -58,12 +58,7 @@ for folder in fashion-mnist mnist; do
 done
 WORK=${WORK:-$(mktemp -d /tmp/issue21.XXXXXX)}
 mkdir -p "$OUT/hopper" "$OUT/runs" "$WORK/runs"
-if [ -d .whl ] && [ -z "${NO_WHL:-}" ]; then  # NO_WHL=1: use the installed packages
-  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-    --target /tmp/site .whl/*.whl || exit 3
-  export PYTHONPATH=/tmp/site:$PWD
-fi
-export XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1
+. scripts/device_env.sh && device_env || exit 3
 "$PY" -c "import jax, brax, evosax, hades_zoo; print(jax.__version__, jax.devices())" \
   > "$OUT/smoke.txt" 2>&1 || { cat "$OUT/smoke.txt"; exit 3; }
 cat "$OUT/smoke.txt"
@@ -97,8 +92,7 @@ for ds in fashionmnist:fashion-mnist:fm mnist:mnist:mn; do
     [ -d "$RESUME/$name" ] && cp -r "$RESUME/$name/." "$run/"
     sets=(--set seed=$seed)
     [ "$seed" -gt 0 ] && sets+=(--set name=$env-R-10.hz.s$seed)
-    timeout --preserve-status -s INT -k "$KILL_AFTER" "$IMAGE_LIMIT" "$PY" -c \
-      "import sys; from hades_zoo.cli.base import main; sys.argv[0] = 'hades-zoo'; main()" \
+    timeout --preserve-status -s INT -k "$KILL_AFTER" "$IMAGE_LIMIT" "$PY" -m hades_zoo.cli \
       distill "recipes/pending/$env-R-10.hz.yaml" --out "$run" --data-dir "$DATA/$folder" \
       "${sets[@]}" "${image_sets[@]}" > "$WORK/$name.log" 2>&1 &
     names+=("$name"); pids+=($!); starts+=("$(last_generation "$run")")

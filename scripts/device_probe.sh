@@ -7,19 +7,14 @@
 set -u
 LIMIT=${1:-400}; OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 WHL=${WHL:-.whl}
-if [ -d "$WHL" ]; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-    --target /tmp/site "$WHL"/*.whl || exit 2
-  export PYTHONPATH=/tmp/site:$PWD
-fi
-export XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1
+. scripts/device_env.sh && device_env || exit 2
 python3 -c "import jax, gymnax, evosax, hades_zoo; print(jax.__version__, jax.devices())" \
   > "$OUT/smoke.txt" 2>&1 || exit 3
 while IFS='|' read -r name recipe sets; do
   [ -z "$name" ] && continue
   mkdir -p "$OUT/$name"
   # shellcheck disable=SC2086
-  timeout "$LIMIT" python3 -c "import sys; from hades_zoo.cli.base import main; sys.argv[0] = 'hades-zoo'; main()" distill "$recipe" --out "/tmp/runs/$name" $sets \
+  timeout "$LIMIT" python3 -m hades_zoo.cli distill "$recipe" --out "/tmp/runs/$name" $sets \
     > "$OUT/$name/log.txt" 2>&1 &
 done < "${PROBES:?set PROBES to a probe list file}"
 wait

@@ -8,12 +8,7 @@
 #   usage: bash scripts/device_transfer.sh [N] [LIMIT]
 set -u
 N=${1:-12}; LIMIT=${2:-450}; OUT=${OUT:-/tmp/out}; mkdir -p "$OUT" /tmp/logs
-if [ -d .whl ]; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-    --target /tmp/site .whl/*.whl || exit 2
-  export PYTHONPATH=/tmp/site:$PWD
-fi
-export XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1
+. scripts/device_env.sh && device_env || exit 2
 python3 -c "import jax, brax, gymnax, evosax, hades_zoo; print(jax.__version__, jax.devices())" \
   > /tmp/logs/smoke.txt 2>&1 || { cp /tmp/logs/smoke.txt "$OUT/"; exit 3; }
 python3 scripts/transfer_all.py --list > /tmp/logs/todo.txt 2>&1
