@@ -13,7 +13,9 @@ Each cell is one fresh Python process, timed from outside (wall and CPU seconds)
   programs of ``hades_zoo.engine.compiled``) in a fresh empty temporary folder;
   ``warm``: the folder the cold run filled.
 
-The split (seconds of wall time inside the process): ``import jax``, the rest of the
+The split (seconds of wall time inside the process): ``import numpy``, ``import
+ml_dtypes`` (which jax imports first; its cost depends on its version, so the table
+prints the versions each checkout imported), ``import jax`` (the rest of it), the rest of the
 imports (``hades_zoo``, flax, optax; brax when the env is built), ``load`` (the
 dataset), ``env`` (building the env, brax's import included), ``trace`` (jaxpr
 tracing and lowering to StableHLO, JAX's monitoring events), ``export``
@@ -28,8 +30,10 @@ less).
 
 ``--checkout DIR`` (repeatable) runs every cell with ``PYTHONPATH=DIR``, so a
 before/after comparison (e.g. ``--checkout /path/to/main --checkout .``) is measured
-side by side in one run. ``--imports`` also prints the slowest imports of the
-command's modules (``python -X importtime``).
+side by side in one run; DIR may also be a folder with a symlink to the package and
+another version of a dependency beside it (``pip install --no-deps --target DIR
+ml_dtypes==0.6.0``), which ``PYTHONPATH`` puts first. ``--imports`` also prints the
+slowest imports of the command's modules (``python -X importtime``).
 
     PYTHONPATH=$PWD python benchmarks/bench_eval.py [--id hopper-R-64] [--episodes 10]
         [--checkout DIR ...] [--repeat 1] [--imports] [--json out.json]
@@ -56,8 +60,16 @@ import json, os, sys, time
 T0 = time.perf_counter()
 MODE, ID, EPISODES = sys.argv[1], sys.argv[2], int(sys.argv[3])
 split = {}
+import numpy
+split["import numpy"] = time.perf_counter() - T0
+t = time.perf_counter()
+import ml_dtypes  # jax imports it first thing; its own row (0.7.0: ~0.9 s, 0.6.0: ~0.01 s)
+split["import ml_dtypes"] = time.perf_counter() - t
+t = time.perf_counter()
 import jax
-split["import jax"] = time.perf_counter() - T0
+split["import jax"] = time.perf_counter() - t
+versions = {"jax": jax.__version__, "numpy": numpy.__version__,
+            "ml_dtypes": ml_dtypes.__version__}
 from collections import defaultdict
 events = defaultdict(float)
 counts = defaultdict(int)
@@ -164,7 +176,7 @@ print(json.dumps({"split": split, "job": job, "total": total, "floor": floor,
                   "cpu": ru.ru_utime + ru.ru_stime, "returns": returns,
                   "compiles": counts["/jax/core/compile/backend_compile_duration"],
                   "cache_hits": counts["/jax/compilation_cache/cache_retrieval_time_sec"],
-                  "brax_imported": "brax" in sys.modules}))
+                  "brax_imported": "brax" in sys.modules, "versions": versions}))
 """
 
 API = r"""
@@ -175,7 +187,7 @@ pol = hz.train_policy(ds)
 print([float(r) for r in hz.evaluate(pol, episodes=int(sys.argv[2])).returns])
 """
 
-SPLIT_KEYS = ("import jax", "import rest", "load", "env", "trace", "export", "compile",
+SPLIT_KEYS = ("import numpy", "import ml_dtypes", "import jax", "import rest", "load", "env", "trace", "export", "compile",
               "cache load", "bc run", "rollout run", "other")
 
 
@@ -269,6 +281,8 @@ def _table(results: dict) -> str:
     row("XLA compiles / cache hits", lambda r, c: (f"{r[c + '_split']['compiles']} / "
                                                    f"{r[c + '_split']['cache_hits']}"))
     row("brax imported", lambda r, c: str(r[c + "_split"]["brax_imported"]))
+    row("jax / numpy / ml_dtypes", lambda r, c: " / ".join(
+        r[c + "_split"]["versions"][m] for m in ("jax", "numpy", "ml_dtypes")))
     row("floor: bc + rollout s", lambda r, c: (
         f"{sum(r[c + '_split']['floor'].values()):.2f}"))
     row("wall / floor", lambda r, c: (
