@@ -10,6 +10,12 @@ the path does not exist (never half-written). Files of the old folder that the n
 contents do not name (a user's notes) are carried over by :func:`write_folder`;
 :func:`replace_folder` builds a whole tree (subfolders too) and keeps nothing of the
 old one (a generated site: a page the new build does not write must go).
+
+What is replaced is the folder the path names: a symlink to a folder is followed (the
+folder it points at is replaced, the link stays); a new folder takes the old one's
+permission bits and group. A folder that cannot be swapped as a whole (the current
+folder or one holding it, a mount point, ``/``) is refused by
+:func:`check_replaceable` before any work, with a ``StorageError`` naming the fix.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import ctypes.util
 import errno
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -27,7 +34,7 @@ from hades_zoo.data.cache import _umask, storage_error
 from hades_zoo.data.paths import child_path
 from hades_zoo.errors import StorageError
 
-__all__ = ["replace_folder", "write_folder"]
+__all__ = ["check_replaceable", "replace_folder", "target_folder", "write_folder"]
 
 _RENAME_EXCHANGE = 2
 #: what a failed write of the new tree means (a read error inside ``fill`` is its own)
@@ -52,6 +59,67 @@ def _exchange(a: Path, b: Path) -> bool:
     if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
         return False
     raise OSError(code, os.strerror(code), str(b))
+
+
+def target_folder(directory: str | Path) -> Path:
+    """The folder a write of ``directory`` replaces: the absolute path (``.``, ``..``
+    and doubled slashes resolved), and for a symlink the folder it points at."""
+    path = Path(os.path.abspath(os.fspath(directory)))
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
+    return path
+
+
+def check_replaceable(directory: str | Path) -> Path:
+    """Refuse, before any work, a folder that cannot be replaced as one step.
+
+    Returns:
+        :func:`target_folder` of ``directory``.
+
+    Raises:
+        StorageError: ``directory`` is a file; or it is the current folder or holds it
+            (swapping it would leave this process and the user's shell in a deleted
+            folder); or it is a mount point or ``/`` (the kernel refuses to move it).
+            The message names a folder inside it to pass instead.
+    """
+    target = target_folder(directory)
+    shown = os.fspath(directory) or "."
+    if target.exists() and not target.is_dir():
+        raise StorageError(errno.EEXIST, (
+            f"cannot write the folder {shown}: it is a file. Fix: move the file "
+            "away, or pass another folder."), str(directory))
+    inside = os.path.join(shown, "policy")
+    try:
+        cwd = Path.cwd().resolve()
+    except OSError:  # the current folder was deleted: nothing holds it
+        cwd = None
+    if cwd is not None and (cwd == target or target in cwd.parents):
+        raise StorageError(errno.EBUSY, (
+            f"cannot replace {shown} as a whole: it is the current folder or holds it. "
+            f"Fix: pass a new folder inside it, e.g. {inside}."), str(directory))
+    if target.is_dir() and (os.path.ismount(target) or target.parent == target):
+        raise StorageError(errno.EBUSY, (
+            f"cannot replace {shown} as a whole: it is a mount point. Fix: pass a new "
+            f"folder inside it, e.g. {inside}."), str(directory))
+    return target
+
+
+def _adopt(tmp: Path, old: os.stat_result) -> None:
+    """Give the new folder ``tmp`` the replaced folder's permission bits and group
+    (a shared folder stays shared; best effort where this user may not set them).
+    With the setgid bit, files made in the old folder took its group: so do these."""
+    os.chmod(tmp, stat.S_IMODE(old.st_mode))
+    if os.stat(tmp).st_gid == old.st_gid:
+        return
+    paths = [tmp]
+    if old.st_mode & stat.S_ISGID:
+        paths += [Path(root) / name for root, dirs, files in os.walk(tmp)
+                  for name in dirs + files]
+    for path in paths:
+        try:
+            os.chown(path, -1, old.st_gid, follow_symlinks=False)
+        except OSError:  # not a member of that group: the folder keeps this user's
+            return
 
 
 def _fsync_dir(path: Path) -> None:
@@ -96,16 +164,13 @@ def write_folder(directory: str | Path, contents: Mapping[str, bytes]) -> Path:
 
     Raises:
         UnsafeNameError: a file name that is not one plain path component.
-        StorageError: ``directory`` is a file, or the write failed (full disk,
-            read-only, permission); the old folder is unchanged and no temporary
-            folder is left.
+        StorageError: ``directory`` is a file or cannot be replaced as a whole
+            (:func:`check_replaceable`), or the write failed (full disk, read-only,
+            permission); the old folder is unchanged and no temporary folder is left.
     """
-    directory = Path(directory)
-    paths = {name: child_path(directory, name, what="file name") for name in contents}
-    if directory.exists() and not directory.is_dir():
-        raise StorageError(errno.EEXIST, (
-            f"cannot write the folder {directory}: it is a file. Fix: move the file "
-            "away, or pass another folder."), str(directory))
+    given = Path(directory)
+    paths = {name: child_path(given, name, what="file name") for name in contents}
+    directory = check_replaceable(given)
     existed = directory.is_dir()
     tmp: Path | None = None
     try:
@@ -121,15 +186,16 @@ def write_folder(directory: str | Path, contents: Mapping[str, bytes]) -> Path:
             os.chmod(tmp / name, 0o666 & ~_umask())
         if existed:
             _carry_over(directory, tmp, set(contents))
+            _adopt(tmp, os.stat(directory))
         _install(tmp, directory, existed)
         tmp = None
     except BaseException as err:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(err, OSError) and not isinstance(err, StorageError):
-            raise storage_error(err, directory, existed=existed) from err
+            raise storage_error(err, given, existed=existed) from err
         raise
-    return directory
+    return given
 
 
 def _install(tmp: Path, directory: Path, existed: bool) -> None:
@@ -175,15 +241,13 @@ def replace_folder(directory: str | Path, fill: Callable[[Path], None]) -> Path:
         ``directory`` as a ``Path``.
 
     Raises:
-        StorageError: ``directory`` is a file, or a write failed (full disk,
-            read-only, permission); the old folder is unchanged.
+        StorageError: ``directory`` is a file or cannot be replaced as a whole
+            (:func:`check_replaceable`), or a write failed (full disk, read-only,
+            permission); the old folder is unchanged.
         Whatever ``fill`` raises, after the temporary folder is removed.
     """
-    directory = Path(directory)
-    if directory.exists() and not directory.is_dir():
-        raise StorageError(errno.EEXIST, (
-            f"cannot write the folder {directory}: it is a file. Fix: move the file "
-            "away, or pass another folder."), str(directory))
+    given = Path(directory)
+    directory = check_replaceable(given)
     existed = directory.is_dir()
     tmp: Path | None = None
     try:
@@ -192,6 +256,8 @@ def replace_folder(directory: str | Path, fill: Callable[[Path], None]) -> Path:
                                     dir=directory.parent))
         os.chmod(tmp, 0o777 & ~_umask())
         fill(tmp)
+        if existed:
+            _adopt(tmp, os.stat(directory))
         _install(tmp, directory, existed)
         tmp = None
     except BaseException as err:
@@ -199,6 +265,6 @@ def replace_folder(directory: str | Path, fill: Callable[[Path], None]) -> Path:
             shutil.rmtree(tmp, ignore_errors=True)
         if (isinstance(err, OSError) and not isinstance(err, StorageError)
                 and err.errno in _STORAGE_ERRNOS):
-            raise storage_error(err, directory, existed=existed) from err
+            raise storage_error(err, given, existed=existed) from err
         raise
-    return directory
+    return given

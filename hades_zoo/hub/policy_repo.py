@@ -25,7 +25,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from hades_zoo.data.atomic_folder import write_folder
+from hades_zoo.data.atomic_folder import check_replaceable, write_folder
 from hades_zoo.data.cache import sha256_bytes
 from hades_zoo.data.untrusted import MAX_DATASET_BYTES, read_regular_file
 from hades_zoo.engine.acting import TrainedPolicy
@@ -92,7 +92,14 @@ def is_policy_folder(path: str | Path) -> bool:
 
 
 def check_destination(directory: Path) -> None:
-    """A policy may go into a missing or empty folder, or replace a policy folder."""
+    """A policy may go into a missing or empty folder, or replace a policy folder.
+
+    Raises:
+        PolicyFormatError: ``directory`` holds files and is no policy folder.
+        StorageError: ``directory`` is a file, the current folder (or holds it) or a
+            mount point (``data.atomic_folder.check_replaceable``).
+    """
+    check_replaceable(directory)
     if not directory.is_dir() or not any(directory.iterdir()):
         return
     if not is_policy_folder(directory):
