@@ -17,6 +17,7 @@ from hades_zoo.engine.parallel import (
     make_population_evaluator,
     pad_population,
     padded_size,
+    device_chunk,
     replicate,
     strong_types,
 )
@@ -30,6 +31,10 @@ def test_padded_size_and_block():
     # with eval_chunk, every device's block is whole chunks
     assert [local_block(8, n, 2) for n in (1, 2, 3, 6)] == [8, 4, 4, 2]
     assert padded_size(8, 1, 3) == 9 and padded_size(2048, 3, 256) == 2304
+    # a chunk larger than a device's share is capped at it: no padding-only work
+    assert [local_block(8, n, 100_000) for n in (1, 2, 3, 8)] == [8, 4, 3, 1]
+    assert padded_size(8, 3, 100_000) == 9
+    assert device_chunk(8, 2, 100_000) == 4 and device_chunk(8, 2, 0) == 0
 
 
 def test_pad_population_appends_copies_and_keeps_antithetic_pairs():

@@ -41,6 +41,7 @@ from jax.sharding import PartitionSpec as P
 from hades_zoo.errors import DistributedError, HadesZooError, RecipeError
 
 __all__ = [
+    "device_chunk",
     "global_mesh",
     "padded_size",
     "pad_population",
@@ -67,21 +68,32 @@ def global_mesh() -> Mesh:
     return Mesh(np.array(jax.devices()), (POP_AXIS,))
 
 
+def device_chunk(popsize: int, num_devices: int, eval_chunk: int = 0) -> int:
+    """The ``eval_chunk`` a device uses: the one asked for, capped at the device's
+    ``ceil(popsize / num_devices)`` candidates (a larger chunk would only evaluate
+    padding: ``--eval-chunk 100000`` on a population of 8 once ran 100,000 padded
+    candidates per device until the kernel killed it for memory). 0 stays 0 (the
+    whole block at once)."""
+    return min(eval_chunk, -(-popsize // num_devices)) if eval_chunk else 0
+
+
 def local_block(popsize: int, num_devices: int, eval_chunk: int = 0) -> int:
     """Candidates each device evaluates per generation, padding included.
 
     Args:
         popsize: candidates per generation (> 0).
         num_devices: devices the population is sharded over (> 0).
-        eval_chunk: candidates evaluated at once (0 = all of the block at once).
+        eval_chunk: candidates evaluated at once (0 = all of the block at once;
+            capped by :func:`device_chunk`).
 
     Returns:
-        ``ceil(popsize / num_devices)``, rounded up to a multiple of ``eval_chunk``
+        ``ceil(popsize / num_devices)``, rounded up to a multiple of the chunk
         when it is set, so that every chunk on every device has exactly
-        ``eval_chunk`` candidates.
+        that many candidates.
     """
     block = -(-popsize // num_devices)
-    return -(-block // eval_chunk) * eval_chunk if eval_chunk else block
+    chunk = device_chunk(popsize, num_devices, eval_chunk)
+    return -(-block // chunk) * chunk if chunk else block
 
 
 def padded_size(popsize: int, num_devices: int, eval_chunk: int = 0) -> int:
@@ -164,7 +176,7 @@ def make_population_evaluator(
         raise RecipeError(f"eval_chunk must be an integer >= 0 (0 = the whole block), "
                           f"got {eval_chunk!r}.")
     n = mesh.size
-    chunk = eval_chunk
+    chunk = device_chunk(popsize, n, eval_chunk)
     block = local_block(popsize, n, chunk)
     padded = n * block
     replicated = NamedSharding(mesh, P())
