@@ -195,6 +195,17 @@ def test_a_policy_video_plays_the_evaluated_episodes(tmp_path, cartpole_policy):
     assert len(iio.imread(res.path, index=None)) == len(durations)
 
 
+def test_max_seconds_inf_is_whole_episodes(tmp_path, cartpole_policy):
+    """``max_seconds=inf`` once raised OverflowError after the rollout (2026-12-03)."""
+    whole = render_policy(cartpole_policy, tmp_path / "a.gif", width=W, height=H, fps=5)
+    inf = render_policy(cartpole_policy, tmp_path / "b.gif", width=W, height=H, fps=5,
+                        max_seconds=float("inf"))
+    assert inf.frames == whole.frames == 50  # 500 steps at 50 steps/s: 10 s at 5 fps
+    with pytest.raises(RenderError, match="max_seconds"):
+        render_policy(cartpole_policy, tmp_path / "c.gif", max_seconds=float("nan"))
+    assert not (tmp_path / "c.gif").exists()
+
+
 def test_hz_render_of_a_saved_policy_folder(tmp_path, cartpole_policy):
     import imageio.v3 as iio
 

@@ -9,13 +9,14 @@ import errno
 import functools
 import logging
 import re
+import signal
 import sys
 
 import click
 
 from hades_zoo.errors import HadesZooError
 
-__all__ = ["StoppedExit", "cli", "main"]
+__all__ = ["Number", "StoppedExit", "cli", "main"]
 
 
 #: OSError numbers that mean "cannot store": full disk, quota, read-only, no permission.
@@ -32,34 +33,54 @@ def _fail_cleanly(fn):
     the same way, as a StorageError naming the path; so is any other path the OS
     refuses (a name too long, a file or device where a folder belongs). A closed
     stdout (``hades-zoo list | head -1``) is no error: nothing more is printed.
+
+    Ctrl-C ends the command with "Stopped (Ctrl-C)." and exit status 130 (click alone
+    says "Aborted!" and exits 1). The signal is recorded before it is raised
+    (``engine.run_folder.stop_requests``): one that lands in a garbage-collector
+    callback, where Python prints "Exception ignored" and drops it, is raised again
+    outside it, and a command that still ends after one exits 130, not 0.
     """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        from hades_zoo.engine.run_folder import stop_requests
+
         try:
-            return fn(*args, **kwargs)
-        except HadesZooError as err:  # one line, even for a wrapped YAML error
-            text = re.sub(r"\s*\n\s*", " ", str(err))
-            raise click.ClickException(f"{type(err).__name__}: {text}") from None
-        except BrokenPipeError:  # stdout closed by the reader (``| head``): click
-            raise                 # ends quietly (status 1), as for its own output
-        except OSError as err:
-            if err.errno in _STORAGE_ERRNOS:
-                from hades_zoo.data.cache import storage_error
-
-                typed = storage_error(err, err.filename, atomic=False)
-                raise click.ClickException(f"{type(typed).__name__}: {typed}") from None
-            # any other path the OS refuses (a name too long, a device or a file
-            # where a folder belongs, /proc): one line naming it, never a traceback
-            from hades_zoo.data.untrusted import show_path
-
-            where = show_path(str(err.filename)) if err.filename else "a path"
-            raise click.ClickException(
-                f"StorageError: cannot use {where}: {err.strerror or err}; check the "
-                "path (each name at most 255 bytes, a folder where a folder belongs)."
-            ) from None
+            with stop_requests() as stops:
+                result = _one_line_errors(fn, args, kwargs)
+                stops.check()  # a Ctrl-C that Python swallowed is still a stop
+                return result
+        except KeyboardInterrupt:  # distill says more and raises StoppedExit itself
+            click.echo("Stopped (Ctrl-C).", err=True)
+            raise StoppedExit(128 + signal.SIGINT) from None
 
     return wrapper
+
+
+def _one_line_errors(fn, args, kwargs):
+    """``fn(*args, **kwargs)``, its errors as :func:`_fail_cleanly` says."""
+    try:
+        return fn(*args, **kwargs)
+    except HadesZooError as err:  # one line, even for a wrapped YAML error
+        text = re.sub(r"\s*\n\s*", " ", str(err))
+        raise click.ClickException(f"{type(err).__name__}: {text}") from None
+    except BrokenPipeError:  # stdout closed by the reader (``| head``): click
+        raise                 # ends quietly (status 1), as for its own output
+    except OSError as err:
+        if err.errno in _STORAGE_ERRNOS:
+            from hades_zoo.data.cache import storage_error
+
+            typed = storage_error(err, err.filename, atomic=False)
+            raise click.ClickException(f"{type(typed).__name__}: {typed}") from None
+        # any other path the OS refuses (a name too long, a device or a file
+        # where a folder belongs, /proc): one line naming it, never a traceback
+        from hades_zoo.data.untrusted import show_path
+
+        where = show_path(str(err.filename)) if err.filename else "a path"
+        raise click.ClickException(
+            f"StorageError: cannot use {where}: {err.strerror or err}; check the "
+            "path (each name at most 255 bytes, a folder where a folder belongs)."
+        ) from None
 
 
 def _jit_cache() -> bool:
@@ -154,6 +175,39 @@ def _csv(kind):
         return items
 
     return parse
+
+
+class Number(click.ParamType):
+    """A float option that is a number: NaN is refused everywhere (``FloatRange``
+    lets it through: every comparison with NaN is false), infinity unless
+    ``allow_inf``; ``min`` is inclusive unless ``min_open``.
+
+    ``--max-env-steps nan`` once ran no generation and reported success.
+    """
+
+    name = "number"
+
+    def __init__(self, min: float | None = None, *, min_open: bool = False,
+                 allow_inf: bool = False) -> None:
+        self.min, self.min_open, self.allow_inf = min, min_open, allow_inf
+
+    def convert(self, value, param, ctx):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number.", param, ctx)
+        if number != number:
+            self.fail("NaN is not a number; give a number.", param, ctx)
+        if number in (float("inf"), float("-inf")) and not self.allow_inf:
+            self.fail(f"{value!r} is not finite; give a finite number.", param, ctx)
+        if self.min is not None and (number < self.min
+                                     or (self.min_open and number == self.min)):
+            bound = f"> {self.min:g}" if self.min_open else f">= {self.min:g}"
+            self.fail(f"{value!r} is out of range: give a number {bound}.", param, ctx)
+        return number
+
+    def __repr__(self) -> str:
+        return f"Number(min={self.min!r})"
 
 
 class StoppedExit(SystemExit):

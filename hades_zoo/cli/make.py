@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from hades_zoo.cli.base import StoppedExit, _fail_cleanly, _jit_cache, cli
+from hades_zoo.cli.base import Number, StoppedExit, _fail_cleanly, _jit_cache, cli
 
 __all__ = ["distill", "import_reference_cmd"]
 
@@ -37,9 +37,9 @@ __all__ = ["distill", "import_reference_cmd"]
                    "a warning. Also HADES_ZOO_REPLAY=0.")
 @click.option("--generations", type=click.IntRange(min=1), default=None,
               help="Stop after this many generations in total (resume later).")
-@click.option("--max-env-steps", type=click.FloatRange(min=1), default=None,
+@click.option("--max-env-steps", type=Number(min=1, allow_inf=True), default=None,
               help="Also stop once this many env steps were simulated (e.g. the ES "
-                   "baseline at a HaDES run's budget).")
+                   "baseline at a HaDES run's budget; inf: no budget).")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="Image recipes: folder with the real IDX .gz files.")
 @click.option("--split", "image_split", default=None,
@@ -62,7 +62,7 @@ __all__ = ["distill", "import_reference_cmd"]
 @click.option("--distributed", type=click.Choice(["auto"]), default=None,
               help="'auto': jax.distributed.initialize() reads the launch from the "
                    "environment (SLURM, Open MPI, JAX_COORDINATOR_ADDRESS).")
-@click.option("--distributed-timeout", type=float, default=300.0, show_default=True,
+@click.option("--distributed-timeout", type=Number(min=0, min_open=True), default=300.0, show_default=True,
               metavar="SECONDS", help="How long processes wait for each other.")
 @_fail_cleanly
 def distill(recipe: str, out_dir: str, overrides: tuple[str, ...], no_resume: bool,

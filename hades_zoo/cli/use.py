@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 
 from hades_zoo.cli.base import (
+    Number,
     _csv,
     _fail_cleanly,
     _jit_cache,
@@ -187,7 +188,7 @@ def _eval_image(ds, *, split, seeds, seed, data_dir, as_json, times) -> None:
 @click.option("--width", type=int, default=None, help="Hidden width override.")
 @click.option("--depth", type=int, default=None, help="Hidden layers override.")
 @click.option("--activation", default=None, help="tanh or relu.")
-@click.option("--lr", type=float, default=None, help="BC learning rate override.")
+@click.option("--lr", type=Number(min=0, min_open=True), default=None, help="BC learning rate override.")
 @click.option("--steps", type=int, default=None, help="BC steps override.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Init / eval seed.")
 @click.option("--episodes", type=click.IntRange(min=1), default=10, show_default=True)
@@ -566,7 +567,7 @@ def transfer(source, grid, widths, lrs, steps, seeds, out_dir, no_write, update_
 @click.option("--width", type=int, default=None)
 @click.option("--depth", type=int, default=None)
 @click.option("--activation", default=None)
-@click.option("--lr", type=float, default=None)
+@click.option("--lr", type=Number(min=0, min_open=True), default=None)
 @click.option("--steps", type=int, default=None)
 @click.option("--layout", type=click.Choice(["disjoint", "shared"]), default="disjoint",
               show_default=True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from hades_zoo.cli.base import _fail_cleanly, _jit_cache, cli
+from hades_zoo.cli.base import Number, _fail_cleanly, _jit_cache, cli
 
 __all__ = ["render_cmd"]
 
@@ -26,12 +26,12 @@ def _size(n: int) -> str:
 @click.option("--width", type=int, default=320, show_default=True, help="Frame width (px).")
 @click.option("--height", type=int, default=240, show_default=True,
               help="Frame height (px), the caption strip included.")
-@click.option("--fps", type=float, default=None,
+@click.option("--fps", type=Number(min=0, min_open=True), default=None,
               help="Frames per second (default: the env's control rate, e.g. hopper 125; "
                    "a GIF at most 50). Fewer frames skip steps; playback stays real time.")
-@click.option("--max-seconds", type=click.FloatRange(min=0), default=10.0,
-              show_default=True, help="Cut the video after this many seconds (0: whole "
-                                      "episodes).")
+@click.option("--max-seconds", type=Number(min=0, allow_inf=True), default=10.0,
+              show_default=True, help="Cut the video after this many seconds (0 or inf: "
+                                      "whole episodes).")
 @_fail_cleanly
 def render_cmd(source: str, out: str, episodes: int, seed: int, width: int, height: int,
                fps: float | None, max_seconds: float) -> None:
@@ -58,7 +58,7 @@ def render_cmd(source: str, out: str, episodes: int, seed: int, width: int, heig
     _jit_cache()
     res = render_source(source, out, episodes=episodes, seed=seed, width=width,
                         height=height, fps=fps,
-                        max_seconds=None if max_seconds == 0 else max_seconds)
+                        max_seconds=None if max_seconds in (0, float("inf")) else max_seconds)
     if res.returns.size:
         returns = ", ".join(f"{r:.1f}" for r in res.returns)
         steps = ", ".join(str(int(n)) for n in res.lengths)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import numbers
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -251,8 +252,8 @@ def distill(
         DistillResult with the dataset (ES mean), per-generation metrics and count.
 
     Raises:
-        RecipeError: an invalid recipe or ``eval_chunk``, or const normalisation
-            without statistics.
+        RecipeError: an invalid recipe, ``eval_chunk`` or ``max_env_steps`` (NaN,
+            < 1), or const normalisation without statistics.
         MemoryBudgetError: ``max_memory`` is malformed or smaller than the smallest
             chunk needs.
         DatasetFormatError: ``out_dir`` holds a corrupt checkpoint or another recipe's.
@@ -262,6 +263,10 @@ def distill(
             unknown, checked before ``out_dir`` is touched.
     """
     recipe.validate()
+    if max_env_steps is not None and not (isinstance(max_env_steps, numbers.Real)
+                                          and max_env_steps >= 1):  # NaN fails too
+        raise RecipeError(f"max_env_steps must be a number >= 1 (or None: no budget), "
+                          f"got {max_env_steps!r}.")
     provider_for(recipe.env)  # an unknown env or provider touches no folder
     if recipe.env.obs_norm == "const" and (obs_mean is None or obs_var is None):
         raise RecipeError(

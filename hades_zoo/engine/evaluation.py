@@ -290,13 +290,16 @@ def train_and_evaluate(ds: SyntheticDataset, *, seed: int = 0, episodes: int = 1
     train = programs.train_program(recipe, train_args)
     params_shape = jax.eval_shape(  # cheap: no BC trace
         lambda k: init_policy_params(module, k, spec.obs_dim), train_args[0])
-    with ThreadPoolExecutor(1) as pool:
+    pool = ThreadPoolExecutor(1)
+    try:
         run = programs.episodes_runner(
             recipe, module, ds.obs_mean, ds.obs_var, episodes=episodes, greedy=greedy,
             batching=batching, key=jax.random.key(seed + 1_000_003), params=params_shape,
             compile_in=pool)
         params, losses = train.lower(*train_args).compile()(*train_args)
         returns = run(params)
+    finally:  # a stop (Ctrl-C) need not wait for the compile in the thread to end
+        pool.shutdown(wait=False)
     policy = TrainedPolicy(params=params, bc_losses=losses, obs_mean=ds.obs_mean,
                            obs_var=ds.obs_var, module=module, recipe=recipe,
                            info=_policy_info(ds, seed, overrides))

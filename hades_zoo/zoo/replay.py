@@ -110,7 +110,8 @@ def render(source_or_policy: Any, out: str | Path, *, episodes: int = 1, seed: i
             and returns of ``hades-zoo eval SOURCE --seed S --episodes N``.
         width, height: frame size in pixels (MP4: even).
         fps: frames per second (default: the env's control rate; GIF at most 50).
-        max_seconds: cut the video after this many seconds (default: whole episodes).
+        max_seconds: cut the video after this many seconds (default None, or inf:
+            whole episodes).
 
     Returns:
         RenderResult: the path, each episode's return, frames, fps, seconds, size.

@@ -188,7 +188,8 @@ def render_policy(policy, out: str | Path, *, episodes: int = 1, seed: int = 0,
         seed: the evaluation seed (the episodes ``evaluate(policy, seed=seed)`` plays).
         width, height: frame size in pixels, the caption strip included.
         fps: frames per second; default the env's control rate (a GIF: at most 50).
-        max_seconds: cut the video after this many seconds (default: whole episodes).
+        max_seconds: cut the video after this many seconds (default None, or inf:
+            whole episodes).
         greedy: act with the mode; default the protocol's ``eval.greedy``.
         title: the caption's first word (default the policy's dataset id).
 
@@ -217,7 +218,8 @@ def render_policy(policy, out: str | Path, *, episodes: int = 1, seed: int = 0,
     fps = playable_fps(suffix, default_fps(suffix, rate) if fps is None else fps)
     traj = rollout(policy, episodes=episodes, seed=seed, greedy=greedy,
                    record_state=renderer.record_state)
-    budget = math.inf if max_seconds is None else max(1, math.floor(max_seconds * fps))
+    budget = (math.inf if max_seconds is None or math.isinf(max_seconds)
+              else max(1, math.floor(max_seconds * fps)))
     shown, chosen = [], []
     for i in range(traj.episodes):
         length = int(traj.lengths[i])
