@@ -74,6 +74,7 @@ from hades_zoo.data.recipe import (
 )
 from hades_zoo.data.untrusted import (
     MAX_DATASET_BYTES,
+    check_path_given,
     load_json,
     read_regular_file,
     show_path,
@@ -174,6 +175,7 @@ def read_reference(path: str | Path) -> ReferenceFile:
         DatasetFormatError: unreadable/not-npz file, missing keys, bad JSON configs,
             or object arrays (which would need unpickling).
     """
+    check_path_given(path, what="reference .npz", error=DatasetFormatError)
     path = Path(path)
     if not os.path.lexists(path):
         raise _fail(path, "no such file; check the path.")
