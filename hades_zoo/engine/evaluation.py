@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from hades_zoo.data.limits import check_policy_size
 from hades_zoo.data.dataset import SyntheticDataset
 from hades_zoo.data.recipe import Recipe
 from hades_zoo.engine import programs
@@ -52,9 +53,8 @@ class EpisodeReturns:
         return int(self.returns.size)
 
 
-_OVERRIDE_LIMITS = {
-    "width": (1, 8192), "depth": (1, 16), "steps": (1, 100_000), "lr": (1e-7, 10.0),
-}
+# width and depth: data.limits (the limit a recipe's policy: section has too)
+_OVERRIDE_LIMITS = {"steps": (1, 100_000), "lr": (1e-7, 10.0)}
 
 
 def with_overrides(recipe: Recipe, *, width: int | None = None, depth: int | None = None,
@@ -68,7 +68,10 @@ def with_overrides(recipe: Recipe, *, width: int | None = None, depth: int | Non
     Raises:
         RecipeError: an override outside its valid range.
     """
-    for name, value in (("width", width), ("depth", depth), ("lr", lr), ("steps", steps)):
+    for name, value in (("width", width), ("depth", depth)):
+        if value is not None:
+            check_policy_size(name, value, f"{name}={value!r}")
+    for name, value in (("lr", lr), ("steps", steps)):
         if value is None:
             continue
         lo, hi = _OVERRIDE_LIMITS[name]
