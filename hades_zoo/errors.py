@@ -12,6 +12,7 @@ __all__ = [
     "HadesZooError",
     "DatasetFormatError",
     "RecipeError",
+    "RecipeMismatchError",
     "EnvError",
     "MissingEnvProviderError",
     "UnknownDatasetError",
@@ -42,6 +43,14 @@ class DatasetFormatError(HadesZooError, ValueError):
 
 class RecipeError(HadesZooError, ValueError):
     """A recipe (YAML or dataclass) has an unknown key, a wrong type or a bad value."""
+
+
+class RecipeMismatchError(RecipeError, DatasetFormatError):
+    """A run folder's checkpoint was written by another recipe, so a resume would mix
+    two runs. The message names the differing fields (``es.popsize: 8 in the
+    checkpoint, 16 now``) and the fix (``--no-resume`` / ``resume=False`` to start
+    over, or another ``--out``). Also a ``DatasetFormatError``, which it was raised as
+    before, so existing ``except`` clauses still catch it."""
 
 
 class EnvError(HadesZooError, ValueError):
