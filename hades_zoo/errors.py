@@ -28,6 +28,7 @@ __all__ = [
     "RunFolderBusyError",
     "CatalogueError",
     "RenderError",
+    "NoRendererError",
     "MissingRenderExtraError",
     "close_matches",
 ]
@@ -141,6 +142,13 @@ class RenderError(HadesZooError, RuntimeError):
     renderer (headless: ``apt-get install libosmesa6`` and ``MUJOCO_GL=osmesa``), the
     video writer is not installed (``pip install 'hades_zoo[render]'``), an env without
     a renderer, or frame options out of range (``hades_zoo.engine.render``)."""
+
+
+class NoRendererError(RenderError):
+    """No drawer exists for this env (no family draws it and no renderer is
+    registered for it), or its observations do not fit its family's drawer: asking
+    again cannot help until one is given (``hades_zoo.engine.render.register_renderer``,
+    or an env provider's ``render=``, docs/ENVIRONMENTS.md)."""
 
 
 class MissingRenderExtraError(RenderError, ImportError):
