@@ -325,22 +325,23 @@ def protocol_returns(ds: SyntheticDataset, *, seeds: int = 5, seed: int = 0,
         (seeds,) mean returns.
     """
     recipe = with_overrides(ds.recipe, **overrides)
-    task, states, targets, weights = _task_and_arrays(ds, recipe)
-    mean, var = task.norm_arrays(ds.obs_mean, ds.obs_var)
-    keys = jax.random.split(jax.random.key(seed), seeds)
-
-    # The dataset, its normalisation stats and the fixed init are arguments, not
-    # constants: datasets of one protocol share one program (and its cache entry).
-    def run(keys, states, mean, var, targets, weights, init):
-        fitness = task.make_fitness_fn(mean, var, targets, weights, init_params=init,
-                                       randomised=False)  # RR: the nominal net
-        return jax.vmap(fitness, in_axes=(0, None))(keys, {"states": states})[0]
-
-    args = (keys, states, mean, var, targets, weights, task.fixed_params)
+    # the clock starts before the env is built: the steps' seconds add up to the call's
     steps = Steps(f"{ds.dataset_id}: protocol returns, {seeds} seeds x "
                   f"{recipe.num_inits} inits", total=2)
-    with steps.step(f"compile BC ({recipe.bc.steps} steps) + evaluation "
+    with steps.step(f"build the env, compile BC ({recipe.bc.steps} steps) + evaluation "
                     f"({recipe.eval.num_envs} envs x {recipe.eval.num_steps} steps)"):
+        task, states, targets, weights = _task_and_arrays(ds, recipe)
+        mean, var = task.norm_arrays(ds.obs_mean, ds.obs_var)
+        keys = jax.random.split(jax.random.key(seed), seeds)
+
+        # The dataset, its normalisation stats and the fixed init are arguments, not
+        # constants: datasets of one protocol share one program (and its cache entry).
+        def run(keys, states, mean, var, targets, weights, init):
+            fitness = task.make_fitness_fn(mean, var, targets, weights, init_params=init,
+                                           randomised=False)  # RR: the nominal net
+            return jax.vmap(fitness, in_axes=(0, None))(keys, {"states": states})[0]
+
+        args = (keys, states, mean, var, targets, weights, task.fixed_params)
         compiled = jax.jit(run).lower(*args).compile()  # the jit call's program
     with steps.step(f"train {seeds * recipe.num_inits} policies and evaluate them"):
         returns = jax.block_until_ready(compiled(*args))
