@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from hades_zoo.errors import RecipeError
 
-__all__ = ["MAX_POLICY_WIDTH", "MAX_POLICY_DEPTH", "check_policy_size"]
+__all__ = ["MAX_POLICY_DEPTH", "MAX_POLICY_WIDTH", "check_policy_size"]
 
 #: The largest MLP policy a recipe or an override may ask for (the paper's is 512 x 2);
 #: beyond these a (width, width) kernel overflows XLA's shapes or any memory (2**30

@@ -152,13 +152,15 @@ def recipe_differences(then: Any, now: Any, *, limit: int = 6) -> str:
     now; seed: 0 in the checkpoint, 5 now`` (at most ``limit``, then how many more)."""
     a, b = _flat(then if then is not None else {}), _flat(now)
     missing = object()
+
+    def show(value: Any) -> str:
+        return "absent" if value is missing else json.dumps(value)
+
     rows = []
     for key in sorted(set(a) | set(b)):
         old, new = a.get(key, missing), b.get(key, missing)
-        if old == new:
-            continue
-        show = (lambda v: "absent" if v is missing else json.dumps(v))  # noqa: E731
-        rows.append(f"{key}: {show(old)} in the checkpoint, {show(new)} now")
+        if old != new:
+            rows.append(f"{key}: {show(old)} in the checkpoint, {show(new)} now")
     if not rows:  # not two mappings (an unreadable sidecar's recipe)
         return "its recorded recipe is not the one given"
     more = f"; and {len(rows) - limit} more" if len(rows) > limit else ""

@@ -18,8 +18,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hades_zoo.data.limits import check_policy_size
 from hades_zoo.data.dataset import SyntheticDataset
+from hades_zoo.data.limits import check_policy_size
 from hades_zoo.data.recipe import Recipe
 from hades_zoo.engine import programs
 from hades_zoo.engine.acting import PolicyInfo, TrainedPolicy
