@@ -60,6 +60,7 @@ from hades_zoo.errors import (
     OutputFormatError,
     PolicyFormatError,
     RecipeError,
+    RecipeMismatchError,
     RenderError,
     UnknownDatasetError,
 )
@@ -103,7 +104,8 @@ __version__ = _version()
 __all__ = [
     "BCConfig", "DatasetConfig", "DatasetFormatError", "DatasetInfo", "DistillResult",
     "ESConfig", "EnvConfig", "EnvError", "EpisodeReturns", "EvalConfig", "HadesZooError",
-    "HubError", "HubSourceError", "PolicyConfig", "Recipe", "RecipeError", "SyntheticDataset",
+    "HubError", "HubSourceError", "PolicyConfig", "Recipe", "RecipeError",
+    "RecipeMismatchError", "SyntheticDataset",
     "TrainedPolicy", "UnknownDatasetError", "distill", "evaluate", "load",
     "load_dataset_file", "load_recipe", "protocol_returns", "save_dataset",
     "train_and_evaluate", "train_policy", "__version__",

@@ -12,6 +12,7 @@ __all__ = [
     "HadesZooError",
     "DatasetFormatError",
     "RecipeError",
+    "RecipeMismatchError",
     "EnvError",
     "MissingEnvProviderError",
     "UnknownDatasetError",
@@ -27,6 +28,7 @@ __all__ = [
     "RunFolderBusyError",
     "CatalogueError",
     "RenderError",
+    "NoRendererError",
     "MissingRenderExtraError",
     "close_matches",
 ]
@@ -42,6 +44,14 @@ class DatasetFormatError(HadesZooError, ValueError):
 
 class RecipeError(HadesZooError, ValueError):
     """A recipe (YAML or dataclass) has an unknown key, a wrong type or a bad value."""
+
+
+class RecipeMismatchError(RecipeError, DatasetFormatError):
+    """A run folder's checkpoint was written by another recipe, so a resume would mix
+    two runs. The message names the differing fields (``es.popsize: 8 in the
+    checkpoint, 16 now``) and the fix (``--no-resume`` / ``resume=False`` to start
+    over, or another ``--out``). Also a ``DatasetFormatError``, which it was raised as
+    before, so existing ``except`` clauses still catch it."""
 
 
 class EnvError(HadesZooError, ValueError):
@@ -132,6 +142,13 @@ class RenderError(HadesZooError, RuntimeError):
     renderer (headless: ``apt-get install libosmesa6`` and ``MUJOCO_GL=osmesa``), the
     video writer is not installed (``pip install 'hades_zoo[render]'``), an env without
     a renderer, or frame options out of range (``hades_zoo.engine.render``)."""
+
+
+class NoRendererError(RenderError):
+    """No drawer exists for this env (no family draws it and no renderer is
+    registered for it), or its observations do not fit its family's drawer: asking
+    again cannot help until one is given (``hades_zoo.engine.render.register_renderer``,
+    or an env provider's ``render=``, docs/ENVIRONMENTS.md)."""
 
 
 class MissingRenderExtraError(RenderError, ImportError):

@@ -55,6 +55,17 @@ def test_resume_refuses_other_recipe(tmp_path, tiny_recipe):
     hz.distill(tiny_recipe, out_dir=tmp_path, max_generations=1)
     with pytest.raises(hz.DatasetFormatError, match="written by another recipe"):
         hz.distill(tiny_recipe.replace(seed=5), out_dir=tmp_path)
+    other = tiny_recipe.replace(seed=5, es=dataclasses.replace(
+        tiny_recipe.es, popsize=tiny_recipe.es.popsize * 2))
+    with pytest.raises(hz.RecipeMismatchError) as err:  # a recipe fault, typed as one
+        hz.distill(other, out_dir=tmp_path)
+    assert isinstance(err.value, hz.RecipeError)
+    assert isinstance(err.value, hz.DatasetFormatError)  # old except clauses still work
+    text = str(err.value)
+    assert (f"es.popsize: {tiny_recipe.es.popsize} in the checkpoint, "
+            f"{other.es.popsize} now") in text
+    assert f"seed: {tiny_recipe.seed} in the checkpoint, 5 now" in text
+    assert "--no-resume" in text and "another --out" in text
 
 
 @pytest.mark.slow  # CI time (pytest -m slow runs it)

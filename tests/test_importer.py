@@ -211,10 +211,32 @@ def test_bad_json_and_not_npz(tmp_path):
         import_reference(_write(tmp_path, raw))
     junk = tmp_path / "junk.npz"
     junk.write_bytes(b"definitely not a zip")
+    with pytest.raises(DatasetFormatError, match="not an .npz archive: it is a text file"):
+        import_reference(junk)
+    junk.write_bytes(b"PK\x03\x04 a damaged zip")
     with pytest.raises(DatasetFormatError, match="not a readable reference"):
         import_reference(junk)
     with pytest.raises(DatasetFormatError, match="no such file"):
         import_reference(tmp_path / "absent.npz")
+
+
+@pytest.mark.parametrize("content, match", [
+    (b"hello\n", "it is a text file"),
+    (b"", "the file is empty"),
+    (None, r"it is a single \.npy array"),
+    (bytes(range(256)), "it does not start as a zip archive does"),
+])
+def test_a_file_that_is_not_an_npz_is_named_so(tmp_path, content, match):
+    """numpy's guess for a text file was 'This file contains pickled (object) data'."""
+    path = tmp_path / "x.npz"
+    if content is None:
+        with open(path, "wb") as f:
+            np.save(f, np.zeros(3))
+    else:
+        path.write_bytes(content)
+    with pytest.raises(DatasetFormatError, match="not an .npz archive: " + match) as err:
+        import_reference(path)
+    assert "pickle" not in str(err.value)
 
 
 def test_object_arrays_are_never_unpickled(tmp_path):

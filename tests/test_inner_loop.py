@@ -71,12 +71,12 @@ def test_override_sets_a_range(cartpole_recipe):
 
 @pytest.mark.parametrize("change, match", [
     ({"widths": []}, r"inner_loop\.widths is empty"),
-    ({"widths": [0, 64]}, r"inner_loop\.widths: 0 is not an integer in \[1, 8192\]"),
+    ({"widths": [0, 64]}, r"inner_loop\.widths: 0 is not an integer in \[1, 16384\]"),
     ({"widths": [64, 64]}, r"inner_loop\.widths lists a value twice"),
     ({"widths": 64}, r"inner_loop\.widths: expected a list, got 64"),
     ({"widths": [32.5]}, r"inner_loop\.widths\[0\]: expected an integer"),
-    ({"depths": [0]}, r"inner_loop\.depths: 0 is not an integer in \[1, 16\]"),
-    ({"depths": [17]}, r"inner_loop\.depths: 17 is not"),
+    ({"depths": [0]}, r"inner_loop\.depths: 0 is not an integer in \[1, 64\]"),
+    ({"depths": [65]}, r"inner_loop\.depths: 65 is not"),
     ({"activations": ["tahn"]},
      r"inner_loop\.activations\[0\]: 'tahn' is not one of.*Did you mean: tanh"),
     ({"activations": []}, r"inner_loop\.activations must list"),

@@ -226,3 +226,31 @@ def test_a_playground_task_is_drawn_from_its_recorded_qpos(tmp_path):
     assert not np.array_equal(draw_playground(cfg, episode.__class__(
         **{**episode.__dict__, "states": moved}), width=64, height=48)[0], frames[0])
     assert playground_control_rate(cfg) == 100.0
+
+
+@pytest.mark.parametrize("version", ["", "0.2.0"])
+def test_envs_says_whether_the_playground_package_is_installed(monkeypatch, version):
+    """`hades-zoo envs` listed 'playground (package playground, built in)' with its 25
+    envs when the package was missing; eval of one then failed."""
+    import json
+
+    from click.testing import CliRunner
+
+    from hades_zoo.cli import cli
+    from hades_zoo.engine.envs import provider as provider_module
+
+    real = provider_module.distribution_version
+    monkeypatch.setattr(provider_module, "distribution_version",
+                        lambda p: version if p == "playground" else real(p))
+    out = CliRunner().invoke(cli, ["envs"]).output
+    line = next(x for x in out.splitlines() if x.startswith("playground"))
+    envs = out.splitlines()[out.splitlines().index(line) + 1]
+    row = next(r for r in json.loads(CliRunner().invoke(cli, ["envs", "--json"]).output)
+               if r.get("provider") == "playground")
+    if version:
+        assert "not installed" not in line and row["installed"] is True
+        assert not envs.strip().startswith("once installed")
+    else:
+        assert "not installed: pip install 'hades_zoo[playground]'" in line, line
+        assert envs.strip().startswith("once installed: AcrobotSwingup")
+        assert row["installed"] is False

@@ -430,3 +430,14 @@ def test_dataset_card_shows_how_to_train_and_push_a_policy():
     text = str(render_card(make_dataset(), repo_id="org/cp"))
     assert "hades-zoo train hf:org/cp --out pol/" in text
     assert "hades-zoo push pol/ --repo-id <your-org>/cartpole-R-2-policy" in text
+
+
+def test_cli_train_out_with_a_trailing_slash_is_shown_once(tmp_path):
+    """``--out pol/`` printed 'wrote pol// (...)'."""
+    src = save_dataset(_const_dataset(), tmp_path / "cp.safetensors")
+    pol = tmp_path / "pol"
+    r = CliRunner().invoke(cli, ["train", str(src), "--steps", "5", "--episodes", "1",
+                                 "--out", f"{pol}/"])
+    assert r.exit_code == 0, r.output
+    assert f"wrote {pol}/ (model.safetensors" in r.output, r.output
+    assert "//" not in r.output and f"`hades-zoo eval {pol}`" in r.output

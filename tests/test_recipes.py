@@ -92,3 +92,29 @@ def test_popsize_need_not_divide_devices(cartpole_recipe):
     """The population is padded to a multiple of the device count (engine.parallel)."""
     r = cartpole_recipe.replace(es=dataclasses.replace(cartpole_recipe.es, popsize=6))
     assert r.validate(num_devices=4) is r
+
+
+def test_one_width_and_depth_limit_for_recipes_overrides_and_inner_loops():
+    """train --width allowed 8192 while a file's policy.width was checked against 16384
+    'the largest policy width hades_zoo trains': one constant, one message."""
+    import dataclasses
+
+    from hades_zoo.data.inner_loop import InnerLoopConfig
+    from hades_zoo.data.limits import MAX_POLICY_DEPTH, MAX_POLICY_WIDTH
+    from hades_zoo.data.recipe import PolicyConfig
+    from hades_zoo.engine.evaluation import with_overrides
+    from hades_zoo.errors import RecipeError
+    from hades_zoo.zoo.registry import load_zoo_dataset
+
+    recipe = load_zoo_dataset("cartpole-F-2.hz").recipe
+    for kind, top in (("width", MAX_POLICY_WIDTH), ("depth", MAX_POLICY_DEPTH)):
+        said = f"over {top}, the largest policy {kind} hades_zoo trains; use at most {top}"
+        with pytest.raises(RecipeError, match=said):
+            PolicyConfig(**{"width": 64, "depth": 2, kind: top + 1}).validate()
+        with pytest.raises(RecipeError, match=said):
+            with_overrides(recipe, **{kind: top + 1})
+        assert getattr(with_overrides(recipe, **{kind: top}).policy, kind) == top
+        loop = InnerLoopConfig(**{f"{kind}s": (top,)})
+        loop.validate()  # the same top is accepted in an inner loop's ranges
+        with pytest.raises(RecipeError, match=rf"\[1, {top}\]"):
+            dataclasses.replace(loop, **{f"{kind}s": (top + 1,)}).validate()

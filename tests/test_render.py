@@ -169,6 +169,22 @@ def test_bad_suffix_and_missing_mp4_writer_fail_before_any_work(tmp_path, monkey
     assert not any(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize("name, example", [(".gif", "replay.gif"), (".MP4", "replay.mp4"),
+                                           (".avi", "replay.mp4")])
+def test_a_file_name_that_is_only_an_extension_is_named_so(tmp_path, name, example):
+    """``--out .gif`` suggested '.gif.mp4'; the file needs a name."""
+    with pytest.raises(OutputFormatError, match="is only an extension") as err:
+        hz.render("no-such-source-F-2", tmp_path / name)
+    assert str(tmp_path / example) in str(err.value) and ".gif.mp4" not in str(err.value)
+    from hades_zoo.zoo.plotting import check_plot_path
+
+    with pytest.raises(OutputFormatError, match=r"only an extension.*plot\.png"):
+        check_plot_path(tmp_path / ".png")
+    with pytest.raises(hz.DatasetFormatError, match=r"only an extension.*dataset\.safetensors"):
+        hz.load("cartpole-F-2.hz").save(tmp_path / ".safetensors")
+    assert not any(tmp_path.iterdir())
+
+
 # ------------------------------------------------------------------- end to end
 @pytest.fixture(scope="module")
 def cartpole_policy():

@@ -131,3 +131,31 @@ def test_render_of_a_hub_model_repo_plays_the_saved_policy(tmp_path, hub_server)
         res.returns, hz.evaluate(pol, episodes=1, seed=0).returns)
     with pytest.raises(hz.HubError, match="not found|not authorised"):  # the dataset's
         hz.render("hf:org/nothing-here", tmp_path / "x.gif")
+
+
+def test_no_renderer_warning_does_not_suggest_rerunning(tmp_path, monkeypatch, capsys):
+    """A rerun cannot add a replay for an env without a renderer; it can once OpenGL or
+    a package is fixed."""
+    from hades_zoo.cli import make
+    from hades_zoo.data.recipe import EnvConfig
+    from hades_zoo.engine.render import renderer_for
+    from hades_zoo.errors import NoRendererError, RenderError
+    from hades_zoo.zoo import entry_replay
+
+    def none(directory, **_):  # what write_entry_replay meets for a Catch-bsuite entry
+        renderer_for(EnvConfig(name="Catch-bsuite", backend="gymnax"))
+
+    monkeypatch.setattr(entry_replay, "write_entry_replay", none)
+    make._replay(tmp_path)
+    err = capsys.readouterr().err
+    assert "NoRendererError: no renderer for env 'Catch-bsuite'" in err
+    assert "register_renderer" in err and "this env has no renderer" in err
+    assert "run the same command again" not in err
+    assert issubclass(NoRendererError, RenderError)
+
+    def no_gl(directory, **_):
+        raise RenderError("MuJoCo cannot open an offscreen OpenGL context")
+
+    monkeypatch.setattr(entry_replay, "write_entry_replay", no_gl)
+    make._replay(tmp_path)
+    assert "once that is fixed, run the same command again" in capsys.readouterr().err

@@ -176,3 +176,48 @@ def test_a_hand_built_dataset_turns_it_on_too(fresh_switch, tmp_cache, tiny_data
 
     ControlTask(tiny_dataset.recipe)
     assert fresh_switch["dir"] == str(tmp_cache / "jax")
+
+
+# ------------------------------------------------------- messages a CLI user can act on
+@pytest.mark.parametrize("source", ["", " "])
+def test_an_empty_source_says_it_is_empty(source):
+    """Not "'zoo:' names nothing after 'zoo:'" (a prefix the user never typed)."""
+    with pytest.raises(InvalidDatasetIdError, match="the dataset source is (empty|blank)"):
+        resolve_source(source)
+    for command in (["show", source], ["eval", source], ["verify", source]):
+        r = CliRunner().invoke(cli, command)
+        assert r.exit_code == 1, r.output
+        assert "the dataset source is" in r.output and "zoo:'" not in r.output, r.output
+
+
+def test_an_empty_recipe_or_npz_path_is_not_the_working_folder(tmp_path):
+    """Path('') is '.': the message named a folder ('.') the user never typed."""
+    from hades_zoo.data.recipe_io import load_recipe
+    from hades_zoo.errors import DatasetFormatError, RecipeError
+    from hades_zoo.zoo.reference import read_reference
+
+    with pytest.raises(RecipeError, match="the recipe path is empty"):
+        load_recipe("")
+    with pytest.raises(DatasetFormatError, match="reference .npz path is empty"):
+        read_reference("")
+    r = CliRunner().invoke(cli, ["distill", "", "--out", str(tmp_path / "o")])
+    assert r.exit_code == 1 and "the recipe path is empty" in r.output, r.output
+
+
+def test_a_folder_without_one_dataset_says_what_to_do_in_either_form(tmp_path,
+                                                                     tiny_dataset):
+    """No 'pass filename=' to a CLI user: the CLI has no such option."""
+    for name in ("empty", "d.safetensors"):
+        (tmp_path / name).mkdir()
+        for command in (["eval", str(tmp_path / name)], ["verify", str(tmp_path / name)]):
+            r = CliRunner().invoke(cli, command)
+            assert r.exit_code == 1, r.output
+            assert "is a folder without a dataset" in r.output, r.output
+            assert "pass filename=" not in r.output and "dataset file's path" in r.output
+    two = tmp_path / "two"
+    for name in ("a", "b"):
+        save_dataset(tiny_dataset, two / f"{name}.safetensors")
+    with pytest.raises(Exception, match=r"2 \.safetensors files \(a\.safetensors, "
+                                        r"b\.safetensors\).*command line.*"
+                                        r"filename='a\.safetensors' in Python"):
+        hz.load(two)

@@ -44,7 +44,8 @@ def test_protocol_returns_logs_compile_and_run_and_keeps_its_numbers(caplog):
     assert [(e.done, e.total, e.finished) for e in events] == [
         (0, 2, False), (1, 2, True), (1, 2, False), (2, 2, True)]
     assert events[0].task == "cartpole-R-2: protocol returns, 2 seeds x 2 inits"
-    assert events[0].step.startswith("compile BC (10 steps) + evaluation (2 envs x 60")
+    assert events[0].step.startswith(
+        "build the env, compile BC (10 steps) + evaluation (2 envs x 60")
     assert events[2].step == "train 4 policies and evaluate them"
     assert events[-1].seconds is not None and events[-1].elapsed >= events[-1].seconds
 
@@ -66,7 +67,7 @@ def test_cli_certify_shows_steps_on_stderr(tmp_path):
     assert r.exit_code == 0, r.output
     lines = r.stderr.splitlines()
     assert lines[0].startswith("cartpole-R-2: protocol returns, 1 seeds x 2 inits: "
-                               "compile BC (10 steps) + evaluation")
+                               "build the env, compile BC (10 steps) + evaluation")
     assert lines[0].endswith("[0/2, 0.0 s]") and "done in" in lines[1]
     assert "train 2 policies and evaluate them done in" in lines[3]
     assert "[2/2," in lines[3] and "reproduced" in r.stdout
@@ -140,3 +141,14 @@ def test_live_bars_run_without_a_terminal():
         with steps.step("c"):
             pass
     assert not logging.getLogger(LOGGER_NAME).handlers  # removed afterwards
+
+
+def test_a_step_of_milliseconds_is_not_shown_as_zero_seconds():
+    """certify printed 'train 2 policies ... done in 0.0 s [2/2, 4.6 s]': the run takes
+    milliseconds after seconds of building and compiling; the line now says so."""
+    from hades_zoo.engine.progress import ProgressEvent, duration
+
+    assert duration(0.0123) == "12 ms" and duration(0.0001) == "<1 ms"
+    assert duration(0.1) == "0.1 s" and duration(4.56) == "4.6 s"
+    line = ProgressEvent("t", "train", 2, 2, 4.6, True, 0.02).line()
+    assert line == "t: train done in 20 ms [2/2, 4.6 s]"

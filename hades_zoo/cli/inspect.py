@@ -141,7 +141,8 @@ def envs(as_json: bool) -> None:
     A recipe names an env as env: {name: ENV, backend: BACKEND}; brax envs take one
     of brax's physics backends, a provider of your own its name
     (docs/ENVIRONMENTS.md). A package whose entry point fails is listed with the
-    error.
+    error; a provider whose package is not installed (the playground extra) says so
+    and how to install it.
 
     \b
     Examples:
@@ -165,13 +166,17 @@ def envs(as_json: bool) -> None:
         elif row["package"] and origin.startswith(f"package {row['package']!r} ("):
             origin = origin[len(f"package {row['package']!r} ("):-1].replace(
                 " in group 'hades_zoo.envs'", "")
+        installed = row.get("installed", True)
+        missing = ("not installed: " + (row["install"] or f"pip install {row['package']}")
+                   if not installed else "")
         where = ", ".join(x for x in (f"package {row['package']}" if row["package"]
-                                      else "", origin) if x)
+                                      else "", origin, missing) if x)
         click.echo(f"{row['provider']}{version} ({where}): backend "
                    f"{' | '.join(row['backends'])}"
                    + (f"; shims {', '.join(row['compat'])}" if row["compat"] else ""))
         listed = ", ".join(row["envs"]) if row["envs"] else (row["error"] or "no envs")
-        click.echo(f"  {listed}")
+        click.echo(f"  {'once installed: ' if not installed and row['envs'] else ''}"
+                   f"{listed}")
     click.echo("A recipe names one as env: {name: ENV, backend: BACKEND}; your own: "
                "docs/ENVIRONMENTS.md.")
 

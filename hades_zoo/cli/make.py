@@ -186,10 +186,13 @@ def _distill(recipe, out: Path, overrides, no_resume, generations, max_env_steps
 
 def _replay(out: Path) -> None:
     """Write the entry's replay (``zoo.entry_replay``); any failure is a warning: the
-    run's files are complete, and the same command adds the replay later."""
+    run's files are complete. Once what failed is fixed (OpenGL, a package), the same
+    command adds the replay; an env without a renderer (``NoRendererError``) gets none
+    however often it is run, and the warning says so."""
     import logging
     import time
 
+    from hades_zoo.errors import NoRendererError
     from hades_zoo.zoo.entry_replay import write_entry_replay
 
     t0 = time.time()
@@ -197,10 +200,14 @@ def _replay(out: Path) -> None:
         path = write_entry_replay(out)
     except Exception as err:  # noqa: BLE001 - the run is saved; a replay is an extra
         logging.getLogger(__name__).debug("replay failed", exc_info=True)
-        text = " ".join(str(err).split())
+        text = " ".join(str(err).split()).rstrip(".")
+        then = ("this env has no renderer, so running the command again will not add "
+                "one until it has; --no-replay skips the replay"
+                if isinstance(err, NoRendererError) else
+                "once that is fixed, run the same command again to add it; --no-replay "
+                "skips the replay")
         click.echo(f"warning: no replay: {type(err).__name__}: {text} (the entry is "
-                   "complete without it; run the same command again to add it, or "
-                   "--no-replay)", err=True)
+                   f"complete without it; {then})", err=True)
         return
     if path is not None:
         click.echo(f"wrote {path} ({path.stat().st_size / 1024:.1f} KiB, "

@@ -162,6 +162,8 @@ class StepProgress(logging.Handler):
             self._bar.stop()
 
     def emit(self, record: logging.LogRecord) -> None:
+        from hades_zoo.engine.progress import duration
+
         event = getattr(record, "progress", None)
         if event is None:
             return
@@ -173,5 +175,5 @@ class StepProgress(logging.Handler):
             self._tasks[event.task] = self._bar.add_task(
                 event.step, total=event.total, name=event.task)
         self._bar.update(self._tasks[event.task], completed=event.done,
-                         description=(f"{event.step} ({event.seconds:.1f} s)"
+                         description=(f"{event.step} ({duration(event.seconds)})"
                                       if event.finished else f"{event.step}..."))

@@ -252,8 +252,12 @@ def train(source, width, depth, activation, lr, steps, seed, episodes, out, as_j
                f"{res.std_return:.2f} over {res.episodes} episodes "
                f"(recorded fitness {ds.info.fitness})")
     if out:
-        click.echo(f"wrote {out}/ (model.safetensors, config.json, README.md); "
-                   f"`hades-zoo eval {out}` evaluates it, `hades-zoo push {out} "
+        import shlex
+
+        shown = os.path.normpath(out)  # --out pol/ or pol//: 'pol', not 'pol//'
+        arg = shlex.quote(shown)
+        click.echo(f"wrote {shown}{os.sep} (model.safetensors, config.json, README.md); "
+                   f"`hades-zoo eval {arg}` evaluates it, `hades-zoo push {arg} "
                    "--repo-id ORG/NAME` shares it")
 
 

@@ -33,7 +33,7 @@ from flax import struct
 from hades_zoo.data import format as _format
 from hades_zoo.data.cache import atomic_write_bytes
 from hades_zoo.data.env_provider import EnvProviderRecord
-from hades_zoo.data.paths import check_name
+from hades_zoo.data.paths import check_name, name_only_extension_message
 from hades_zoo.data.recipe import Recipe
 from hades_zoo.data.recipe_io import recipe_from_dict, recipe_to_json
 from hades_zoo.data.untrusted import (
@@ -355,6 +355,9 @@ def save_dataset(ds: SyntheticDataset, path) -> Path:
             ``.safetensors`` (nothing is written; an existing file is kept).
     """
     path = Path(path)
+    bare = name_only_extension_message(path, "dataset", (".safetensors",))
+    if bare:  # --out .safetensors: a file with no name
+        raise DatasetFormatError(bare)
     if path.suffix != ".safetensors":
         raise DatasetFormatError(f"{path}: dataset files end in '.safetensors'.")
     atomic_write_bytes(path, dataset_to_bytes(ds))

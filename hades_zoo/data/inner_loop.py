@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
+from hades_zoo.data.limits import MAX_POLICY_DEPTH, MAX_POLICY_WIDTH
 from hades_zoo.errors import RecipeError, close_matches
 
 __all__ = ["ACTIVATIONS", "InnerLoopConfig"]
@@ -37,8 +38,10 @@ class InnerLoopConfig:
     ``certify``) use the nominal ``policy:`` and ``bc:`` sections, as for HaDES-R.
 
     Attributes:
-        widths: hidden widths to draw from (each in 1..8192, no repeats).
-        depths: hidden-layer counts to draw from (each in 1..16, no repeats).
+        widths: hidden widths to draw from (each in 1..16384, no repeats;
+            ``data.limits.MAX_POLICY_WIDTH``).
+        depths: hidden-layer counts to draw from (each in 1..64, no repeats;
+            ``MAX_POLICY_DEPTH``).
         activations: activations to draw from: ``tanh``, ``relu``.
         bc_lr: ``[low, high]``, 0 < low <= high < 10: the BC Adam learning rate,
             log-uniform.
@@ -64,7 +67,7 @@ class InnerLoopConfig:
         return self.bc_steps[1]
 
     def validate(self, path: str = "inner_loop") -> None:
-        for name, hi in (("widths", 8192), ("depths", 16)):
+        for name, hi in (("widths", MAX_POLICY_WIDTH), ("depths", MAX_POLICY_DEPTH)):
             values = getattr(self, name)
             if not values:
                 raise RecipeError(f"{path}.{name} is empty; list at least one value, "

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from hades_zoo.errors import UnsafeNameError
 
-__all__ = ["MAX_NAME_BYTES", "check_name", "child_path"]
+__all__ = ["MAX_NAME_BYTES", "check_name", "child_path", "extension_only",
+           "name_only_extension_message"]
 
 #: The longest file name (in UTF-8 bytes) that common file systems accept.
 MAX_NAME_BYTES = 255
@@ -91,3 +92,35 @@ def child_path(directory: str | Path, name: str, *, suffix: str = "",
     if path.parent != Path(directory):  # pragma: no cover - check_name forbids it
         raise UnsafeNameError(f"{what} {_describe(name)} leaves {directory}.")
     return path
+
+
+def extension_only(path: str | Path) -> str | None:
+    """The extension when ``path``'s file name is nothing but one (``out/.gif`` ->
+    ``".gif"``), else None.
+
+    ``Path(".gif").suffix`` is ``""`` (a hidden file named ``gif``), so a suffix check
+    alone would say "no suffix" and suggest ``.gif.mp4``; an output writer asks this
+    first and says the file needs a name.
+    """
+    name = Path(path).name
+    if len(name) > 1 and name.startswith(".") and name.count(".") == 1:
+        return name
+    return None
+
+
+def name_only_extension_message(path: str | Path, example_stem: str,
+                                suffixes: tuple[str, ...] | list[str]) -> str | None:
+    """The message for an output file whose name is only an extension (``--out .gif``),
+    or None when ``path`` has a name: suggests ``<example_stem><ext>`` beside it (the
+    ``ext`` given when it is one of ``suffixes``, else the first of them)."""
+    ext = extension_only(path)
+    if ext is None:
+        return None
+    path = Path(path)
+    good = ext.lower() in suffixes
+    use = ext.lower() if good else suffixes[0]
+    tail = "" if good else (
+        f", and not a format written here ({', '.join(suffixes[:4])}"
+        f"{', ...' if len(suffixes) > 4 else ''})")
+    return (f"{path}: the file name {ext!r} is only an extension{tail}; give the file "
+            f"a name, e.g. {path.with_name(example_stem + use)}.")

@@ -18,6 +18,7 @@ import re
 from typing import Any, Literal
 
 from hades_zoo.data.inner_loop import ACTIVATIONS, InnerLoopConfig
+from hades_zoo.data.limits import check_policy_size
 from hades_zoo.data.paths import MAX_NAME_BYTES, check_name
 from hades_zoo.errors import RecipeError, UnsafeNameError, close_matches
 
@@ -164,9 +165,6 @@ class DatasetConfig:
             raise RecipeError(f"{path}.init_std must be >= 0, got {self.init_std}.")
 
 
-#: The largest MLP policy a recipe may ask for (the paper's is 512 x 2).
-MAX_POLICY_WIDTH = 16384
-MAX_POLICY_DEPTH = 64
 
 
 @_frozen
@@ -201,11 +199,8 @@ class PolicyConfig:
         _check_positive(self.width, f"{path}.width")
         _check_positive(self.depth, f"{path}.depth")
         # beyond these a (width, width) kernel overflows XLA's shapes or any memory
-        for name, value, top in (("width", self.width, MAX_POLICY_WIDTH),
-                                 ("depth", self.depth, MAX_POLICY_DEPTH)):
-            if value > top:
-                raise RecipeError(f"{path}.{name}={value} is over {top}, the largest "
-                                  f"policy {name} hades_zoo trains; use at most {top}.")
+        check_policy_size("width", self.width, f"{path}.width={self.width}")
+        check_policy_size("depth", self.depth, f"{path}.depth={self.depth}")
         if self.activation not in ("tanh", "relu"):
             raise RecipeError(f"{path}.activation must be 'tanh' or 'relu', got {self.activation!r}.")
 

@@ -19,6 +19,7 @@ import yaml
 from hades_zoo.data.recipe import MAX_RECIPE_STR, Recipe, too_long_string
 from hades_zoo.data.untrusted import (
     MAX_RECIPE_BYTES,
+    check_path_given,
     load_yaml,
     read_regular_file,
     show_path,
@@ -241,6 +242,7 @@ def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
             unknown keys, wrong types or values (in the file or in an override, which
             is named).
     """
+    check_path_given(path, what="recipe", error=RecipeError)  # Path("") is "."
     path = Path(path)
     raw = read_regular_file(path, what="recipe", error=RecipeError,
                             max_bytes=MAX_RECIPE_BYTES)

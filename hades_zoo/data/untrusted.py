@@ -32,7 +32,7 @@ import yaml
 from hades_zoo.errors import HadesZooError
 
 __all__ = ["MAX_JSON_DEPTH", "MAX_DATASET_BYTES", "MAX_RECIPE_BYTES", "show_path",
-           "read_regular_file", "link_target", "is_dir", "load_json",
+           "read_regular_file", "check_path_given", "link_target", "is_dir", "load_json",
            "load_yaml"]
 
 #: Deepest nesting of lists/objects accepted in metadata JSON and recipe YAML. A
@@ -77,6 +77,18 @@ def is_dir(path: str | Path) -> bool:
     return os.path.isdir(path)
 
 
+def check_path_given(path: str | Path, *, what: str, error: type[HadesZooError]) -> None:
+    """Refuse an empty (or blank) path string before ``Path("")`` turns it into ``.``,
+    the working folder, and the message names a folder the user never typed.
+
+    Raises:
+        error: ``path`` is ``""`` or only spaces.
+    """
+    if isinstance(path, str) and not path.strip():
+        raise error(f"the {what} path is {'empty' if not path else 'blank'} ({path!r}); "
+                    f"give the path of a {what} file.")
+
+
 def _not_regular(path: Path, mode: int, what: str) -> str | None:
     """Why a file of ``mode`` cannot be read as ``what``, or None when it is regular."""
     if stat.S_ISREG(mode):
@@ -105,10 +117,11 @@ def read_regular_file(path: str | Path, *, what: str, error: type[HadesZooError]
         max_bytes: the largest size accepted.
 
     Raises:
-        error: missing, a folder, a FIFO, a device or a socket, a link to nothing, a
-            name too long, unreadable, or larger than ``max_bytes``; the message names
-            the path and the fix.
+        error: an empty path string, missing, a folder, a FIFO, a device or a socket,
+            a link to nothing, a name too long, unreadable, or larger than
+            ``max_bytes``; the message names the path and the fix.
     """
+    check_path_given(path, what=what, error=error)
     path = Path(path)
     shown = show_path(path)
     try:

@@ -18,9 +18,10 @@ import jax
 import numpy as np
 
 from hades_zoo.data.cache import atomic_write_bytes
-from hades_zoo.errors import DatasetFormatError
+from hades_zoo.errors import DatasetFormatError, RecipeMismatchError
 
-__all__ = ["read_generation", "save_checkpoint", "load_checkpoint", "CKPT_TENSORS", "CKPT_JSON"]
+__all__ = ["read_generation", "save_checkpoint", "load_checkpoint", "recipe_differences",
+           "CKPT_TENSORS", "CKPT_JSON"]
 
 CKPT_TENSORS = "checkpoint.safetensors"
 CKPT_JSON = "checkpoint.json"
@@ -60,7 +61,9 @@ def load_checkpoint(directory: str | Path, template: Any, *, recipe_json: str
         ``(state, generation)``, or None when ``directory`` holds no checkpoint.
 
     Raises:
-        DatasetFormatError: the checkpoint is corrupt or was written by another recipe.
+        DatasetFormatError: the checkpoint is corrupt.
+        RecipeMismatchError: it was written by another recipe (also a
+            ``DatasetFormatError``); the message names the fields that differ.
     """
     from safetensors.numpy import load
 
@@ -76,10 +79,14 @@ def load_checkpoint(directory: str | Path, template: Any, *, recipe_json: str
             f"unreadable checkpoint in {directory} ({err}); delete {CKPT_JSON} and "
             f"{CKPT_TENSORS} to start over."
         ) from err
-    if _without_length(sidecar.get("recipe")) != _without_length(json.loads(recipe_json)):
-        raise DatasetFormatError(
-            f"the checkpoint in {directory} was written by another recipe; use a new --out "
-            "directory, or delete the checkpoint files to start over."
+    then, now = _without_length(sidecar.get("recipe")), _without_length(json.loads(recipe_json))
+    if then != now:
+        raise RecipeMismatchError(
+            f"the checkpoint in {directory} was written by another recipe: "
+            f"{recipe_differences(then, now)}. To start over in this folder pass "
+            "--no-resume (resume=False in Python); to keep that run, give another "
+            "--out; to resume it, use the recipe (and --set overrides) it was written "
+            "with."
         )
     if hashlib.sha256(data).hexdigest() != sidecar.get("sha256"):
         raise DatasetFormatError(
@@ -128,3 +135,33 @@ def _without_length(recipe: Any) -> Any:
     if isinstance(out.get("es"), dict):
         out["es"].pop("generations", None)
     return out
+
+
+def _flat(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """A recipe's JSON as ``{"es.popsize": 8, ...}`` (lists and scalars are leaves)."""
+    if not isinstance(tree, dict):
+        return {prefix: tree}
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        out.update(_flat(value, f"{prefix}.{key}" if prefix else str(key)))
+    return out
+
+
+def recipe_differences(then: Any, now: Any, *, limit: int = 6) -> str:
+    """The fields two recipes' JSON differ in, as ``es.popsize: 8 in the checkpoint, 16
+    now; seed: 0 in the checkpoint, 5 now`` (at most ``limit``, then how many more)."""
+    a, b = _flat(then if then is not None else {}), _flat(now)
+    missing = object()
+
+    def show(value: Any) -> str:
+        return "absent" if value is missing else json.dumps(value)
+
+    rows = []
+    for key in sorted(set(a) | set(b)):
+        old, new = a.get(key, missing), b.get(key, missing)
+        if old != new:
+            rows.append(f"{key}: {show(old)} in the checkpoint, {show(new)} now")
+    if not rows:  # not two mappings (an unreadable sidecar's recipe)
+        return "its recorded recipe is not the one given"
+    more = f"; and {len(rows) - limit} more" if len(rows) > limit else ""
+    return "; ".join(rows[:limit]) + more

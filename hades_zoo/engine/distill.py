@@ -256,7 +256,9 @@ def distill(
             < 1), or const normalisation without statistics.
         MemoryBudgetError: ``max_memory`` is malformed or smaller than the smallest
             chunk needs.
-        DatasetFormatError: ``out_dir`` holds a corrupt checkpoint or another recipe's.
+        DatasetFormatError: ``out_dir`` holds a corrupt checkpoint.
+        RecipeMismatchError: ``out_dir``'s checkpoint was written by another recipe
+            (also a ``DatasetFormatError``); the message names the differing fields.
         RunFolderBusyError: another process is writing ``out_dir``
             (``engine.run_folder``: ``out_dir/.lock``).
         EnvError: the recipe's env, backend (``MissingEnvProviderError``) or shim is

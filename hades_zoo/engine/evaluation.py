@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from hades_zoo.data.dataset import SyntheticDataset
+from hades_zoo.data.limits import check_policy_size
 from hades_zoo.data.recipe import Recipe
 from hades_zoo.engine import programs
 from hades_zoo.engine.acting import PolicyInfo, TrainedPolicy
@@ -52,9 +53,8 @@ class EpisodeReturns:
         return int(self.returns.size)
 
 
-_OVERRIDE_LIMITS = {
-    "width": (1, 8192), "depth": (1, 16), "steps": (1, 100_000), "lr": (1e-7, 10.0),
-}
+# width and depth: data.limits (the limit a recipe's policy: section has too)
+_OVERRIDE_LIMITS = {"steps": (1, 100_000), "lr": (1e-7, 10.0)}
 
 
 def with_overrides(recipe: Recipe, *, width: int | None = None, depth: int | None = None,
@@ -68,7 +68,10 @@ def with_overrides(recipe: Recipe, *, width: int | None = None, depth: int | Non
     Raises:
         RecipeError: an override outside its valid range.
     """
-    for name, value in (("width", width), ("depth", depth), ("lr", lr), ("steps", steps)):
+    for name, value in (("width", width), ("depth", depth)):
+        if value is not None:
+            check_policy_size(name, value, f"{name}={value!r}")
+    for name, value in (("lr", lr), ("steps", steps)):
         if value is None:
             continue
         lo, hi = _OVERRIDE_LIMITS[name]
@@ -325,22 +328,23 @@ def protocol_returns(ds: SyntheticDataset, *, seeds: int = 5, seed: int = 0,
         (seeds,) mean returns.
     """
     recipe = with_overrides(ds.recipe, **overrides)
-    task, states, targets, weights = _task_and_arrays(ds, recipe)
-    mean, var = task.norm_arrays(ds.obs_mean, ds.obs_var)
-    keys = jax.random.split(jax.random.key(seed), seeds)
-
-    # The dataset, its normalisation stats and the fixed init are arguments, not
-    # constants: datasets of one protocol share one program (and its cache entry).
-    def run(keys, states, mean, var, targets, weights, init):
-        fitness = task.make_fitness_fn(mean, var, targets, weights, init_params=init,
-                                       randomised=False)  # RR: the nominal net
-        return jax.vmap(fitness, in_axes=(0, None))(keys, {"states": states})[0]
-
-    args = (keys, states, mean, var, targets, weights, task.fixed_params)
+    # the clock starts before the env is built: the steps' seconds add up to the call's
     steps = Steps(f"{ds.dataset_id}: protocol returns, {seeds} seeds x "
                   f"{recipe.num_inits} inits", total=2)
-    with steps.step(f"compile BC ({recipe.bc.steps} steps) + evaluation "
+    with steps.step(f"build the env, compile BC ({recipe.bc.steps} steps) + evaluation "
                     f"({recipe.eval.num_envs} envs x {recipe.eval.num_steps} steps)"):
+        task, states, targets, weights = _task_and_arrays(ds, recipe)
+        mean, var = task.norm_arrays(ds.obs_mean, ds.obs_var)
+        keys = jax.random.split(jax.random.key(seed), seeds)
+
+        # The dataset, its normalisation stats and the fixed init are arguments, not
+        # constants: datasets of one protocol share one program (and its cache entry).
+        def run(keys, states, mean, var, targets, weights, init):
+            fitness = task.make_fitness_fn(mean, var, targets, weights, init_params=init,
+                                           randomised=False)  # RR: the nominal net
+            return jax.vmap(fitness, in_axes=(0, None))(keys, {"states": states})[0]
+
+        args = (keys, states, mean, var, targets, weights, task.fixed_params)
         compiled = jax.jit(run).lower(*args).compile()  # the jit call's program
     with steps.step(f"train {seeds * recipe.num_inits} policies and evaluate them"):
         returns = jax.block_until_ready(compiled(*args))

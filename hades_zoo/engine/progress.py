@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Iterator
 
-__all__ = ["ProgressEvent", "Steps", "LOGGER_NAME"]
+__all__ = ["ProgressEvent", "Steps", "LOGGER_NAME", "duration"]
 
 LOGGER_NAME = "hades_zoo.progress"
 logger = logging.getLogger(LOGGER_NAME)
@@ -50,10 +50,21 @@ class ProgressEvent:
     def line(self) -> str:
         """The event as one line of text (what the log record says)."""
         if self.finished:
-            return (f"{self.task}: {self.step} done in {self.seconds:.1f} s "
+            return (f"{self.task}: {self.step} done in {duration(self.seconds)} "
                     f"[{self.done}/{self.total}, {self.elapsed:.1f} s]")
         return (f"{self.task}: {self.step}... "
                 f"[{self.done}/{self.total}, {self.elapsed:.1f} s]")
+
+
+def duration(seconds: float | None) -> str:
+    """A step's wall time for a message: ``4.6 s``; under a tenth of a second in
+    milliseconds (``12 ms``), which ``0.0 s`` hid: a compiled run of a small protocol
+    takes milliseconds after seconds of compiling."""
+    if seconds is None:
+        return "? s"
+    if seconds < 0.0995:
+        return f"{seconds * 1000:.0f} ms" if seconds >= 0.0005 else "<1 ms"
+    return f"{seconds:.1f} s"
 
 
 class Steps:

@@ -352,7 +352,8 @@ def card_block(card: Any) -> dict[str, Any]:
     if not isinstance(block, dict):
         raise DatasetFormatError(
             "dataset card has no 'hades_zoo:' block; it was not written by hades_zoo. "
-            "Re-push the dataset with `hades-zoo push` (or pass filename= and sha256=)."
+            "Re-push the dataset with `hades-zoo push` (in Python, "
+            "load_from_hub(..., filename=, sha256=) names the file)."
         )
     return block
 

@@ -278,16 +278,28 @@ def _local_dataset_file(directory: Path, filename: str | None
         found = sorted(p for p in directory.glob("*.safetensors")
                        if p.name not in NOT_DATASETS)
         if len(found) != 1:
-            raise DatasetFormatError(
-                f"{directory}: expected one .safetensors file (or a README.md card naming "
-                f"it), found {len(found)}; pass filename=."
-            )
+            raise DatasetFormatError(_not_one_dataset(directory, found))
         filename = found[0].name
     check_repo_filename(filename)
     sidecar = repo_path(directory, f"{filename}.sha256")
     if sidecar.is_file():  # written with the file; a kept card may be older
         recorded = tuple(_sidecar_shas(sidecar)) or recorded
     return repo_path(directory, filename), recorded
+
+
+def _not_one_dataset(directory: Path, found: list[Path]) -> str:
+    """Why a folder without a card naming its dataset has no one dataset file, and the
+    fix in both forms a caller may use (a CLI user cannot pass ``filename=``)."""
+    where = show_path(str(directory))
+    if not found:
+        return (f"{where} is a folder without a dataset: a dataset folder holds one "
+                ".safetensors dataset file (or a README.md card naming it), this one none. "
+                "Give a dataset file's path, or the folder `hades-zoo distill --out`, "
+                "`hades-zoo pull --out` or save_pretrained wrote.")
+    names = ", ".join(p.name for p in found[:4]) + (", ..." if len(found) > 4 else "")
+    return (f"{where}: {len(found)} .safetensors files ({names}) and no README.md card "
+            "naming the dataset; say which one: its path on the command line (e.g. "
+            f"{show_path(str(found[0]))}), filename={found[0].name!r} in Python.")
 
 
 def check_folder_settled(directory: str | Path) -> None:

@@ -227,8 +227,8 @@ def _expected_sha(src: HubSource, revision: str, filename: str | None,
             if err.reason == "not_found_entry":
                 raise HubError(
                     f"hf:{src.repo_id}@{revision}: the repo has no README.md dataset card "
-                    "naming the dataset file; pass filename= and sha256=, or re-push it "
-                    "with `hades-zoo push`."
+                    "naming the dataset file; re-push it with `hades-zoo push` (in "
+                    "Python, load_from_hub(..., filename=, sha256=) names the file)."
                 ) from err
             raise
         revision = _commit_of(card_path, CARD_FILE)
@@ -236,7 +236,8 @@ def _expected_sha(src: HubSource, revision: str, filename: str | None,
         if not isinstance(filename, str):
             raise HubError(
                 f"hf:{src.repo_id}@{revision}: the card's hades_zoo block names no "
-                "dataset file; pass filename= and sha256= or re-push with `hades-zoo push`."
+                "dataset file; re-push it with `hades-zoo push` (in Python, "
+                "load_from_hub(..., filename=, sha256=) names the file)."
             )
     check_repo_filename(filename)
     where = f"hf:{src.repo_id}@{revision}"

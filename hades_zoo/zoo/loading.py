@@ -120,7 +120,8 @@ def resolve_source(source: str | os.PathLike) -> Source:
             path; the message names both spellings.
         SourceNotFoundError: a bare path-like source that does not exist.
         UnknownDatasetError: ``source`` is not a str or path, or a prefix with
-            nothing after it.
+            nothing after it. An empty or blank ``source`` is an
+            ``InvalidDatasetIdError`` (one) saying so.
     """
     if isinstance(source, os.PathLike):
         return _local(os.fspath(source), str(source))
@@ -128,6 +129,10 @@ def resolve_source(source: str | os.PathLike) -> Source:
         raise UnknownDatasetError(
             f"a dataset source must be a str or Path, got {type(source).__name__}: "
             f"{_HOW}.")
+    if not source.strip():
+        raise InvalidDatasetIdError(
+            f"the dataset source is {'empty' if not source else 'blank'} ({source!r}): "
+            f"give {_HOW}; `hades-zoo list` shows the zoo ids.")
     for prefix in PREFIXES:
         if source.startswith(prefix):
             rest = source[len(prefix):]

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from hades_zoo.data.dataset import SyntheticDataset
+from hades_zoo.data.paths import name_only_extension_message
 from hades_zoo.errors import OutputFormatError
 from hades_zoo.zoo.plot_style import PLOT_HINT, colorbar, save_figure, styled
 
@@ -62,14 +63,18 @@ def check_plot_path(path: str | Path) -> Path:
 
     Raises:
         ImportError: matplotlib is missing (``pip install hades_zoo[plot]``).
-        OutputFormatError: no suffix, or one matplotlib cannot write; the message
-            lists the formats it can.
+        OutputFormatError: no suffix, one matplotlib cannot write (the message
+            lists the formats it can), or a name that is only an extension (``.png``).
     """
     pyplot()
     from matplotlib.backend_bases import FigureCanvasBase
 
     formats = sorted(FigureCanvasBase.get_supported_filetypes())
     path = Path(path)
+    bare = name_only_extension_message(  # --out .png: a file with no name
+        path, "plot", [".png", *(f".{f}" for f in formats if f != "png")])
+    if bare:
+        raise OutputFormatError(bare)
     suffix = path.suffix.lower()
     if suffix.lstrip(".") not in formats:
         what = (f"suffix {path.suffix!r} is not an image format matplotlib writes"

@@ -74,6 +74,7 @@ from hades_zoo.data.recipe import (
 )
 from hades_zoo.data.untrusted import (
     MAX_DATASET_BYTES,
+    check_path_given,
     load_json,
     read_regular_file,
     show_path,
@@ -163,6 +164,27 @@ class ReferenceFile:
         return "brax" if self.config["ENV_NAME"] in BRAX_SPECS else "gymnax"
 
 
+#: The first bytes of a zip archive (an .npz is one): a local file header, or the end
+#: record of an empty archive.
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+
+
+def _not_an_npz(data: bytes) -> str | None:
+    """Why ``data`` cannot be an .npz archive (what it looks like instead), or None
+    when it starts as a zip archive does. Decided from the first bytes, before
+    ``np.load``, whose own guess names pickles for any other file."""
+    if data.startswith(_ZIP_MAGIC):
+        return None
+    if not data:
+        return "the file is empty"
+    if data.startswith(b"\x93NUMPY"):
+        return "it is a single .npy array (np.save), not an archive of named arrays"
+    head = data[:512]
+    if all(32 <= b < 127 or b in b"\t\r\n" for b in head):
+        return "it is a text file"
+    return "it does not start as a zip archive does"
+
+
 def _fail(path: Path, msg: str) -> DatasetFormatError:
     return DatasetFormatError(f"{show_path(path)}: {msg}")
 
@@ -174,12 +196,18 @@ def read_reference(path: str | Path) -> ReferenceFile:
         DatasetFormatError: unreadable/not-npz file, missing keys, bad JSON configs,
             or object arrays (which would need unpickling).
     """
+    check_path_given(path, what="reference .npz", error=DatasetFormatError)
     path = Path(path)
     if not os.path.lexists(path):
         raise _fail(path, "no such file; check the path.")
     # a regular file of sane size (a FIFO would block np.load forever)
     data = read_regular_file(path, what="reference .npz", error=DatasetFormatError,
                              max_bytes=MAX_DATASET_BYTES)
+    not_npz = _not_an_npz(data)
+    if not_npz:  # numpy would guess: a text file is "pickled (object) data"
+        raise _fail(path, f"not an .npz archive: {not_npz}; a reference export is a "
+                          "numpy .npz file (np.savez), e.g. "
+                          "brax__distill__hopper__D4__seed0.npz.")
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}

@@ -87,6 +87,14 @@ class EnvProvider:
             return self.version
         return distribution_version(self.package)
 
+    def installed(self) -> bool:
+        """Whether the package that provides it is installed (True for a provider
+        with no ``package`` or an explicit ``version``). ``env_ids()`` may list envs
+        without it (MuJoCo Playground's offline table): building one needs it."""
+        if not self.package or self.version is not None:
+            return True
+        return bool(distribution_version(self.package))
+
     def install_command(self) -> str:
         """``install_hint``, else ``pip install <package>``, else ``""``."""
         return self.install_hint or (f"pip install {self.package}" if self.package else "")

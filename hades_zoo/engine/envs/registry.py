@@ -325,7 +325,8 @@ def known_envs() -> list[str]:
 
 def describe_providers() -> list[dict[str, Any]]:
     """One row per provider for ``hades-zoo envs``: name, backends, version, package,
-    origin, envs (or the error listing them), shims; then failed entry points."""
+    whether that package is installed (``installed``; ``install`` says how), origin,
+    envs (or the error listing them), shims; then failed entry points."""
     from hades_zoo.engine.envs.entry_points import entry_point_failures
 
     rows = []
@@ -337,6 +338,7 @@ def describe_providers() -> list[dict[str, Any]]:
         rows.append({"provider": provider.name, "backends": list(provider.recipe_backends),
                      "version": provider.package_version(), "package": provider.package,
                      "install": provider.install_command(),
+                     "installed": provider.installed(),
                      "origin": _ORIGINS.get(provider.name, ""), "envs": envs,
                      "compat": list(provider.compat), "description": provider.description,
                      "error": error})

@@ -51,7 +51,7 @@ from hades_zoo.engine.render.playground_frames import (
     playground_control_rate,
     record_playground,
 )
-from hades_zoo.errors import RenderError
+from hades_zoo.errors import NoRendererError, RenderError
 
 __all__ = [
     "FAMILIES",
@@ -94,7 +94,8 @@ def family_of(env_config: EnvConfig) -> str:
     """The :data:`FAMILIES` key that draws ``env_config``'s env.
 
     Raises:
-        RenderError: no family draws it (the message lists what is drawn).
+        NoRendererError: no family draws it (a ``RenderError``; the message lists
+            what is drawn and how to give it a drawer).
     """
     from hades_zoo.engine.envs import BRAX_SPECS, IMAGE_SPECS
 
@@ -109,11 +110,12 @@ def family_of(env_config: EnvConfig) -> str:
         return "minatar"
     if env_config.backend == "playground":
         return "playground"
-    raise RenderError(
+    raise NoRendererError(
         f"no renderer for env {name!r} (backend {env_config.backend!r}): replays are "
         "drawn for the brax envs, MuJoCo Playground tasks, MinAtar games, classic control ("
-        f"{', '.join(CLASSIC_ENVS)}) and image datasets; give an env of your own one "
-        "with hades_zoo.engine.render.register_renderer.")
+        f"{', '.join(CLASSIC_ENVS)}) and image datasets; to draw it, register a drawer "
+        "with hades_zoo.engine.render.register_renderer (or an env provider's render=, "
+        "docs/ENVIRONMENTS.md).")
 
 
 def renderer_for(env_config: EnvConfig) -> Renderer:

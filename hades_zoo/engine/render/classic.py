@@ -128,13 +128,13 @@ def draw_classic(env_config: EnvConfig, episode: Episode, *, width: int, height:
         (T, height, width, 3) uint8 frames.
 
     Raises:
-        RenderError: an env this module does not draw.
+        NoRendererError: an env this module does not draw.
     """
-    from hades_zoo.errors import RenderError
+    from hades_zoo.errors import NoRendererError
 
     name = env_config.name
     if name not in CLASSIC_ENVS:
-        raise RenderError(f"no classic-control drawing for {name!r}; drawn: "
+        raise NoRendererError(f"no classic-control drawing for {name!r}; drawn: "
                           f"{', '.join(CLASSIC_ENVS)}.")
     frames = np.empty((episode.frames, height, width, 3), np.uint8)
     for t in range(episode.frames):

@@ -43,16 +43,16 @@ def draw_images(env_config: EnvConfig, episode: Episode, *, width: int, height: 
         (1, height, width, 3) uint8.
 
     Raises:
-        RenderError: images that are not square and single-channel.
+        NoRendererError: images that are not square and single-channel.
     """
     Image, ImageDraw, _ = pil()
     images = np.asarray(episode.observations, np.float64)
     d = images.shape[0]
     side = math.isqrt(images.shape[1])
     if side * side != images.shape[1]:
-        from hades_zoo.errors import RenderError
+        from hades_zoo.errors import NoRendererError
 
-        raise RenderError(f"{env_config.name}: images of {images.shape[1]} pixels are "
+        raise NoRendererError(f"{env_config.name}: images of {images.shape[1]} pixels are "
                           "not square single-channel images; no grid drawing for them.")
     images = images.reshape(d, side, side)
     lo, hi = float(images.min()), float(images.max())

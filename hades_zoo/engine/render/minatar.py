@@ -35,16 +35,16 @@ def observation_grid(cfg: EnvConfig) -> tuple[int, int, int]:
     """``(rows, cols, channels)`` of a gymnax image observation.
 
     Raises:
-        RenderError: the env's observation is not ``rows x cols x C``.
+        NoRendererError: the env's observation is not ``rows x cols x C``.
     """
     import gymnax
 
-    from hades_zoo.errors import RenderError
+    from hades_zoo.errors import NoRendererError
 
     env, params = gymnax.make(cfg.name)
     shape = tuple(int(s) for s in env.observation_space(params).shape)
     if len(shape) != 3:
-        raise RenderError(f"{cfg.name!r} observes a vector of shape {shape}, not "
+        raise NoRendererError(f"{cfg.name!r} observes a vector of shape {shape}, not "
                           "rows x cols x channels: it has no MinAtar-style drawing.")
     return shape  # type: ignore[return-value]
 
@@ -69,7 +69,7 @@ def draw_minatar(env_config: EnvConfig, episode: Episode, *, width: int, height:
         (T, height, width, 3) uint8 frames.
 
     Raises:
-        RenderError: the observation is not ``rows x cols x C``.
+        NoRendererError: the observation is not ``rows x cols x C``.
     """
     Image, ImageDraw, _ = pil()
     rows, cols, chans = observation_grid(env_config)

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hades_zoo.data.paths import name_only_extension_message
 from hades_zoo.errors import MissingRenderExtraError, OutputFormatError, RenderError
 
 __all__ = [
@@ -60,12 +61,16 @@ def check_video_path(path: str | Path) -> tuple[Path, str]:
     """``(path, suffix)`` when ``path`` names a video format hades_zoo writes.
 
     Raises:
-        OutputFormatError: no suffix, or one other than ``.mp4`` / ``.gif``.
+        OutputFormatError: no suffix, one other than ``.mp4`` / ``.gif``, or a
+            name that is only an extension (``.gif``).
         MissingRenderExtraError: ``.mp4`` without ``imageio-ffmpeg`` (a
             ``RenderError`` and an ``ImportError``; the message names ``pip install
             'hades_zoo[render]'``).
     """
     path = Path(path)
+    bare = name_only_extension_message(path, "replay", VIDEO_SUFFIXES)  # --out .gif
+    if bare:
+        raise OutputFormatError(bare)
     suffix = path.suffix.lower()
     if suffix not in VIDEO_SUFFIXES:
         what = (f"suffix {path.suffix!r} is not a video format hades_zoo writes"
