@@ -117,3 +117,16 @@ def test_loss_must_fit_action_kind(tiny_recipe):
     r = tiny_recipe.replace(bc=dataclasses.replace(tiny_recipe.bc, loss="gaussian_nll"))
     with pytest.raises(EnvError, match="does not fit env 'CartPole-v1'.*softmax_ce"):
         hz.distill(r)
+
+
+def test_a_dataset_smaller_than_the_action_count_is_refused_before_its_folder(
+        tmp_path, tiny_recipe):
+    """CartPole has 2 actions: one pair cannot label both (was a ValueError traceback
+    from ``fixed_labels`` after the run folder was made; a newcomer's review)."""
+    from hades_zoo.errors import RecipeError
+
+    small = tiny_recipe.replace(dataset=dataclasses.replace(tiny_recipe.dataset, size=1))
+    with pytest.raises(RecipeError, match=r"dataset.size=1 is smaller than the env's 2 "
+                                          r"actions.*--set dataset.size=2"):
+        hz.distill(small, out_dir=tmp_path / "run")
+    assert not (tmp_path / "run").exists()

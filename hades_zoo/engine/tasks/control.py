@@ -52,10 +52,16 @@ def fixed_labels(size: int, num_actions: int) -> tuple[np.ndarray, np.ndarray]:
     """Reference fixed labels ``repeat(arange(A), D // A)`` padded to D, and the BC mask.
 
     Only the first ``A * (D // A)`` pairs are used by BC; the remainder are masked.
+
+    Raises:
+        RecipeError: ``size`` < ``num_actions`` (an action would have no state).
     """
     k = size // num_actions
     if k == 0:
-        raise ValueError(f"dataset size {size} < number of actions {num_actions}")
+        raise RecipeError(
+            f"dataset.size={size} is smaller than the env's {num_actions} actions: the "
+            "fixed labels give every action at least one state. Fix: a dataset size of "
+            f"at least {num_actions} (--set dataset.size={num_actions}).")
     labels = np.zeros(size, np.int32)
     labels[: k * num_actions] = np.repeat(np.arange(num_actions), k)
     mask = np.zeros(size, bool)
@@ -81,6 +87,8 @@ class ControlTask:
                 f"({'discrete' if spec.discrete else 'continuous'} actions); use "
                 f"'{wanted}' or 'auto'."
             )
+        if spec.discrete:  # a dataset too small for the fixed labels: said before any run
+            fixed_labels(recipe.dataset.size, spec.action_dim)
         self.module = make_policy(recipe.policy, spec.action_dim, spec.discrete)
         self._bc_train = make_bc_train(self.module, recipe.bc)
         # HaDES-F init, built eagerly on the host (never inside a trace).
