@@ -1,6 +1,6 @@
 """An unreachable Hub (refused connection, failed DNS lookup, silent network) fails a
 download at once, without huggingface_hub's retries; the CLI prints its own line and
-no retry chatter.
+no retry chatter; ``push --dry-run`` lists its files without the network.
 
 No timing asserts: no sleep may happen (``time.sleep`` recorded, never slept) and no
 download may reach huggingface_hub's network path (``hf_hub_download`` recorded).
@@ -24,6 +24,7 @@ from hades_zoo.hub import (
     load_from_hub,
     pull_from_hub,
     push_to_hub,
+    save_pretrained,
 )
 from tests.test_hub import WRITE, assert_same
 
@@ -240,3 +241,43 @@ def test_cli_keeps_huggingface_hub_retry_warnings_for_verbose(hub_server, tiny_d
         said = [r.getMessage() for r in hub_log]
         assert any("Retrying in" in m for m in said) is shown, said
         assert hub_logger.level == level  # restored after the command
+
+
+def _push_dry(args: list[str]):
+    return CliRunner().invoke(cli, ["push", *args, "--repo-id", "me/x", "--dry-run"])
+
+
+def test_cli_push_dry_run_lists_files_with_the_hub_unreachable(tiny_dataset, tmp_path,
+                                                               closed_endpoint, sleeps,
+                                                               monkeypatch):
+    src = tmp_path / "cartpole-R-2.safetensors"
+    tiny_dataset.save(src)
+    folder = tmp_path / "entry"
+    save_pretrained(tiny_dataset, folder)
+    for args in ([str(src)], [str(folder)], [str(src), "--tag", "v1"]):
+        res = _push_dry(args)
+        assert res.exit_code == 0, res.output
+        assert "would upload cartpole-R-2.safetensors" in res.output, res.output
+        assert "would upload README.md" in res.output
+        assert f"not compared with the repo: the Hub at {closed_endpoint} cannot be " \
+               "reached (" in res.output
+        assert res.output.strip().splitlines()[-1] == "dry run: nothing uploaded to me/x"
+    assert sleeps == []
+    # nothing to compare: no note
+    res = _push_dry([str(src), "--overwrite-card"])
+    assert res.exit_code == 0 and "not compared" not in res.output, res.output
+    # offline: said so, and no request
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    res = _push_dry([str(src)])
+    assert res.exit_code == 0 and "not compared with the repo: HF_HUB_OFFLINE is set" \
+        in res.output, res.output
+    # bad input is refused as by a real push
+    res = CliRunner().invoke(cli, ["push", str(src), "--repo-id", "me/x y", "--dry-run"])
+    assert res.exit_code == 1 and "HubSourceError" in res.output
+    res = _push_dry([str(tmp_path / "missing.safetensors")])
+    assert res.exit_code == 1 and len(res.output.strip().splitlines()) == 1
+
+
+def test_push_dry_run_with_a_reachable_hub_compares(hub_server, tiny_dataset):
+    dry = push_to_hub(tiny_dataset, "org/cp", token=WRITE, dry_run=True)
+    assert dry.not_compared is None and not dry.card_kept
