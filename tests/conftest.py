@@ -153,6 +153,17 @@ def tmp_cache(tmp_path, monkeypatch):
     return tmp_path / "hades_zoo_cache"
 
 
+@pytest.fixture(autouse=True)
+def fresh_hub_probes():
+    """Forget which endpoints answered (hades_zoo.hub.client keeps it a few seconds):
+    a port a test closes may be one an earlier test's server had."""
+    from hades_zoo.hub.client import _PROBES
+
+    _PROBES.clear()
+    yield
+    _PROBES.clear()
+
+
 def make_dataset(dataset_id: str = "cartpole-R-2", *, provenance: dict | None = None):
     """A tiny valid CartPole dataset (2 pairs) with the real cartpole recipe."""
     import json

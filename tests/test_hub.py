@@ -290,8 +290,9 @@ def test_timeouts_and_unreachable_endpoint(hub_server, tiny_dataset, monkeypatch
 
     from hades_zoo.hub.client import _hub_error
 
-    # persistent stalls / refused connections are retried by huggingface_hub for
-    # ~25 s (see the slow test); their translation is checked directly here
+    # a persistent stall of a server that answers is retried by huggingface_hub (see
+    # the slow test; an unreachable Hub fails at once: tests/test_hub_unreachable.py);
+    # the translation of both is checked directly here
     for exc, match in ((requests.ReadTimeout("read timed out"), "timed out.*HADES_ZOO"),
                        (requests.ConnectionError("refused"), "cannot connect.*HF_ENDPOINT")):
         wrapped = RuntimeError("download failed")

@@ -5,12 +5,15 @@ the JIT cache, quiet third-party loggers. What a SOURCE argument names is decide
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import logging
+import os
 import re
 import signal
 import sys
+from collections.abc import Iterator
 
 import click
 
@@ -113,11 +116,39 @@ def cli(verbose: int) -> None:
       hades-zoo merge halfcheetah-R-64 hopper-R-64 --out runs/multitask
     """
     _configure_logging(verbose)
+    if verbose <= 0:
+        click.get_current_context().with_resource(_quiet_huggingface_hub())
+
+
+@contextlib.contextmanager
+def _quiet_huggingface_hub() -> Iterator[None]:
+    """huggingface_hub's warnings off for one command (they come back on exit).
+
+    huggingface_hub logs to stderr through a handler of its own, at WARNING ("'...'
+    thrown while requesting HEAD ...", "Retrying in 8s [Retry 5/5]" when it retries
+    a 5xx or a stalled request); the command's one-line error, or its result, says
+    what happened. HF_HUB_VERBOSITY, when set, is the user's choice and is kept; -v
+    leaves the warnings on. huggingface_hub sets its level from HF_HUB_VERBOSITY when
+    it is first imported, which a command does lazily.
+    """
+    if os.environ.get("HF_HUB_VERBOSITY"):
+        yield
+        return
+    hub_logger = logging.getLogger("huggingface_hub")
+    level = hub_logger.level
+    os.environ["HF_HUB_VERBOSITY"] = "error"  # read when huggingface_hub is imported
+    hub_logger.setLevel(logging.ERROR)  # if it already is
+    try:
+        yield
+    finally:
+        os.environ.pop("HF_HUB_VERBOSITY", None)
+        hub_logger.setLevel(level)
 
 
 def _configure_logging(verbose: int) -> None:
-    """No log output by default (the terminal shows what hades_zoo says); -v: hades_zoo's
-    DEBUG log on stderr; -vv: every library's."""
+    """No log output by default (the terminal shows what hades_zoo says; huggingface_hub's
+    warnings off, ``_quiet_huggingface_hub``); -v: hades_zoo's DEBUG log on stderr;
+    -vv: every library's."""
     if verbose <= 0:
         return
     handler = logging.StreamHandler(sys.stderr)

@@ -61,6 +61,9 @@ def push(source: str, repo_id: str, tag: str | None, revision: str | None, priva
         ds, _ = _load_any(source)
         res = push_to_hub(ds, repo_id, revision=revision, tag=tag, private=private,
                           dry_run=dry_run, overwrite_card=overwrite_card)
+    if res.not_compared is not None:
+        click.echo(f"not compared with the repo: {res.not_compared}; listed as for a new "
+                   "repo (a real push keeps an existing README.md, refuses a taken --tag)")
     verb = "would upload" if res.dry_run else "uploaded"
     for f in res.files:
         click.echo(f"{verb} {f.path}  {_human(f.size)}  sha256 {f.sha256}")

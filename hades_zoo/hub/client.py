@@ -88,6 +88,72 @@ def _api(token: str | None = None) -> Any:
     return HfApi(endpoint=_endpoint(), token=token, **_library())
 
 
+#: How long a probe's answer stands, per endpoint (seconds): a Hub that answered is
+#: not asked again for a while (one request per pull, not one per file); one that did
+#: not is, soon (a user who fixes the network retries at once).
+_PROBE_KEEP = {"reachable": 30.0, "unreachable": 5.0}
+_PROBES: dict[str, tuple[float, BaseException | None]] = {}
+_PROBE_LOCK = threading.Lock()
+
+
+def _unreachable() -> BaseException | None:
+    """Why the Hub at the current endpoint cannot be reached, or None when it answers.
+
+    huggingface_hub meets a download whose first request cannot connect (and whose
+    file it has not cached) by trying it six times more with backoff (1, 2, 4, 8, 8 s
+    of sleep), logging each try: with the network down a command took ~50 s and
+    printed a dozen lines before its one-line error. One ``HEAD`` of the endpoint,
+    without retries and within ``HADES_ZOO_HUB_TIMEOUT``, tells that case apart
+    first. It goes through huggingface_hub's own HTTP client (``get_session``), so
+    ``HTTP(S)_PROXY`` / ``ALL_PROXY`` / ``NO_PROXY`` and a client set with
+    ``set_client_factory`` apply as to the download; any answer, whatever its status,
+    counts as reachable (the download reports an HTTP error itself, and retries a
+    5xx or 429 as before). The answer is kept for ``_PROBE_KEEP`` seconds.
+
+    Returns:
+        The HTTP client's error when no connection could be opened (refused, DNS
+        failure, no route, a proxy that is down) or no answer came in time; None
+        otherwise (including an error of another kind, left to the download).
+    """
+    import time
+
+    endpoint = _endpoint()
+    now = time.monotonic()
+    with _PROBE_LOCK:
+        kept = _PROBES.get(endpoint)
+    if kept is not None and kept[0] > now:
+        return kept[1]
+    failure = _probe(endpoint)
+    keep = _PROBE_KEEP["unreachable" if failure is not None else "reachable"]
+    with _PROBE_LOCK:
+        _PROBES[endpoint] = (time.monotonic() + keep, failure)
+    if failure is not None:
+        logger.info("the Hub at %s cannot be reached: %s: %s", endpoint,
+                    type(failure).__name__, failure)
+    return failure
+
+
+def _probe(endpoint: str) -> BaseException | None:
+    """One ``HEAD {endpoint}/`` through huggingface_hub's session: its connect error or
+    timeout, else None."""
+    from huggingface_hub.utils import get_session
+
+    session = get_session()
+    # requests (huggingface_hub < 1.0) does not follow a HEAD's redirect; httpx does
+    # when the client says so (huggingface_hub's does): one request either way
+    follow = ({} if type(session).__module__.startswith("requests")
+              else {"follow_redirects": False})
+    try:
+        session.head(f"{endpoint}/", timeout=_timeout(), **follow).close()
+    except Exception as err:  # noqa: BLE001 - other kinds: the download says
+        kinds = _transport_errors()
+        if isinstance(err, kinds.timeout + kinds.connect):
+            return err
+        logger.debug("probe of %s: %s: %s (left to the download)", endpoint,
+                     type(err).__name__, err)
+    return None
+
+
 def _tagged(reason: str, message: str) -> HubError:
     """A HubError whose ``reason`` says which kind of failure it is."""
     err = HubError(message)
@@ -241,8 +307,8 @@ def _hub_error(err: BaseException, *, action: str, repo_id: str,
                 return _tagged("connection",
                                f"{head}: the connection failed or dropped; {landed}.")
             return _tagged("connection", (
-                f"{head}: cannot connect; check the network and HF_ENDPOINT, or set "
-                "HF_HUB_OFFLINE=1 to use cached files."
+                f"{head}: cannot connect ({_said(e)}); check the network and "
+                "HF_ENDPOINT, or set HF_HUB_OFFLINE=1 to use cached files."
             ))
     return _tagged("other", f"{head} failed: {type(err).__name__}: {err}")
 
@@ -259,6 +325,9 @@ class TransportErrors:
     timeout: tuple[type[BaseException], ...]
     connection: tuple[type[BaseException], ...]
     request: tuple[type[BaseException], ...]
+    #: no connection could be opened at all: refused, DNS failure, no route, a
+    #: proxy that is down (a subset of ``connection``, which includes drops)
+    connect: tuple[type[BaseException], ...] = ()
 
 
 @functools.lru_cache(maxsize=1)
@@ -268,6 +337,7 @@ def _transport_errors() -> TransportErrors:
     timeout: list[type[BaseException]] = [TimeoutError]
     connection: list[type[BaseException]] = [ConnectionError]
     request: list[type[BaseException]] = []
+    connect: list[type[BaseException]] = [ConnectionRefusedError]
     for name in ("requests", "httpx", "httpx2"):
         try:
             mod = importlib.import_module(name)
@@ -277,11 +347,14 @@ def _transport_errors() -> TransportErrors:
             timeout.append(mod.Timeout)
             connection.append(mod.ConnectionError)
             request.append(mod.RequestException)
+            connect.append(mod.ConnectionError)  # requests has no narrower class
         else:
             timeout.append(mod.TimeoutException)
             connection.append(mod.TransportError)  # connect, read, write, protocol
             request.append(mod.HTTPError)
-    return TransportErrors(tuple(timeout), tuple(connection), tuple(request))
+            connect.append(mod.ConnectError)
+    return TransportErrors(tuple(timeout), tuple(connection), tuple(request),
+                           tuple(connect))
 
 
 def is_transport_error(err: BaseException) -> bool:
@@ -297,6 +370,14 @@ def http_status(err: BaseException) -> int | None:
     response = getattr(err, "response", None)
     status = getattr(response, "status_code", None)
     return status if isinstance(status, int) else None
+
+
+def _said(err: BaseException) -> str:
+    """The first line of an error's text, at most 120 characters (its class name when
+    it has none): ``[Errno 111] Connection refused``, ``[Errno -2] Name or service not
+    known``."""
+    text = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def _server_says(err: BaseException) -> str:

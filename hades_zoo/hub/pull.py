@@ -33,10 +33,13 @@ from hades_zoo.hub.client import (
     CARD_FILE,
     _endpoint,
     _hub_error,
+    _is_commit,
     _library,
     _offline,
     _tagged,
     _timeout,
+    _unreachable,
+    hf_repo_cache,
 )
 from hades_zoo.hub.pulled import pulled_folder, read_pulled, record_ref
 from hades_zoo.hub.recorded import agreed_sha256, parse_card, parse_sidecar
@@ -88,23 +91,46 @@ def _download(src: HubSource, filename: str, revision: str | None, *,
               force: bool = False, repo_type: str = "dataset") -> Path:
     """hf_hub_download with the call-time endpoint, cache and offline switch.
 
-    A connection dropped without an answer is tried once more (a read is idempotent,
-    and an HTTP client reusing a keep-alive connection the server just closed, as
-    uvicorn does after 5 idle seconds, sees exactly that); timeouts and HTTP errors
-    are not retried here (huggingface_hub retries what it deems transient).
+    A Hub that cannot be reached (``client._unreachable``: refused, DNS failure, no
+    answer within ``HADES_ZOO_HUB_TIMEOUT``) fails at once, without huggingface_hub's
+    retries: the file comes from huggingface_hub's cache if it holds it (as
+    huggingface_hub itself answers a failed request), else the HubError says
+    ``cannot connect`` / ``timed out``. A connection dropped without an answer is
+    tried once more (a read is idempotent, and an HTTP client reusing a keep-alive
+    connection the server just closed, as uvicorn does after 5 idle seconds, sees
+    exactly that); timeouts and HTTP errors are not retried here (huggingface_hub
+    retries what it deems transient).
+
+    Raises:
+        HubError: as ``client._hub_error`` words it (reason set).
+        StorageError: huggingface_hub's cache cannot be written.
     """
     import time
 
     from huggingface_hub import hf_hub_download
 
+    def fetch(local_only: bool) -> Path:
+        return Path(hf_hub_download(
+            src.repo_id, filename, repo_type=repo_type, revision=revision,
+            endpoint=_endpoint(), cache_dir=hf_cache_dir(),
+            local_files_only=local_only, force_download=force and not local_only,
+            etag_timeout=_timeout(), **_library(),
+        ))
+
+    offline = _offline()
+    failure = (None if offline or _cached(src, filename, revision, repo_type, force)
+               else _unreachable())
+    if failure is not None:
+        if not force:
+            try:
+                return fetch(local_only=True)
+            except Exception as err:  # noqa: BLE001 - not cached: say why
+                logger.debug("hf:%s/%s is not in huggingface_hub's cache either: %s",
+                             src.repo_id, filename, err)
+        raise _download_error(failure, src, filename, revision, repo_type) from failure
     for attempt in (1, 2):
         try:
-            return Path(hf_hub_download(
-                src.repo_id, filename, repo_type=repo_type, revision=revision,
-                endpoint=_endpoint(), cache_dir=hf_cache_dir(),
-                local_files_only=_offline(), force_download=force,
-                etag_timeout=_timeout(), **_library(),
-            ))
+            return fetch(local_only=offline)
         except Exception as err:
             typed = _download_error(err, src, filename, revision, repo_type)
             if attempt == 1 and getattr(typed, "reason", None) == "connection":
@@ -116,7 +142,17 @@ def _download(src: HubSource, filename: str, revision: str | None, *,
     raise AssertionError("unreachable")
 
 
-def _download_error(err: Exception, src: HubSource, filename: str,
+def _cached(src: HubSource, filename: str, revision: str | None, repo_type: str,
+            force: bool) -> bool:
+    """Whether huggingface_hub serves this file from its cache without a request (a
+    commit pinned, its snapshot file present): no need to ask if the Hub is there."""
+    if force or not _is_commit(revision):
+        return False
+    return (hf_repo_cache(src.repo_id, repo_type) / "snapshots" / revision
+            / filename).exists()
+
+
+def _download_error(err: BaseException, src: HubSource, filename: str,
                     revision: str | None, repo_type: str) -> Exception:
     """``err`` as a StorageError (a local write failed) or a typed HubError."""
     if _is_storage_failure(err):

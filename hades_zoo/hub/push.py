@@ -19,7 +19,16 @@ from typing import Any
 from hades_zoo.data.cache import sha256_bytes
 from hades_zoo.errors import DatasetFormatError, HubError
 from hades_zoo.hub.cards import card_block
-from hades_zoo.hub.client import CARD_FILE, _api, _client_endpoint, _hub_error, _tagged
+from hades_zoo.hub.client import (
+    CARD_FILE,
+    _api,
+    _client_endpoint,
+    _hub_error,
+    _offline,
+    _said,
+    _tagged,
+    _unreachable,
+)
 from hades_zoo.hub.folder import RepoFile, save_pretrained
 from hades_zoo.hub.refs import (
     _check_repo_id,
@@ -48,6 +57,10 @@ class PushResult:
         card_block_updated: the kept card's ``hades_zoo:`` block was replaced by the
             new one (its text and other metadata kept); README.md is then in
             ``files``.
+        not_compared: a dry run that could not ask the Hub (unreachable, or
+            ``HF_HUB_OFFLINE``): why, in words; ``files`` are then listed as for a
+            new repo (a real push would keep an existing README.md and refuse a
+            taken ``tag``). None when it asked, or had nothing to ask.
     """
 
     repo_id: str
@@ -59,6 +72,7 @@ class PushResult:
     commit_url: str | None = None
     tag: str | None = None
     card_block_updated: bool = False
+    not_compared: str | None = None
 
 
 def push_to_hub(
@@ -88,8 +102,10 @@ def push_to_hub(
         tag: tag to create on the new commit (e.g. ``v1``).
         private: create the repo private (ignored when it exists).
         token: Hub token (default: ``HF_TOKEN`` / the saved login).
-        dry_run: list what would be uploaded and upload nothing (one read-only
-            request checks for an existing card unless ``overwrite_card``).
+        dry_run: list what would be uploaded and upload nothing (read-only
+            requests check for an existing card unless ``overwrite_card``, and for
+            ``tag``; with the Hub unreachable or ``HF_HUB_OFFLINE`` set, the files
+            are listed as for a new repo, and ``not_compared`` says why).
         overwrite_card: replace an existing README.md.
         commit_message: default ``Upload <id> with hades_zoo``.
         certificate: reproduction certificate for the card.
@@ -191,15 +207,17 @@ def _upload(folder: Path, files: tuple[RepoFile, ...], repo_id: str, *, name: st
 
     api = _api(token)
     committing = False
+    asks = tag is not None or not overwrite_card
+    not_compared = _cannot_ask(api.endpoint) if dry_run and asks else None
     try:
-        if tag is not None:
+        if tag is not None and not_compared is None:
             _check_tag_free(api, repo_id, tag, repo_type)
         if not dry_run:
             api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
             if revision is not None:
                 api.create_branch(repo_id, branch=revision, repo_type=repo_type,
                                   exist_ok=True)
-        remote = (None if overwrite_card
+        remote = (None if overwrite_card or not_compared is not None
                   else _remote_card(api, repo_id, revision, repo_type))
         card_kept = remote is not None
         new_card = (_card_with_block(remote, folder / CARD_FILE, repo_type)
@@ -212,7 +230,8 @@ def _upload(folder: Path, files: tuple[RepoFile, ...], repo_id: str, *, name: st
         if dry_run:
             logger.info("dry run: would upload %d files to %s", len(uploaded), repo_id)
             return PushResult(repo_id, revision, uploaded, card_kept, True, tag=tag,
-                              card_block_updated=new_card is not None)
+                              card_block_updated=new_card is not None,
+                              not_compared=not_compared)
         operations = [
             CommitOperationAdd(path_in_repo=f.path,
                                path_or_fileobj=(new_card if f.path == CARD_FILE
@@ -242,6 +261,17 @@ def _upload(folder: Path, files: tuple[RepoFile, ...], repo_id: str, *, name: st
     return PushResult(repo_id, revision, uploaded, card_kept, False, commit=info.oid,
                       commit_url=str(info.commit_url), tag=tag,
                       card_block_updated=new_card is not None)
+
+
+def _cannot_ask(endpoint: str) -> str | None:
+    """Why a dry run cannot compare with the repo (``HF_HUB_OFFLINE``, or the Hub at
+    ``endpoint`` unreachable: ``client._unreachable``), in words; None when it can."""
+    if _offline():
+        return "HF_HUB_OFFLINE is set"
+    failure = _unreachable()
+    if failure is None:
+        return None
+    return f"the Hub at {endpoint} cannot be reached ({_said(failure)})"
 
 
 def _at_commit(err: BaseException) -> bool:
