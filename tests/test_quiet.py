@@ -62,16 +62,28 @@ def test_building_a_brax_env_prints_nothing_but_ours():
     assert "not actively being maintained" in run.stderr
 
 
-def test_verbose_flag_shows_hades_zoo_debug_log():
+def test_verbose_flag_shows_hades_zoo_debug_log_for_the_command_only():
+    """-v shows hades_zoo's DEBUG log while the command runs, and puts the logger back
+    afterwards (it once stayed at DEBUG: a later in-process test then saw progress
+    events it did not expect)."""
+    import click
+
+    @click.command("log-something")
+    def log_something():
+        logging.getLogger("hades_zoo.test").debug("a debug line")
+
     logger = logging.getLogger("hades_zoo")
     before = (list(logger.handlers), logger.level, logger.propagate)
+    cli.add_command(log_something)
     try:
-        res = CliRunner().invoke(cli, ["-v", "info", "hopper-R-4"])
+        res = CliRunner().invoke(cli, ["-v", "log-something"])
         assert res.exit_code == 0
-        assert logger.level == logging.DEBUG and logger.handlers != before[0]
-        res = CliRunner().invoke(cli, ["info", "hopper-R-4"])
-        assert res.exit_code == 0
+        assert "DEBUG hades_zoo.test: a debug line" in res.output
+        assert (list(logger.handlers), logger.level, logger.propagate) == before
+        res = CliRunner().invoke(cli, ["log-something"])
+        assert res.exit_code == 0 and "a debug line" not in res.output
     finally:
+        cli.commands.pop("log-something", None)
         logger.handlers[:] = before[0]
         logger.setLevel(before[1])
         logger.propagate = before[2]

@@ -115,7 +115,7 @@ def cli(verbose: int) -> None:
       hades-zoo transfer hopper-R-4 --widths 64,512 --steps 100,200 --seeds 2
       hades-zoo merge halfcheetah-R-64 hopper-R-64 --out runs/multitask
     """
-    _configure_logging(verbose)
+    click.get_current_context().with_resource(_configure_logging(verbose))
     if verbose <= 0:
         click.get_current_context().with_resource(_quiet_huggingface_hub())
 
@@ -145,19 +145,34 @@ def _quiet_huggingface_hub() -> Iterator[None]:
         hub_logger.setLevel(level)
 
 
-def _configure_logging(verbose: int) -> None:
+@contextlib.contextmanager
+def _configure_logging(verbose: int) -> Iterator[None]:
     """No log output by default (the terminal shows what hades_zoo says; huggingface_hub's
     warnings off, ``_quiet_huggingface_hub``); -v: hades_zoo's DEBUG log on stderr;
-    -vv: every library's."""
+    -vv: every library's.
+
+    For the command only: the logger's handler, level and propagation are put back when
+    it ends, so a command run in-process (``cli.main(...)``, click's ``CliRunner``)
+    leaves the caller's logging as it found it (a ``-v`` command once left hades_zoo's
+    logger at DEBUG for the rest of the test suite).
+    """
     if verbose <= 0:
+        yield
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     target = logging.getLogger() if verbose >= 2 else logging.getLogger("hades_zoo")
+    level, propagate = target.level, target.propagate
     target.addHandler(handler)
     target.setLevel(logging.DEBUG)
     if verbose == 1:  # a library may have configured the root logger: print once
         target.propagate = False
+    try:
+        yield
+    finally:
+        target.removeHandler(handler)
+        target.setLevel(level)
+        target.propagate = propagate
 
 
 # =============================================================================
