@@ -9,79 +9,80 @@ API and nothing else.
 
 from importlib import metadata as _metadata
 
-from hades_zoo import _moved
+from hades_zoo import _moved, _startup
 
 _moved.install()
 
-from hades_zoo.data.cache import set_compilation_cache
-from hades_zoo.data.dataset import DatasetInfo, SyntheticDataset, save_dataset
-from hades_zoo.data.recipe import (
-    BCConfig,
-    DatasetConfig,
-    EnvConfig,
-    ESConfig,
-    EvalConfig,
-    ImageConfig,
-    PolicyConfig,
-    Recipe,
-)
-from hades_zoo.data.recipe_io import load_recipe
-from hades_zoo.engine.acting import ActState, PolicyInfo, TrainedPolicy, make_env
-from hades_zoo.engine.distill import DistillResult, distill
-from hades_zoo.engine.envs import (
-    Env,
-    EnvProvider,
-    EnvSpec,
-    from_brax_like,
-    from_gymnax,
-    register_env,
-    register_provider,
-)
-from hades_zoo.engine.evaluation import (
-    EpisodeReturns,
-    Trajectories,
-    evaluate,
-    protocol_returns,
-    rollout,
-    train_and_evaluate,
-    train_policy,
-)
-from hades_zoo.engine.image_data import load_split
-from hades_zoo.errors import (
-    DataNotFoundError,
-    DatasetFormatError,
-    DistributedError,
-    EnvError,
-    HadesZooError,
-    HubError,
-    HubSourceError,
-    MemoryBudgetError,
-    MissingEnvProviderError,
-    OutputFormatError,
-    PolicyFormatError,
-    RecipeError,
-    RecipeMismatchError,
-    RenderError,
-    UnknownDatasetError,
-)
-from hades_zoo.hub import (
-    from_pretrained,
-    load_from_hub,
-    load_policy,
-    pull_from_hub,
-    push_to_hub,
-    save_pretrained,
-)
-from hades_zoo.zoo.image_eval import certify_image_dataset, evaluate_image_dataset
-from hades_zoo.zoo.loading import (
-    AmbiguousSourceError,
-    SourceNotFoundError,
-    load,
-    load_dataset_file,
-)
-from hades_zoo.zoo.multitask import MultiTaskDataset, merge
-from hades_zoo.zoo.registry import info, list_datasets
-from hades_zoo.zoo.replay import RenderResult, render
+with _startup.guarded_imports():  # a Ctrl-C in these ~2 s is not lost
+    from hades_zoo.data.cache import set_compilation_cache
+    from hades_zoo.data.dataset import DatasetInfo, SyntheticDataset, save_dataset
+    from hades_zoo.data.recipe import (
+        BCConfig,
+        DatasetConfig,
+        EnvConfig,
+        ESConfig,
+        EvalConfig,
+        ImageConfig,
+        PolicyConfig,
+        Recipe,
+    )
+    from hades_zoo.data.recipe_io import load_recipe
+    from hades_zoo.engine.acting import ActState, PolicyInfo, TrainedPolicy, make_env
+    from hades_zoo.engine.distill import DistillResult, distill
+    from hades_zoo.engine.envs import (
+        Env,
+        EnvProvider,
+        EnvSpec,
+        from_brax_like,
+        from_gymnax,
+        register_env,
+        register_provider,
+    )
+    from hades_zoo.engine.evaluation import (
+        EpisodeReturns,
+        Trajectories,
+        evaluate,
+        protocol_returns,
+        rollout,
+        train_and_evaluate,
+        train_policy,
+    )
+    from hades_zoo.engine.image_data import load_split
+    from hades_zoo.errors import (
+        DataNotFoundError,
+        DatasetFormatError,
+        DistributedError,
+        EnvError,
+        HadesZooError,
+        HubError,
+        HubSourceError,
+        MemoryBudgetError,
+        MissingEnvProviderError,
+        OutputFormatError,
+        PolicyFormatError,
+        RecipeError,
+        RecipeMismatchError,
+        RenderError,
+        UnknownDatasetError,
+    )
+    from hades_zoo.hub import (
+        from_pretrained,
+        load_from_hub,
+        load_policy,
+        pull_from_hub,
+        push_to_hub,
+        save_pretrained,
+    )
+    from hades_zoo.zoo.image_eval import certify_image_dataset, evaluate_image_dataset
+    from hades_zoo.zoo.loading import (
+        AmbiguousSourceError,
+        SourceNotFoundError,
+        load,
+        load_dataset_file,
+    )
+    from hades_zoo.zoo.multitask import MultiTaskDataset, merge
+    from hades_zoo.zoo.registry import info, list_datasets
+    from hades_zoo.zoo.replay import RenderResult, render
 
 
 def _version() -> str:

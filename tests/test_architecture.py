@@ -34,7 +34,7 @@ def layer(module: str) -> str | None:
     if len(parts) == 1:
         return None
     head = parts[1]
-    if head == "_moved":  # the old-path aliases: stdlib only
+    if head in ("_moved", "_startup"):  # old-path aliases, Ctrl-C at import: stdlib only
         return "errors"
     return head
 

@@ -464,3 +464,32 @@ def test_ctrl_c_during_a_cli_train_exits_130_and_writes_nothing(tmp_path):
     assert "Stopped (Ctrl-C)." in err and "Traceback" not in err, err
     assert "Exception ignored" not in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache"]
+
+
+def test_a_ctrl_c_during_the_imports_is_held_then_raised():
+    """``import hades_zoo`` runs under ``_startup.guarded_imports``: a SIGINT there was
+    dropped in jax's gc callback (``train`` stopped at 0.5 s wrote its folder and exited
+    0). Held, it is raised once the block is done; the handler is Python's again."""
+    from hades_zoo._startup import guarded_imports
+
+    reached = []
+    with pytest.raises(KeyboardInterrupt):
+        with guarded_imports():
+            signal.raise_signal(signal.SIGINT)
+            reached.append("the imports went on")
+    assert reached and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with guarded_imports():  # nothing received: nothing raised
+        pass
+
+
+@pytest.mark.parametrize("argv,cli", [
+    (["/v/bin/python", "/v/bin/hades-zoo", "train", "x"], True),
+    (["python", "-m", "hades_zoo.cli", "eval", "x"], True),
+    (["python", "-c", "import hades_zoo"], False),
+    (["python", "-m", "pytest", "-q"], False),
+])
+def test_only_the_hades_zoo_program_exits_on_a_held_ctrl_c(monkeypatch, argv, cli):
+    from hades_zoo import _startup
+
+    monkeypatch.setattr(sys, "orig_argv", argv, raising=False)
+    assert _startup._is_the_cli() is cli

@@ -24,7 +24,10 @@ if "xla_force_host_platform_device_count" not in _os.environ.get("XLA_FLAGS", ""
         _os.environ.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={_n}"
     ).strip()
 
-from hades_zoo.cli import browse, inspect, make, share, use, watch  # noqa: E402,F401  (registers commands)
-from hades_zoo.cli.base import cli, main  # noqa: E402
+from hades_zoo._startup import guarded_imports  # noqa: E402
+
+with guarded_imports():  # a Ctrl-C during the imports is not lost
+    from hades_zoo.cli import browse, inspect, make, share, use, watch  # noqa: F401  (registers commands)
+    from hades_zoo.cli.base import cli, main
 
 __all__ = ["cli", "main"]

@@ -296,6 +296,10 @@ def _leave(code: int) -> None:
     import os
     import threading
 
+    # the command is done: a Ctrl-C now would only print "Exception ignored" from an
+    # atexit handler (jax's) and change nothing
+    with contextlib.suppress(ValueError):  # not the main thread
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     for thread in threading.enumerate():
         if thread is not threading.main_thread() and not thread.daemon:
             thread.join()
