@@ -56,7 +56,7 @@ def test_the_current_folder_or_one_above_it_is_refused(tmp_path, monkeypatch, ki
     before = sorted(os.listdir(tmp_path)), sorted(os.listdir(cwd))
     with pytest.raises(StorageError, match="current folder") as err:
         _write(kind, where)
-    assert "policy" in str(err.value)  # names a folder inside it to pass instead
+    assert "new-folder" in str(err.value)  # names a folder inside it to pass instead
     assert " is unchanged" not in str(err.value)
     assert (sorted(os.listdir(tmp_path)), sorted(os.listdir(cwd))) == before
 
@@ -111,3 +111,68 @@ def test_a_new_folder_follows_the_umask(tmp_path, kind):
     finally:
         os.umask(old)
     assert stat.S_IMODE(os.stat(tmp_path / "new").st_mode) == 0o750
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_current_folder_reached_through_a_symlinked_parent_is_refused(
+        tmp_path, monkeypatch, kind):
+    """A reviewer's case: ``cd real; train --out ../lp/real`` with ``lp -> .`` deleted
+    the shell's folder under it (the check compared paths, not real paths)."""
+    (tmp_path / "real").mkdir()
+    (tmp_path / "lp").symlink_to(tmp_path)
+    monkeypatch.chdir(tmp_path / "real")
+    ino = os.stat(".").st_ino
+    with pytest.raises(StorageError, match="current folder"):
+        _write(kind, "../lp/real")
+    assert os.stat(tmp_path / "real").st_ino == ino
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_symlink_loop_is_refused_before_any_work(tmp_path, kind):
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    with pytest.raises(StorageError, match="loop"):
+        check_replaceable(tmp_path / "a")
+    with pytest.raises(StorageError, match="loop"):
+        _write(kind, tmp_path / "a")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_old_folder_that_resists_removal_does_not_fail_the_write(tmp_path, monkeypatch,
+                                                                    kind):
+    """A reviewer's case (as a non-root user): replacing a ``chmod 555`` policy folder
+    swapped it in, then failed to delete the old one and said "unchanged", leaving it
+    as ``.p5.*.tmp``. Removal is made writable and retried; the write succeeds."""
+    target = tmp_path / "p"
+    _write(kind, target, "old")
+    real_unlink = os.unlink
+    refused = []
+
+    def unlink_once(path, *a, **k):  # what a read-only folder does to a non-root user
+        if not refused:
+            refused.append(path)
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_unlink(path, *a, **k)
+
+    monkeypatch.setattr(os, "unlink", unlink_once)
+    _write(kind, target, "new")
+    assert refused and (target / "a.txt").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p"]  # nothing stray
+
+
+def test_carried_over_files_keep_their_group(tmp_path):
+    """``write_folder`` keeps a user's other files by hard link: giving the folder's
+    group to them would change the user's own file (a reviewer's case)."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "NOTES.txt").write_text("mine")
+    gid = os.stat(shared / "NOTES.txt").st_gid
+    other = 1 if os.geteuid() == 0 and gid != 1 else 2
+    if os.geteuid() != 0:
+        pytest.skip("needs root to give the folder another group")
+    os.chown(shared, -1, other)
+    os.chmod(shared, 0o2775)
+    write_folder(shared, {"a.txt": b"x"})
+    assert os.stat(shared / "NOTES.txt").st_gid == gid
+    assert os.stat(shared / "a.txt").st_gid == other

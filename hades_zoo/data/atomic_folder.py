@@ -20,12 +20,15 @@ folder or one holding it, a mount point, ``/``) is refused by
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import errno
+import logging
 import os
 import shutil
 import stat
+import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -35,6 +38,8 @@ from hades_zoo.data.paths import child_path
 from hades_zoo.errors import StorageError
 
 __all__ = ["check_replaceable", "replace_folder", "target_folder", "write_folder"]
+
+log = logging.getLogger(__name__)
 
 _RENAME_EXCHANGE = 2
 #: what a failed write of the new tree means (a read error inside ``fill`` is its own)
@@ -62,12 +67,23 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def target_folder(directory: str | Path) -> Path:
-    """The folder a write of ``directory`` replaces: the absolute path (``.``, ``..``
-    and doubled slashes resolved), and for a symlink the folder it points at."""
-    path = Path(os.path.abspath(os.fspath(directory)))
-    if path.is_symlink():
-        path = Path(os.path.realpath(path))
-    return path
+    """The folder a write of ``directory`` replaces: its real path (``.``, ``..``,
+    doubled slashes and every symlink on the way resolved; a symlink names the folder
+    it points at).
+
+    Raises:
+        StorageError: a symlink loop on the way (before any work).
+    """
+    path = os.path.abspath(os.fspath(directory))
+    try:
+        os.stat(path)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise StorageError(errno.ELOOP, (
+                f"cannot write the folder {os.fspath(directory) or '.'}: a symbolic link "
+                "on the way leads back to itself (a loop). Fix: point the link at a "
+                "folder, or pass another folder."), str(directory)) from None
+    return Path(os.path.realpath(path))
 
 
 def check_replaceable(directory: str | Path) -> Path:
@@ -88,7 +104,7 @@ def check_replaceable(directory: str | Path) -> Path:
         raise StorageError(errno.EEXIST, (
             f"cannot write the folder {shown}: it is a file. Fix: move the file "
             "away, or pass another folder."), str(directory))
-    inside = os.path.join(shown, "policy")
+    inside = os.path.join(shown, "new-folder")
     try:
         cwd = Path.cwd().resolve()
     except OSError:  # the current folder was deleted: nothing holds it
@@ -184,9 +200,9 @@ def write_folder(directory: str | Path, contents: Mapping[str, bytes]) -> Path:
                 fh.flush()
                 os.fsync(fh.fileno())
             os.chmod(tmp / name, 0o666 & ~_umask())
-        if existed:
-            _carry_over(directory, tmp, set(contents))
+        if existed:  # the group goes to the files written here, not to carried ones
             _adopt(tmp, os.stat(directory))
+            _carry_over(directory, tmp, set(contents))
         _install(tmp, directory, existed)
         tmp = None
     except BaseException as err:
@@ -198,6 +214,27 @@ def write_folder(directory: str | Path, contents: Mapping[str, bytes]) -> Path:
     return given
 
 
+def _remove_old(old: Path) -> None:
+    """Remove the replaced folder once the new one is in place. A read-only old folder
+    (``chmod 555``) is made writable first: its removal cannot undo the replacement,
+    so it never fails the write; what cannot be removed is named in a warning."""
+    def writable(func, path, _exc):
+        parent = os.path.dirname(path)
+        for p in (parent, path):
+            with contextlib.suppress(OSError):
+                os.chmod(p, os.stat(p, follow_symlinks=False).st_mode | stat.S_IRWXU)
+        func(path)
+
+    try:
+        if sys.version_info >= (3, 12):
+            shutil.rmtree(old, onexc=writable)
+        else:
+            shutil.rmtree(old, onerror=writable)
+    except OSError as err:
+        log.warning("the new folder is in place; the replaced one could not be removed: "
+                    "%s (%s). Delete it by hand.", old, err)
+
+
 def _install(tmp: Path, directory: Path, existed: bool) -> None:
     """Put the finished ``tmp`` in ``directory``'s place (module doc); the old folder
     is removed. ``tmp`` no longer exists when this returns."""
@@ -205,7 +242,7 @@ def _install(tmp: Path, directory: Path, existed: bool) -> None:
     if not existed:
         os.rename(tmp, directory)  # an empty folder made meanwhile is replaced too
     elif _exchange(tmp, directory):
-        shutil.rmtree(tmp)  # tmp now holds the old folder
+        _remove_old(tmp)  # tmp now holds the old folder
     else:
         aside = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".old",
                                       dir=directory.parent))
@@ -219,7 +256,7 @@ def _install(tmp: Path, directory: Path, existed: bool) -> None:
         except BaseException:
             shutil.rmtree(aside, ignore_errors=True)
             raise
-        shutil.rmtree(aside)
+        _remove_old(aside)
     _fsync_dir(directory.parent)
 
 
