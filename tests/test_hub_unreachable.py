@@ -281,3 +281,23 @@ def test_cli_push_dry_run_lists_files_with_the_hub_unreachable(tiny_dataset, tmp
 def test_push_dry_run_with_a_reachable_hub_compares(hub_server, tiny_dataset):
     dry = push_to_hub(tiny_dataset, "org/cp", token=WRITE, dry_run=True)
     assert dry.not_compared is None and not dry.card_kept
+
+
+@pytest.mark.parametrize("endpoint", ["notaurl", "http://", "ftp://x", "http:///path"])
+def test_a_malformed_endpoint_is_one_error_naming_hf_endpoint(monkeypatch, tmp_path,
+                                                              endpoint):
+    """A reviewer's case: ``HF_ENDPOINT=notaurl`` made a dry-run push say "the
+    connection failed ... no commit was made", and pull "Request URL is missing an
+    'http://'" for a value that had one."""
+    from click.testing import CliRunner
+
+    from hades_zoo.cli import cli
+
+    monkeypatch.setenv("HF_ENDPOINT", endpoint)
+    for args in (["pull", "hf:me/x", "--out", str(tmp_path / "p")],
+                 ["push", "cartpole-F-2.hz", "--repo-id", "me/x", "--dry-run"]):
+        res = CliRunner().invoke(cli, args)
+        assert res.exit_code == 1, res.output
+        assert "is not an http(s) URL" in res.output and "HF_ENDPOINT" in res.output
+        assert "Traceback" not in res.output
+    assert not (tmp_path / "p").exists()

@@ -217,8 +217,14 @@ def test_max_seconds_inf_is_whole_episodes(tmp_path, cartpole_policy):
     inf = render_policy(cartpole_policy, tmp_path / "b.gif", width=W, height=H, fps=5,
                         max_seconds=float("inf"))
     assert inf.frames == whole.frames == 50  # 500 steps at 50 steps/s: 10 s at 5 fps
+    huge = render_policy(cartpole_policy, tmp_path / "d.gif", width=W, height=H, fps=5,
+                         max_seconds=1e308)  # max_seconds x fps overflowed an int
+    assert huge.frames == 50
     with pytest.raises(RenderError, match="max_seconds"):
         render_policy(cartpole_policy, tmp_path / "c.gif", max_seconds=float("nan"))
+    for fps in (1e-9, 0.05):  # PIL overflowed on a GIF's frame delay; ffmpeg got -r 0
+        with pytest.raises(RenderError, match=r"fps must be in \[0.1, 240\]"):
+            render_policy(cartpole_policy, tmp_path / "e.gif", fps=fps)
     assert not (tmp_path / "c.gif").exists()
 
 

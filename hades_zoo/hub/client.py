@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,8 +32,22 @@ CARD_FILE = "README.md"
 
 # ----------------------------------------------------------------------- environment
 def _endpoint() -> str:
-    """HF_ENDPOINT at call time (huggingface_hub only reads it at import)."""
-    return (os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+    """HF_ENDPOINT at call time (huggingface_hub only reads it at import).
+
+    Raises:
+        HubError: HF_ENDPOINT is not an http(s) URL with a host (``notaurl``,
+            ``http://``, ``ftp://x`` were reported as a failed connection, or as
+            "Request URL is missing an 'http://'").
+    """
+    raw = os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT
+    endpoint = raw.strip().rstrip("/")
+    parts = urllib.parse.urlsplit(endpoint)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _tagged("endpoint", (
+            f"HF_ENDPOINT={raw!r} is not an http(s) URL with a host; set it to the "
+            f"Hub's address (e.g. {DEFAULT_ENDPOINT}, or http://127.0.0.1:PORT for a "
+            "local Hub) or unset it."))
+    return endpoint
 
 
 def _offline() -> bool:

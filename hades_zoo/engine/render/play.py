@@ -218,8 +218,8 @@ def render_policy(policy, out: str | Path, *, episodes: int = 1, seed: int = 0,
     fps = playable_fps(suffix, default_fps(suffix, rate) if fps is None else fps)
     traj = rollout(policy, episodes=episodes, seed=seed, greedy=greedy,
                    record_state=renderer.record_state)
-    budget = (math.inf if max_seconds is None or math.isinf(max_seconds)
-              else max(1, math.floor(max_seconds * fps)))
+    frames = math.inf if max_seconds is None else max_seconds * fps
+    budget = math.inf if frames > 2**53 else max(1, math.floor(frames))  # 1e308 s too
     shown, chosen = [], []
     for i in range(traj.episodes):
         length = int(traj.lengths[i])

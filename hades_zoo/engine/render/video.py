@@ -33,6 +33,7 @@ from hades_zoo.errors import MissingRenderExtraError, OutputFormatError, RenderE
 __all__ = [
     "GIF_MAX_FPS",
     "MAX_FPS",
+    "MIN_FPS",
     "RENDER_EXTRA",
     "VIDEO_SUFFIXES",
     "check_video_path",
@@ -45,6 +46,10 @@ __all__ = [
 VIDEO_SUFFIXES = (".mp4", ".gif")
 GIF_MAX_FPS = 50.0
 MAX_FPS = 240.0
+#: the slowest frame rate written: a frame every 10 s (a GIF stores a frame's delay in
+#: hundredths of a second as 16 bits, at most 655 s; ``--fps 1e-9`` overflowed PIL, and
+#: ffmpeg was given ``-r 0``)
+MIN_FPS = 0.1
 #: Colours of a GIF's one palette.
 GIF_COLOURS = 128
 RENDER_EXTRA = "pip install 'hades_zoo[render]'"
@@ -89,10 +94,10 @@ def playable_fps(suffix: str, fps: float) -> float:
     """The frame rate a ``suffix`` file plays ``fps`` at (GIF: whole centiseconds).
 
     Raises:
-        RenderError: ``fps`` not in (0, 240], or over 50 for a GIF.
+        RenderError: ``fps`` not in [0.1, 240], or over 50 for a GIF.
     """
-    if not (0 < fps <= MAX_FPS):
-        raise RenderError(f"fps must be in (0, {MAX_FPS:g}], got {fps:g}.")
+    if not (MIN_FPS <= fps <= MAX_FPS):
+        raise RenderError(f"fps must be in [{MIN_FPS:g}, {MAX_FPS:g}], got {fps:g}.")
     if suffix == ".gif":
         if fps > GIF_MAX_FPS:
             raise RenderError(
