@@ -94,6 +94,8 @@ def distill(recipe: str, out_dir: str, overrides: tuple[str, ...], no_resume: bo
     """
     done = [None]  # generations completed, as the progress reports them
     out = Path(out_dir)
+    if max_env_steps == float("inf"):  # no budget (the bar showed '48.0k/infG env steps')
+        max_env_steps = None
     main = threading.current_thread() is threading.main_thread()
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
