@@ -301,3 +301,19 @@ def test_a_malformed_endpoint_is_one_error_naming_hf_endpoint(monkeypatch, tmp_p
         assert "is not an http(s) URL" in res.output and "HF_ENDPOINT" in res.output
         assert "Traceback" not in res.output
     assert not (tmp_path / "p").exists()
+
+
+def test_a_push_to_a_silent_hub_fails_within_the_timeout(monkeypatch, tiny_dataset,
+                                                         sleeps):
+    """A reviewer's case: a Hub that accepts connections and never answers made a
+    real push wait in ``create_repo`` without end. The reachability check goes first,
+    bounded by HADES_ZOO_HUB_TIMEOUT; nothing is committed."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{silent.getsockname()[1]}")
+        monkeypatch.setenv("HADES_ZOO_HUB_TIMEOUT", "0.2")
+        with pytest.raises(HubError, match="timed out") as info:
+            push_to_hub(tiny_dataset, "org/cp", token=WRITE)
+    assert info.value.reason == "timeout" and "no commit was made" in str(info.value)
+    assert sleeps == []

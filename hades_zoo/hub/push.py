@@ -213,6 +213,12 @@ def _upload(folder: Path, files: tuple[RepoFile, ...], repo_id: str, *, name: st
         if tag is not None and not_compared is None:
             _check_tag_free(api, repo_id, tag, repo_type)
         if not dry_run:
+            # a Hub that accepts connections and never answers: huggingface_hub's
+            # create_repo then waited without end (a reviewer, 150 s); the check is
+            # bounded by HADES_ZOO_HUB_TIMEOUT and reported as the push's failure
+            failure = _unreachable()
+            if failure is not None:
+                raise failure
             api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
             if revision is not None:
                 api.create_branch(repo_id, branch=revision, repo_type=repo_type,
