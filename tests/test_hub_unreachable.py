@@ -79,6 +79,18 @@ def closed_endpoint(monkeypatch):
     return url
 
 
+@pytest.fixture
+def silent_endpoint(monkeypatch):
+    """HF_ENDPOINT at a 127.0.0.1 port that accepts connections and never answers (the
+    kernel completes the handshake of an unaccepted socket), HADES_ZOO_HUB_TIMEOUT 0.2 s."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{silent.getsockname()[1]}")
+        monkeypatch.setenv("HADES_ZOO_HUB_TIMEOUT", "0.2")
+        yield
+
+
 def _no_dns(monkeypatch) -> None:
     """Every DNS lookup fails as it does without a network."""
     def fail(*args, **kwargs):
@@ -117,17 +129,11 @@ def test_a_download_from_an_unreachable_hub_fails_at_once(load, network, closed_
     assert len(probes) == 1 and sleeps == []
 
 
-def test_a_silent_network_fails_within_the_timeout(monkeypatch, sleeps, downloads):
-    """A server that accepts the connection and never answers (the kernel completes
-    the handshake of an unaccepted socket): one request, bounded by
+def test_a_silent_network_fails_within_the_timeout(silent_endpoint, sleeps, downloads):
+    """A server that accepts the connection and never answers: one request, bounded by
     HADES_ZOO_HUB_TIMEOUT."""
-    with socket.socket() as silent:
-        silent.bind(("127.0.0.1", 0))
-        silent.listen(8)
-        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{silent.getsockname()[1]}")
-        monkeypatch.setenv("HADES_ZOO_HUB_TIMEOUT", "0.2")
-        with pytest.raises(HubError, match="timed out.*HADES_ZOO_HUB_TIMEOUT") as info:
-            load_from_hub("hf:me/cartpole")
+    with pytest.raises(HubError, match="timed out.*HADES_ZOO_HUB_TIMEOUT") as info:
+        load_from_hub("hf:me/cartpole")
     assert info.value.reason == "timeout"
     assert sleeps == [] and all(downloads)
 
@@ -303,17 +309,12 @@ def test_a_malformed_endpoint_is_one_error_naming_hf_endpoint(monkeypatch, tmp_p
     assert not (tmp_path / "p").exists()
 
 
-def test_a_push_to_a_silent_hub_fails_within_the_timeout(monkeypatch, tiny_dataset,
+def test_a_push_to_a_silent_hub_fails_within_the_timeout(silent_endpoint, tiny_dataset,
                                                          sleeps):
     """A reviewer's case: a Hub that accepts connections and never answers made a
     real push wait in ``create_repo`` without end. The reachability check goes first,
     bounded by HADES_ZOO_HUB_TIMEOUT; nothing is committed."""
-    with socket.socket() as silent:
-        silent.bind(("127.0.0.1", 0))
-        silent.listen(8)
-        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{silent.getsockname()[1]}")
-        monkeypatch.setenv("HADES_ZOO_HUB_TIMEOUT", "0.2")
-        with pytest.raises(HubError, match="timed out") as info:
-            push_to_hub(tiny_dataset, "org/cp", token=WRITE)
+    with pytest.raises(HubError, match="timed out") as info:
+        push_to_hub(tiny_dataset, "org/cp", token=WRITE)
     assert info.value.reason == "timeout" and "no commit was made" in str(info.value)
     assert sleeps == []
