@@ -77,8 +77,9 @@ def test_stored_programs_give_the_direct_jit_numbers_bit_for_bit(
     second = _job(tiny_dataset)  # reads what the first stored
     _same(direct, first)
     _same(direct, second)
-    # train_policy, evaluate, train_and_evaluate (rollout records: not stored)
-    assert seen == ["traced", "traced", "cache", "cache"] + ["cache"] * 4
+    # train_policy, evaluate, rollout, train_and_evaluate (BC, episodes): on CPU with
+    # 2 episodes (the quick-compile tier) rollout and evaluate run one stored program
+    assert seen == ["traced", "traced", "cache", "cache", "cache"] + ["cache"] * 5
     names = sorted(p.name.split("-")[0] for p in programs.iterdir())
     assert names == ["bc", "episodes"], names  # shared by the API and train_and_evaluate
     assert not [p for p in programs.iterdir() if p.name.startswith(".")]  # no temp files

@@ -292,6 +292,10 @@ def test_brax_rollout_records_q_and_renders(tmp_path, hopper_dataset):
     assert traj.states.shape == (2, 20, 6)
     np.testing.assert_allclose(traj.observations[..., 1:5], traj.states[..., 2:6],
                                atol=1e-5)
-    assert np.array_equal(traj.returns, hz.evaluate(pol, episodes=2, seed=1).returns)
+    # the same episodes; on CPU the program that also records q may be fused
+    # differently from evaluate's, in the last bits (6.6e-6 relative here, 2026-12-03;
+    # equal for hopper-R-64's full episodes): evaluation.rollout's docstring
+    np.testing.assert_allclose(traj.returns, hz.evaluate(pol, episodes=2, seed=1).returns,
+                               rtol=1e-4)
     res = render_policy(pol, tmp_path / "h.mp4", seed=1, width=W, height=H)
     assert res.frames == int(traj.lengths[0]) and res.fps == 125.0

@@ -5,7 +5,12 @@ Every function uses the protocol stored in the dataset (env, backend, normalisat
 network, BC, evaluation); keyword overrides change one piece of it explicitly.
 ``evaluate`` and ``rollout`` play the same episodes from the same keys with one step
 function (``engine.rollout.make_episode_rollout``): ``rollout(...).returns`` equals
-``evaluate(...).returns`` for the same arguments.
+``evaluate(...).returns`` for the same arguments, bit for bit (with ``record_state``,
+up to the last bits: see ``rollout``). On CPU with <= 32 episodes both run one program
+(``engine.programs.episodes_runner``): XLA's quick-compile codegen fuses a program
+that records its steps differently from one that does not. Elsewhere the two
+programs differ only in what they output, and gave the same bits where measured
+(hopper, ``vmap`` and ``map`` with XLA's default codegen, 2026-12-03).
 """
 
 from __future__ import annotations
@@ -237,7 +242,14 @@ def rollout(policy: TrainedPolicy, *, episodes: int = 10, greedy: bool | None = 
         batching: see :func:`evaluate`.
         record_state: also record a jittable function of each env state (one env's,
             before each step; e.g. ``lambda s: s.pipeline_state.q`` for brax) into
-            ``Trajectories.states``; the returns are the same with or without it.
+            ``Trajectories.states``. The same episodes, from the same keys and step
+            function; but on CPU with <= 32 episodes (``rollout.fast_tier``) this is
+            another program, which XLA may fuse differently, and its returns can
+            differ from ``evaluate``'s in the last bits (measured 2026-12-03: hopper,
+            20-step episodes, 6.6e-6 relative; hopper-R-64's 1000-step episodes
+            equal), more over a long chaotic episode. Without ``record_state`` the
+            program is ``evaluate``'s own (``engine.programs``), so the returns are
+            equal bit for bit.
 
     Returns:
         Trajectories (shapes in its docstring). Memory: ``N x T x obs_dim`` floats.
@@ -246,12 +258,19 @@ def rollout(policy: TrainedPolicy, *, episodes: int = 10, greedy: bool | None = 
         RecipeError: ``episodes`` < 1.
         EnvError: the policy's env cannot be built (an image dataset's policy).
     """
-    run, (mean, var) = _episode_program(policy, episodes, greedy, batching, record=True,
-                                        record_state=record_state)
     key = jax.random.key(seed + 1_000_003) if key is None else key
-    lowered = jax.jit(run).lower(key, policy.params, mean, var)
-    returns, steps = compile_fast(lowered, batching, episodes)(
-        key, policy.params, mean, var)
+    if record_state is None:  # evaluate's program (engine.programs), stored like it
+        run = programs.episodes_runner(policy.recipe, policy.module, policy.obs_mean,
+                                       policy.obs_var, episodes=episodes, greedy=greedy,
+                                       batching=batching, key=key, params=policy.params,
+                                       steps=True)
+        returns, steps = run(policy.params)
+    else:
+        program, (mean, var) = _episode_program(policy, episodes, greedy, batching,
+                                                record=True, record_state=record_state)
+        lowered = jax.jit(program).lower(key, policy.params, mean, var)
+        returns, steps = compile_fast(lowered, batching, episodes)(
+            key, policy.params, mean, var)
     obs, action, reward, done, live = steps[:5]
 
     def episode_major(x) -> np.ndarray:

@@ -283,12 +283,25 @@ MAP_MAX_EPISODES = 32
 FAST_COMPILE_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
 
 
+def fast_tier(batching: str, num_episodes: int) -> bool:
+    """Whether :func:`compile_fast` compiles these episodes with
+    ``FAST_COMPILE_OPTIONS`` (``map`` batching on CPU).
+
+    In that tier XLA fuses a program that also outputs its steps
+    (``make_episode_rollout(record=True)``) differently from one that outputs only the
+    returns, and the returns differ in the last bits (hopper, 20-step episodes:
+    31.414100 vs 31.413986, 2026-12-03); ``engine.programs.episodes_runner`` therefore
+    runs the recording program for ``evaluate`` too there.
+    """
+    return _env_batching(batching, num_episodes) == "map" and jax.default_backend() == "cpu"
+
+
 def compile_fast(lowered: Any, batching: str, num_episodes: int) -> Any:
     """Compile an episode evaluation; the quick-compile tier on CPU (see above).
 
     Falls back to the default compile if this XLA build rejects the option.
     """
-    if _env_batching(batching, num_episodes) == "map" and jax.default_backend() == "cpu":
+    if fast_tier(batching, num_episodes):
         try:
             return lowered.compile(FAST_COMPILE_OPTIONS)
         except Exception:  # noqa: BLE001 - an XLA without the option: default codegen

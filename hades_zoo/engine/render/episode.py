@@ -36,8 +36,9 @@ class Episode:
             family draws from observations.
         steps: (T,) int: each row's step number in the episode (0 = after reset).
         running_returns: (T,) float: the return so far, this row's reward included.
-        episode_return: the whole episode's return (natural sign), equal to
-            ``evaluate``'s for the same seed; ``nan`` for image datasets.
+        episode_return: the whole episode's return (natural sign), ``evaluate``'s
+            for the same seed up to the last bits (``evaluation.rollout``'s
+            ``record_state``); ``nan`` for image datasets.
         length: the episode's number of steps (``T`` or more: a video may skip steps
             or stop early).
         index: the episode's number among those played (0-based).

@@ -3,7 +3,7 @@
 :func:`render_policy` checks everything it can before any work (the file's format,
 the frame size and rate, whether this machine can draw the env), plays the episodes
 with ``engine.evaluation.rollout`` (the same episodes ``evaluate`` scores: same keys,
-same returns) recording what the env's drawer needs, picks one step per frame, draws
+the same returns up to the last bits) recording what the env's drawer needs, picks one step per frame, draws
 the frames in chunks, captions them and writes the file atomically.
 
 Timing: a video plays in simulated real time. Episode steps are ``1 / rate`` seconds
@@ -50,8 +50,9 @@ class RenderResult:
 
     Attributes:
         path: the file written.
-        returns: (episodes,) float: each episode's full return (natural sign), equal to
-            ``evaluate``'s for the same policy and seed (empty for an image grid).
+        returns: (episodes,) float: each episode's full return (natural sign), that
+            of ``evaluate``'s episodes for the same policy and seed, up to the last
+            bits (``evaluation.rollout``'s ``record_state``; empty for an image grid).
         lengths: (episodes,) int: each episode's steps.
         frames: frames in the video.
         fps: frames per second it plays at.
