@@ -391,6 +391,59 @@ def test_check_raises_a_stop_that_was_lost_anyway():
         stops.check()
 
 
+def test_a_stop_in_a_weakref_callback_is_raised_again_outside():
+    """A Ctrl-C that lands in the standard library's weakref callbacks (here
+    ``weakref.finalize``; a reviewer met it in ``WeakKeyDictionary``'s ``remove``
+    during distill's replay) is not dropped: delivered again outside, a moment later."""
+    import gc
+    import weakref
+
+    from hades_zoo.engine.run_folder import stop_requests
+
+    class Thing:
+        pass
+
+    with stop_requests() as stops:
+        with pytest.raises(KeyboardInterrupt):
+            thing = Thing()
+            weakref.finalize(thing, signal.raise_signal, signal.SIGINT)
+            del thing
+            gc.collect()
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                time.sleep(0.001)
+        assert stops.received == [signal.SIGINT]
+
+
+def test_a_command_that_ends_after_a_dropped_stop_exits_130():
+    """A stop whose KeyboardInterrupt was dropped where nothing can tell (a weakref
+    callback of user code) still ends the command as a stop: exit 130, not 0."""
+    import weakref
+
+    import click
+
+    from hades_zoo.cli.base import StoppedExit, _fail_cleanly
+
+    class Thing:
+        pass
+
+    ran = []
+
+    @_fail_cleanly
+    def command():
+        thing = Thing()
+        keep = weakref.ref(thing, lambda ref: signal.raise_signal(signal.SIGINT))
+        del thing  # the callback runs here; its KeyboardInterrupt is dropped
+        ran.append(keep)
+        return "done"
+
+    with click.Context(click.Command("x")):
+        with pytest.raises(StoppedExit) as stop:
+            command()
+    assert ran and stop.value.code == 128 + signal.SIGINT
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def test_distill_stops_at_the_chunk_end_after_a_swallowed_ctrl_c(tmp_path, tiny_recipe):
     from hades_zoo.engine.checkpoint import read_generation
     from hades_zoo.engine.distill import distill

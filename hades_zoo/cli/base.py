@@ -51,7 +51,7 @@ def _fail_cleanly(fn):
         try:
             with stop_requests() as stops:
                 result = _one_line_errors(fn, args, kwargs)
-                stops.check()  # a Ctrl-C that Python swallowed is still a stop
+                stops.end()  # a Ctrl-C that Python swallowed is still a stop
                 return result
         except KeyboardInterrupt:  # distill says more and raises StoppedExit itself
             click.echo("Stopped (Ctrl-C).", err=True)
