@@ -83,6 +83,32 @@ def test_certify_a_folder_writes_its_card(tmp_path, tiny_recipe):
     assert r.exit_code == 0
 
 
+def test_a_run_that_goes_on_evolving_drops_the_old_dataset_s_certificate(tmp_path,
+                                                                         tiny_recipe):
+    """certify DIR, then resume the run to more generations: the certificate (card
+    section and certificate.json) measured the previous dataset and is removed; the
+    card no longer claims it (a reviewer: "reproduced ... 54.8" stayed beside the new
+    fitness 50.47)."""
+    rec = tiny_recipe.replace(es=dataclasses.replace(tiny_recipe.es, generations=3))
+    out, runner = tmp_path / "entry", CliRunner()
+    r = runner.invoke(cli, ["distill", str(_write(tmp_path, rec)), "--out", str(out),
+                            "--generations", "2", "--no-replay"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(cli, ["certify", str(out), "--seeds", "1"])
+    assert r.exit_code == 0, r.output
+    assert "## Reproduction certificate" in (out / "README.md").read_text()
+    (out / "transfer.json").write_text(json.dumps({"widths": [64], "lrs": [0.01],
+                                                   "returns": [1.0]}))
+    (out / "notes.json").write_text("{}")  # a user's file: left alone
+    r = runner.invoke(cli, ["distill", str(_write(tmp_path, rec)), "--out", str(out),
+                            "--no-replay"])
+    assert r.exit_code == 0, r.output
+    card = (out / "README.md").read_text()
+    assert "finished" in card and "## Reproduction certificate" not in card
+    assert not (out / "certificate.json").exists() and not (out / "transfer.json").exists()
+    assert (out / "notes.json").exists()
+
+
 def test_push_a_folder_as_it_is(tmp_path, tiny_recipe, hub_server):
     out = tmp_path / "entry"
     r = CliRunner().invoke(cli, ["distill", str(_write(tmp_path, tiny_recipe)), "--out",

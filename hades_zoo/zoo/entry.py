@@ -36,6 +36,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from hades_zoo.data.cache import atomic_write_bytes
 from hades_zoo.data.paths import check_name
 from hades_zoo.data.recipe import Recipe
@@ -213,7 +215,9 @@ def write_entry(directory: str | Path, event: CheckpointEvent, recipe: Recipe, *
     dataset, its sidecar and the card change as one step, so a run stopped at any
     instant leaves a folder whose dataset verifies. Sections already in ``README.md``
     that other commands wrote (the reproduction certificate, transfer, the replay) are
-    kept.
+    kept while the dataset is the same; when a resumed run changed it, they and their
+    files (``certificate.json``, ``transfer*.json`` / ``.png``, the replay) are removed,
+    with a warning: they measured the previous dataset.
 
     Args:
         directory: the ``--out`` folder (holds ``metrics.jsonl``, written by distill).
@@ -241,6 +245,9 @@ def write_entry(directory: str | Path, event: CheckpointEvent, recipe: Recipe, *
             {**event.dataset.info.provenance, "evolution": summary}, sort_keys=True))
         dataset_file, contents = repo_contents(ds)
         text = contents[CARD_FILE].decode("utf-8")
+        if _dataset_changed(directory / dataset_file, event.dataset):
+            kept = {}  # they measured the dataset this one replaces
+            _remove_stale_results(directory)
     else:
         text = (f"# {recipe.name}: direct ES on policy weights (baseline)\n\n"
                 f"`{POLICY_FILE}` holds the evolved policy parameters of the recipe's "
@@ -263,6 +270,45 @@ def write_entry(directory: str | Path, event: CheckpointEvent, recipe: Recipe, *
         log.warning("matplotlib missing: no %s (pip install matplotlib)", CURVE_FILE)
     write_folder(directory, contents, dataset_file=dataset_file)
     return card_path
+
+
+def _dataset_changed(path: Path, new: Any) -> bool:
+    """Whether ``path`` holds a dataset whose arrays differ from ``new``'s (a resumed
+    run that went on evolving); False when there is none or it cannot be read."""
+    from hades_zoo.data.dataset import read_dataset_file
+
+    if not path.is_file():
+        return False
+    try:
+        old = read_dataset_file(path)
+    except Exception:  # noqa: BLE001 - an unreadable old file: nothing to compare
+        return False
+    return not (np.array_equal(old.states, new.states)
+                and np.array_equal(old.actions, new.actions))
+
+
+def _remove_stale_results(directory: Path) -> None:
+    """Remove what other commands wrote about the folder's previous dataset: the
+    reproduction certificate (``certify DIR``), transfer scores (``transfer DIR``) and
+    the replay. Their card sections are dropped by the caller. (A reviewer: a run
+    extended from generation 1 to 23 kept "reproduced (>= 95% of recorded) 54.8" and a
+    transfer score of the old dataset beside the new one's fitness 50.47.)"""
+    stale = [directory / CERTIFICATE_FILE, *(directory / f for f in REPLAY_FILES)]
+    for path in sorted(directory.glob("transfer*.json")):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(record, dict) and {"widths", "lrs", "returns"} <= set(record):
+                stale += [path, path.with_suffix(".png")]
+        except (OSError, ValueError):  # not ours: left alone
+            continue
+    removed = []
+    for path in stale:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            removed.append(path.name)
+    if removed:
+        log.warning("%s: removed %s: they measured the previous dataset (run certify / "
+                    "transfer again for this one).", directory, ", ".join(removed))
 
 
 def entry_generation(directory: str | Path) -> int | None:
