@@ -70,6 +70,13 @@ def load_checkpoint(directory: str | Path, template: Any, *, recipe_json: str
     directory = Path(directory)
     side, tens = directory / CKPT_JSON, directory / CKPT_TENSORS
     if not side.exists():
+        if tens.exists():  # never start over silently: that discards the run
+            raise DatasetFormatError(
+                f"{tens} has no {CKPT_JSON} beside it (deleted or moved, or the run was "
+                f"killed while writing its first checkpoint), so the run it holds cannot "
+                f"be resumed. Put {CKPT_JSON} back, or pass --no-resume (resume=False in "
+                "Python) to start over in this folder, which discards it."
+            )
         return None
     try:
         sidecar = json.loads(side.read_text())
@@ -111,8 +118,20 @@ def load_checkpoint(directory: str | Path, template: Any, *, recipe_json: str
             # safetensors stores 0-d arrays as shape (1,): restore the template's shape.
             value = jax.numpy.asarray(value, dtype=leaf.dtype).reshape(np.shape(leaf))
         leaves.append(value)
+    generation = sidecar.get("generation")
+    counters = [np.asarray(arrays[jax.tree_util.keystr(path)]).ravel()
+                for path, _ in paths_leaves
+                if jax.tree_util.keystr(path).endswith("generation_counter")]
+    if (not isinstance(generation, int) or isinstance(generation, bool)
+            or any(c.size != 1 or int(c[0]) != generation for c in counters)):
+        held = ", ".join(str(int(c[0])) for c in counters if c.size == 1) or "?"
+        raise DatasetFormatError(
+            f"{side} says generation {generation!r} but {tens} holds an ES state at "
+            f"generation {held} (an edited or mixed-up checkpoint); put the matching "
+            f"{CKPT_JSON} back, or pass --no-resume (resume=False in Python) to start over."
+        )
     treedef = jax.tree_util.tree_structure(template)
-    return jax.tree_util.tree_unflatten(treedef, leaves), int(sidecar["generation"])
+    return jax.tree_util.tree_unflatten(treedef, leaves), generation
 
 
 def read_generation(directory: str | Path) -> int:
