@@ -58,6 +58,12 @@ def test_distill_writes_a_whole_entry_that_resumes(tmp_path, tiny_recipe):
     assert "finished" in card and "stopped early" not in card
     summary = json.loads((out / "evolution.json").read_text())
     assert summary["generations"] == 3 and summary["wall_seconds"] >= rows[1]["wall_seconds"]
+    # once more, or with fewer --generations: nothing to evolve, said so (was "wrote ...")
+    for more in ([], ["--generations", "2"]):
+        r = runner.invoke(cli, ["distill", str(_write(tmp_path, rec)), "--out", str(out),
+                                "--set", "bc.lr=0.02", "--no-replay", *more])
+        assert r.exit_code == 0 and "nothing to evolve" in r.output, r.output
+        assert "wrote" not in r.output and "3 generations" in r.output
     # eval and plot take the folder
     r = runner.invoke(cli, ["eval", str(out), "--episodes", "2", "--json"])
     assert r.exit_code == 0, r.output

@@ -265,7 +265,16 @@ def _run(rec, out: Path, overrides, no_resume, generations, max_env_steps, data_
         return result
     what = (f"{out / dataset_filename(rec.name)} + README.md, curve.png"
             if result.dataset is not None else f"{out / 'policy.safetensors'} (ES baseline)")
-    click.echo(f"wrote {what} ({result.generations} generations)")
+    count = f"{result.generations} generation{'s' if result.generations != 1 else ''}"
+    if start and result.generations <= start:  # resumed, and nothing left to run
+        limit = (f"--generations {generations}" if generations is not None
+                 and generations < rec.es.generations
+                 else f"the recipe's es.generations ({rec.es.generations})")
+        click.echo(f"nothing to evolve: {out} already holds {count}, and {limit} asks "
+                   "for no more; raise --generations or es.generations (--set "
+                   "es.generations=N) to evolve it further.")
+        return result
+    click.echo(f"wrote {what} ({count})")
     return result
 
 
