@@ -225,7 +225,8 @@ def test_cli_merge_mixed_kinds(tmp_path):
 
 def test_cli_merge_three_bars(tmp_path, tiny_cartpole):
     a = save_dataset(tiny_cartpole, tmp_path / "a.safetensors")
-    copy = tiny_cartpole.replace(
+    copy = tiny_cartpole.replace(  # another dataset (merge refuses the same one twice)
+        states=tiny_cartpole.states + 0.01,
         info=dataclasses.replace(tiny_cartpole.info, dataset_id="cartpole-R-2.copy"))
     b = save_dataset(copy, tmp_path / "b.safetensors")
     out = tmp_path / "m"

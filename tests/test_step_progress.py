@@ -116,6 +116,12 @@ def test_cli_merge_says_what_it_trains_and_evaluates(tmp_path, monkeypatch):
     ds = _tiny_cartpole()
     a = save_dataset(ds, tmp_path / "a.safetensors")
     copy = ds.replace(info=dataclasses.replace(ds.info, dataset_id="cartpole-R-2.copy"))
+    same = save_dataset(copy, tmp_path / "same.safetensors")
+    r = CliRunner().invoke(cli, ["merge", str(a), str(same), "--seeds", "1",
+                                 "--out", str(tmp_path / "m")])  # the same arrays
+    assert r.exit_code == 2 and "are the same dataset" in r.output, r.output
+    assert not (tmp_path / "m").exists()
+    copy = copy.replace(states=copy.states + 0.01)
     b = save_dataset(copy, tmp_path / "b.safetensors")
     r = CliRunner().invoke(cli, ["merge", str(a), str(b), "--seeds", "1",
                                  "--out", str(tmp_path / "m")])

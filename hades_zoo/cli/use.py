@@ -558,6 +558,30 @@ def transfer(source, grid, widths, lrs, steps, seeds, out_dir, no_write, update_
         _not_saved("<id>.json and its plot")
 
 
+def _refuse_duplicates(sources, datasets) -> None:
+    """One dataset given twice (under one name or two): its "wrong dataset" bar would
+    compare it with itself (a reviewer: ``merge cartpole-R-2.hz cartpole-R-2.hz`` ran
+    and drew a meaningless bar)."""
+    import numpy as np
+
+    from hades_zoo.data.dataset import ARRAY_NAMES
+
+    def same(a, b) -> bool:
+        for name in ARRAY_NAMES:
+            x, y = getattr(a, name, None), getattr(b, name, None)
+            if (x is None) != (y is None) or (x is not None and not (
+                    np.shape(x) == np.shape(y) and np.array_equal(x, y))):
+                return False
+        return a.recipe == b.recipe
+
+    for i, a in enumerate(datasets):
+        for j in range(i):
+            if same(a, datasets[j]):
+                raise click.UsageError(
+                    f"{sources[j]!r} and {sources[i]!r} are the same dataset; merge "
+                    "needs different datasets (one per task).")
+
+
 @cli.command()
 @click.argument("sources", nargs=-1, required=True)
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
@@ -613,6 +637,7 @@ def merge(sources, out_dir, seeds, no_baseline, reuse_certificates, width, depth
         raise click.ClickException("merge needs at least two datasets.")
     _jit_cache()
     datasets = [load_source(s) for s in sources]
+    _refuse_duplicates(sources, datasets)
     ov = _overrides(width, depth, activation, lr, steps)
     multitask_recipe(merge_ds(datasets, layout=layout), **ov)  # errors before compiling
     single = {}
