@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from hades_zoo.data.dataset import SyntheticDataset
-from hades_zoo.data.limits import check_policy_size
+from hades_zoo.data.limits import MAX_BC_STEPS, check_policy_size
 from hades_zoo.data.recipe import Recipe
 from hades_zoo.engine import programs
 from hades_zoo.engine.acting import PolicyInfo, TrainedPolicy
@@ -59,7 +59,7 @@ class EpisodeReturns:
 
 
 # width and depth: data.limits (the limit a recipe's policy: section has too)
-_OVERRIDE_LIMITS = {"steps": (1, 100_000), "lr": (1e-7, 10.0)}
+_OVERRIDE_LIMITS = {"steps": (1, MAX_BC_STEPS), "lr": (1e-7, 10.0)}
 
 
 def with_overrides(recipe: Recipe, *, width: int | None = None, depth: int | None = None,
