@@ -151,3 +151,57 @@ def check_product(where: str, factors: dict[str, int], top: int, what: str,
         raise RecipeError(
             f"{where}: {terms} = {product:,} {what}, over the {top:,} hades_zoo holds in "
             f"memory at once (hades_zoo.data.limits); {fix}.")
+
+
+# ---------------------------------------------------------------- float ranges
+#
+# Every recipe float becomes a float32 on the device. A finite double can still be a
+# float32 infinity (``es.sigma_init=1e300``) or a subnormal that flushes to 0
+# (``1e-320``): before this, such a run wrote one NaN checkpoint and then failed on
+# every rerun. So every recipe float is 0 or a normal float32 (below), and the
+# numbers that scale the ES's search have a documented range besides: beyond it the
+# first generation's candidates or updates overflow float32 even when the value
+# itself does not.
+
+#: The smallest normal and the largest finite float32.
+FLOAT32_TINY = 1.1754943508222875e-38
+FLOAT32_MAX = 3.4028234663852886e38
+#: ``(low, high)`` of the floats that scale the search (shipped values in brackets):
+#: ``es.sigma_init`` [0.02-0.5], ``es.lrate_init`` [0.01-0.1] (OpenES's Adam; the BC
+#: learning rate ``bc.lr`` is < 10 too), ``dataset.init_std`` [0], ``es.sigma_limit``
+#: [0-0.01]. ``None``: no lower bound besides the field's own (``> 0`` / ``>= 0``).
+FLOAT_RANGES = {
+    "es.sigma_init": (1e-8, 1e3),
+    "es.sigma_limit": (None, 1e3),
+    "es.lrate_init": (1e-8, 10.0),
+    "dataset.init_std": (None, 1e3),
+}
+
+
+def check_float32(value: float, where: str, default: str = "") -> None:
+    """Refuse a float that is neither 0 nor a normal float32 (subnormal, or overflows).
+
+    Raises:
+        RecipeError: naming ``where``, the value, float32's range and the fix.
+    """
+    if value != 0 and not FLOAT32_TINY <= abs(value) <= FLOAT32_MAX:
+        kind = ("is below float32's smallest normal number (it would flush to 0)"
+                if abs(value) < FLOAT32_TINY else "overflows float32 (it would be inf)")
+        raise RecipeError(
+            f"{where}: {value!r} {kind}; the run computes in float32: give 0 or a value "
+            f"between {FLOAT32_TINY:.3g} and {FLOAT32_MAX:.3g} in magnitude{default}.")
+
+
+def check_float_range(value: float, where: str) -> None:
+    """Refuse a search-scaling float outside its ``FLOAT_RANGES`` range.
+
+    Raises:
+        RecipeError: naming ``where``, the range and why.
+    """
+    low, high = FLOAT_RANGES[where]
+    if (low is not None and value < low) or value > high:
+        lo = f"{low:g}" if low is not None else "0"
+        raise RecipeError(
+            f"{where}={value!r} is outside [{lo}, {high:g}], the range hades_zoo runs "
+            "(beyond it the ES's candidates or updates overflow float32 or stop moving, "
+            "and the run ends in NaN; hades_zoo.data.limits); use a value in that range.")

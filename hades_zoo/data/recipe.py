@@ -154,7 +154,7 @@ class DatasetConfig:
             False the labels are fixed one-hots ``repeat(arange(A), D // A)`` and only
             the first ``A * (D // A)`` states are used (the rest are masked out).
         init_std: std of the Gaussian the initial states (and actions) are drawn from
-            (0 = zeros, as the reference).
+            (0 = zeros, as the reference; at most 1e3).
     """
 
     size: int
@@ -322,10 +322,12 @@ class ESConfig:
         strategy: ``OpenES`` (antithetic, Adam on the mean, centred ranks) or ``SNES``.
         popsize: candidates per generation.
         generations: number of generations.
-        sigma_init: initial search std.
+        sigma_init: initial search std, in [1e-8, 1e3] (``data.limits.FLOAT_RANGES``:
+            beyond it the search overflows float32).
         sigma_decay: multiplicative std decay per generation (OpenES).
-        sigma_limit: lower bound for the decayed std (OpenES).
-        lrate_init: OpenES Adam learning rate (SNES uses its natural-gradient step 1).
+        sigma_limit: lower bound for the decayed std (OpenES), at most 1e3.
+        lrate_init: OpenES Adam learning rate (SNES uses its natural-gradient step 1),
+            in [1e-8, 10].
         lrate_decay: multiplicative decay of the OpenES learning rate per generation
             (1 = constant; the reference image runs used 0.999).
         temperature: SNES fitness-shaping temperature: > 0 uses evosax 0.1's
@@ -644,8 +646,9 @@ class Recipe:
 
 
 def _check_scalars(config: Any, path: str) -> None:
-    """Every number of a config tree is finite, every integer below 2**31 and every
-    string at most ``MAX_RECIPE_STR`` characters.
+    """Every number of a config tree is finite, every float 0 or a normal float32
+    (``data.limits``: the search-scaling floats in their ranges too), every integer
+    below 2**31 and every string at most ``MAX_RECIPE_STR`` characters.
 
     One check over every field, whatever its meaning: a NaN or infinite float passes
     every ``<=``/``>=`` test below it and surfaces only after a chunk of generations
@@ -669,6 +672,10 @@ def _check_scalars(config: Any, path: str) -> None:
             if isinstance(v, float) and not math.isfinite(v):
                 raise RecipeError(f"{at}: {v!r} is not a finite number; give a finite "
                                   f"value{default}.")
+            if isinstance(v, float):
+                L.check_float32(v, at, default)
+                if at in L.FLOAT_RANGES:
+                    L.check_float_range(v, at)
             big = isinstance(v, int) and not isinstance(v, bool) and (
                 abs(v) >= MAX_RECIPE_INT)
             if big:
