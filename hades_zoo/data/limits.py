@@ -205,3 +205,12 @@ def check_float_range(value: float, where: str) -> None:
             f"{where}={value!r} is outside [{lo}, {high:g}], the range hades_zoo runs "
             "(beyond it the ES's candidates or updates overflow float32 or stop moving, "
             "and the run ends in NaN; hades_zoo.data.limits); use a value in that range.")
+
+
+#: The arrays of one reference ``.npz`` export read by ``import-reference``, in all
+#: (``data.untrusted.read_npz``, from each member's ``.npy`` header before it is
+#: decompressed). The largest of the 159 published exports holds 62 KB arrays
+#: (humanoid D=64: states 64 x 244); a humanoid export at ``MAX_DATASET_SIZE`` pairs
+#: holds two copies of 65536 x 261 float32, 137 MB. A 1.5 MB zip declaring a 20000 x
+#: 20000 float32 array (1.6 GB) used 3.3 GB and 20 s before it was refused.
+MAX_NPZ_BYTES = 256 * 2**20
