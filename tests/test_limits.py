@@ -114,3 +114,19 @@ def test_seeds_and_episodes_options_have_a_maximum(args, option, top, tmp_path):
     assert res.exit_code == 2, res.output
     assert option in res.output and f"1<=x<={top}" in res.output
     assert "Traceback" not in res.output and list(tmp_path.iterdir()) == []
+
+
+def test_the_python_api_bounds_seeds_and_episodes_too():
+    """hz.certify / protocol_returns / transfer_grid / evaluate: the CLI's limits."""
+    import hades_zoo as hz
+    from hades_zoo.engine.evaluation import protocol_returns
+    from hades_zoo.zoo.transfer import transfer_grid
+
+    ds = hz.load("cartpole-R-2.hz")
+    for call in (lambda: protocol_returns(ds, seeds=L.MAX_SEEDS + 1),
+                 lambda: transfer_grid(ds, widths=(8,), lrs=(1e-3,), steps=(10,),
+                                       seeds=L.MAX_SEEDS + 1)):
+        with pytest.raises(RecipeError, match=rf"seeds={L.MAX_SEEDS + 1:,} is over"):
+            call()
+    with pytest.raises(RecipeError, match=rf"episodes={L.MAX_EPISODES + 1:,} is over"):
+        hz.train_and_evaluate(ds, episodes=L.MAX_EPISODES + 1)
