@@ -396,6 +396,7 @@ def test_an_npz_bomb_is_refused_from_its_header_before_decompressing(tmp_path,
     assert res.exit_code == 1, res.output
     (line,) = res.output.strip().splitlines()
     assert "DatasetFormatError:" in line and "'states.npy'" in line and "(20000, 20000)" in line
+    assert "not a readable" not in line  # said once, not wrapped in the generic message
     assert not out.exists()
     # a real, highly compressible array over a (lowered) bound: the same refusal
     import hades_zoo.zoo.reference as reference

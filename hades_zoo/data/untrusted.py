@@ -352,8 +352,10 @@ def read_npz(data: bytes, *, source: str, error: type[HadesZooError],
                         source, name, f"shape {shape}, dtype {dtype}", max_bytes))
                 with zf.open(info) as f:
                     out[name[:-len(".npy")]] = fmt.read_array(f, allow_pickle=False)
+    except HadesZooError:  # ours, above: already names the member (some are ValueErrors)
+        raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError, zipfile.LargeZipFile,
-            NotImplementedError) as err:
+            NotImplementedError, RuntimeError) as err:  # RuntimeError: an encrypted member
         raise error(f"{source}: not a readable {what} ({err}); give a plain numpy "
                     "archive (np.savez) without pickled objects.") from err
     return out
