@@ -149,7 +149,8 @@ class DatasetConfig:
     """The synthetic dataset being evolved.
 
     Attributes:
-        size: number of state-action pairs D.
+        size: number of state-action pairs D (at most 65,536, and es.popsize x D at
+            most 2**24: ``data.limits``, where every count's maximum is).
         learn_labels: discrete envs only: evolve label logits as well as states. When
             False the labels are fixed one-hots ``repeat(arange(A), D // A)`` and only
             the first ``A * (D // A)`` states are used (the rest are masked out).
@@ -320,7 +321,7 @@ class ESConfig:
 
     Attributes:
         strategy: ``OpenES`` (antithetic, Adam on the mean, centred ranks) or ``SNES``.
-        popsize: candidates per generation.
+        popsize: candidates per generation (at most 65,536: ``data.limits``).
         generations: number of generations.
         sigma_init: initial search std, in [1e-8, 1e3] (``data.limits.FLOAT_RANGES``:
             beyond it the search overflows float32).
