@@ -26,6 +26,7 @@ __all__ = [
     "OutputFormatError",
     "PolicyFormatError",
     "RunFolderBusyError",
+    "DivergedError",
     "CatalogueError",
     "RenderError",
     "NoRendererError",
@@ -130,6 +131,12 @@ class PolicyFormatError(HadesZooError, ValueError):
 class RunFolderBusyError(HadesZooError, RuntimeError):
     """Another process is writing the run folder: it holds ``DIR/.lock``
     (``hades_zoo.engine.run_folder``); the message names it (pid, host, start)."""
+
+
+class DivergedError(HadesZooError, RuntimeError):
+    """A distill run's ES state became NaN/inf (too large a search step): nothing of
+    it is written, and a checkpoint that holds such values is not resumed; the message
+    names ``--no-resume``."""
 
 
 class CatalogueError(HadesZooError, ValueError):

@@ -349,3 +349,65 @@ def test_every_reference_file_maps_to_a_unique_id():
         ids.setdefault(reference_dataset_id(read_reference(path)), []).append(path.name)
     assert all(len(v) == 1 for v in ids.values())
     assert len(ids) == len(list(SHARED.glob("*.npz")))
+
+
+def _bomb(tmp_path, shape=(20000, 20000), name="bomb.npz"):
+    """The hopper export with its ``states.npy`` replaced by a member whose header
+    declares ``shape`` float32 (1.6 GB for the default) and holds 1 MB of zeros:
+    built in milliseconds, as a 1.5 MB zip of a real 20000 x 20000 array would read."""
+    import io
+    import zipfile
+
+    raw = _npz(HOPPER)
+    path = tmp_path / name
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for key, value in raw.items():
+            buf = io.BytesIO()
+            if key == "states":
+                np.lib.format.write_array_header_1_0(
+                    buf, {"descr": "<f4", "fortran_order": False, "shape": shape})
+                buf.write(bytes(1 << 20))
+            else:
+                np.lib.format.write_array(buf, value, allow_pickle=False)
+            zf.writestr(f"{key}.npy", buf.getvalue())
+    return path
+
+
+def test_an_npz_bomb_is_refused_from_its_header_before_decompressing(tmp_path,
+                                                                     monkeypatch):
+    """A 1.5 MB zip holding a 20000 x 20000 float32 states.npy took 3.3 GB and 20 s
+    before the shape error; a bigger one exhausted memory."""
+    import tracemalloc
+
+    path = _bomb(tmp_path)
+    assert path.stat().st_size < 100_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(DatasetFormatError, match=(
+                r"member 'states.npy' \(shape \(20000, 20000\), dtype float32\) brings "
+                r"the archive's arrays over 268,435,456 bytes.*nothing was decompressed")):
+            read_reference(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * 2**20, peak  # the header and the small members only
+    out = tmp_path / "x.safetensors"
+    res = CliRunner().invoke(cli, ["import-reference", str(path), "--out", str(out)])
+    assert res.exit_code == 1, res.output
+    (line,) = res.output.strip().splitlines()
+    assert "DatasetFormatError:" in line and "'states.npy'" in line and "(20000, 20000)" in line
+    assert "not a readable" not in line  # said once, not wrapped in the generic message
+    assert not out.exists()
+    # a real, highly compressible array over a (lowered) bound: the same refusal
+    import hades_zoo.zoo.reference as reference
+
+    raw = _npz(HOPPER)
+    raw["states"] = np.zeros((1000, 1000), np.float32)  # 4 MB, about 4 KB zipped
+    real = tmp_path / "real.npz"
+    np.savez_compressed(real, **raw)
+    monkeypatch.setattr(reference, "MAX_NPZ_BYTES", 2**20)
+    with pytest.raises(DatasetFormatError, match=r"'states.npy' \(shape \(1000, 1000\)"):
+        read_reference(real)
+    monkeypatch.undo()
+    with pytest.raises(DatasetFormatError, match="states"):  # in bounds: the shape check
+        import_reference(real)

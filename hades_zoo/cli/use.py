@@ -27,13 +27,14 @@ from hades_zoo.cli.base import (
     cli,
 )
 from hades_zoo.cli.progress import StepProgress
+from hades_zoo.data.limits import MAX_EPISODES, MAX_SEEDS
 
 __all__ = ["eval_cmd", "train", "certify", "transfer", "merge"]
 
 
 @cli.command(name="eval")
 @click.argument("source")
-@click.option("--episodes", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--episodes", type=click.IntRange(min=1, max=MAX_EPISODES), default=10, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="BC / eval seed.")
 @click.option("--greedy/--sample", default=None,
               help="Act with the mode or sample (default: the dataset's protocol).")
@@ -47,7 +48,7 @@ __all__ = ["eval_cmd", "train", "certify", "transfer", "merge"]
                    "$HADES_ZOO_DATA/<mnist|fashion-mnist>, then the cache's data/).")
 @click.option("--split", type=click.Choice(["test", "train", "train5k"]), default="test",
               show_default=True, help="Image datasets: real split to score on.")
-@click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--seeds", type=click.IntRange(min=1, max=MAX_SEEDS), default=1, show_default=True,
               help="Image datasets: classifiers trained (each pools num_inits inits).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @_fail_cleanly
@@ -191,7 +192,7 @@ def _eval_image(ds, *, split, seeds, seed, data_dir, as_json, times) -> None:
 @click.option("--lr", type=Number(min=0, min_open=True), default=None, help="BC learning rate override.")
 @click.option("--steps", type=int, default=None, help="BC steps override.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Init / eval seed.")
-@click.option("--episodes", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--episodes", type=click.IntRange(min=1, max=MAX_EPISODES), default=10, show_default=True)
 @click.option("--out", "out", type=click.Path(file_okay=False), default=None,
               help="Save the policy as a folder: model.safetensors, config.json and "
                    "a README.md model card (load it with hz.load_policy, evaluate it "
@@ -328,7 +329,7 @@ def _not_saved(what: str) -> None:
 
 @cli.command()
 @click.argument("source")
-@click.option("--seeds", type=click.IntRange(min=1), default=5, show_default=True,
+@click.option("--seeds", type=click.IntRange(min=1, max=MAX_SEEDS), default=5, show_default=True,
               help="BC seeds (each pools the recipe's num_inits runs).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Folder for <id>.certificate.json (created if missing).")
@@ -455,7 +456,7 @@ def _echo_image_certificate(ds, rec, seeds) -> None:
               help="Replace the grid's widths (the grid becomes 'custom').")
 @click.option("--lrs", callback=_csv(float), default=None, help="Replace its lrs.")
 @click.option("--steps", callback=_csv(int), default=None, help="Replace its steps.")
-@click.option("--seeds", type=click.IntRange(min=1), default=None,
+@click.option("--seeds", type=click.IntRange(min=1, max=MAX_SEEDS), default=None,
               help="Replace its BC seeds per config.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Folder for <id>.json and <id>.png (other grids than common: "
@@ -586,7 +587,7 @@ def _refuse_duplicates(sources, datasets) -> None:
 @click.argument("sources", nargs=-1, required=True)
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Folder for multitask.json and multitask.png.")
-@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--seeds", type=click.IntRange(min=1, max=MAX_SEEDS), default=3, show_default=True)
 @click.option("--no-baseline", is_flag=True,
               help="Skip the single-task runs (normalise by recorded fitness only).")
 @click.option("--reuse-certificates", is_flag=True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from hades_zoo.cli.base import Number, _fail_cleanly, _jit_cache, cli
+from hades_zoo.data.limits import MAX_EPISODES
 
 __all__ = ["render_cmd"]
 
@@ -18,7 +19,7 @@ def _size(n: int) -> str:
 @click.argument("source")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
               help="The video: .mp4 (H.264; pip install 'hades_zoo[render]') or .gif.")
-@click.option("--episodes", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--episodes", type=click.IntRange(min=1, max=MAX_EPISODES), default=1, show_default=True,
               help="Episodes played, shown one after the other.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="BC seed of a dataset's policy and the evaluation seed (the episodes "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from hades_zoo.data.limits import MAX_POLICY_DEPTH, MAX_POLICY_WIDTH
+from hades_zoo.data.limits import MAX_BC_STEPS, MAX_POLICY_DEPTH, MAX_POLICY_WIDTH
 from hades_zoo.errors import RecipeError, close_matches
 
 __all__ = ["ACTIVATIONS", "InnerLoopConfig"]
@@ -89,7 +89,7 @@ class InnerLoopConfig:
                                   + close_matches(str(a), ACTIVATIONS))
         _check_range(self.bc_lr, f"{path}.bc_lr", "a learning rate", 0.0, 10.0,
                      "e.g. bc_lr: [1.0e-3, 3.0e-2]")
-        _check_range(self.bc_steps, f"{path}.bc_steps", "a step count", 1, 100_000,
+        _check_range(self.bc_steps, f"{path}.bc_steps", "a step count", 1, MAX_BC_STEPS,
                      "e.g. bc_steps: [50, 300]")
         for v in self.bc_steps:
             if isinstance(v, bool) or not isinstance(v, int):

@@ -17,8 +17,9 @@ import math
 import re
 from typing import Any, Literal
 
+from hades_zoo.data import limits as L
 from hades_zoo.data.inner_loop import ACTIVATIONS, InnerLoopConfig
-from hades_zoo.data.limits import check_policy_size
+from hades_zoo.data.limits import check_count, check_policy_size
 from hades_zoo.data.paths import MAX_NAME_BYTES, check_name
 from hades_zoo.errors import RecipeError, UnsafeNameError, close_matches
 
@@ -124,7 +125,8 @@ class EnvConfig:
                 "'.'; at most 64 characters; `hades-zoo envs` lists them)."
                 f"{close_matches(str(self.backend), known)}"
             )
-        _check_positive(self.episode_length, f"{path}.episode_length")
+        check_count(self.episode_length, f"{path}.episode_length", L.MAX_EPISODE_STEPS,
+                    "episode length")
         if not isinstance(self.compat, str) or (
                 self.compat and not COMPAT_NAME.fullmatch(self.compat)):
             raise RecipeError(
@@ -147,12 +149,13 @@ class DatasetConfig:
     """The synthetic dataset being evolved.
 
     Attributes:
-        size: number of state-action pairs D.
+        size: number of state-action pairs D (at most 65,536, and es.popsize x D at
+            most 2**24: ``data.limits``, where every count's maximum is).
         learn_labels: discrete envs only: evolve label logits as well as states. When
             False the labels are fixed one-hots ``repeat(arange(A), D // A)`` and only
             the first ``A * (D // A)`` states are used (the rest are masked out).
         init_std: std of the Gaussian the initial states (and actions) are drawn from
-            (0 = zeros, as the reference).
+            (0 = zeros, as the reference; at most 1e3).
     """
 
     size: int
@@ -160,7 +163,7 @@ class DatasetConfig:
     init_std: float = 0.0
 
     def validate(self, path: str = "dataset") -> None:
-        _check_positive(self.size, f"{path}.size")
+        check_count(self.size, f"{path}.size", L.MAX_DATASET_SIZE, "dataset size")
         if self.init_std < 0:
             raise RecipeError(f"{path}.init_std must be >= 0, got {self.init_std}.")
 
@@ -239,7 +242,7 @@ class BCConfig:
             raise RecipeError(f"{path}.momentum must be in [0, 1), got {self.momentum}.")
         if not (0 < self.lr < 10):
             raise RecipeError(f"{path}.lr must be in (0, 10), got {self.lr}.")
-        _check_positive(self.steps, f"{path}.steps")
+        check_count(self.steps, f"{path}.steps", L.MAX_BC_STEPS, "number of BC steps")
         if self.eps <= 0:
             raise RecipeError(f"{path}.eps must be > 0, got {self.eps}.")
         if self.max_grad_norm is not None and self.max_grad_norm <= 0:
@@ -295,8 +298,10 @@ class EvalConfig:
     scheduler: Literal["block", "continuous"] = "block"
 
     def validate(self, path: str = "eval") -> None:
-        _check_positive(self.num_envs, f"{path}.num_envs")
-        _check_positive(self.num_steps, f"{path}.num_steps")
+        check_count(self.num_envs, f"{path}.num_envs", L.MAX_EVAL_ENVS,
+                    "number of eval envs")
+        check_count(self.num_steps, f"{path}.num_steps", L.MAX_EPISODE_STEPS,
+                    "number of eval steps")
         if self.mode not in ("pooled", "episodes"):
             raise RecipeError(
                 f"{path}.mode must be 'pooled' or 'episodes', got {self.mode!r}."
@@ -316,12 +321,14 @@ class ESConfig:
 
     Attributes:
         strategy: ``OpenES`` (antithetic, Adam on the mean, centred ranks) or ``SNES``.
-        popsize: candidates per generation.
+        popsize: candidates per generation (at most 65,536: ``data.limits``).
         generations: number of generations.
-        sigma_init: initial search std.
+        sigma_init: initial search std, in [1e-8, 1e3] (``data.limits.FLOAT_RANGES``:
+            beyond it the search overflows float32).
         sigma_decay: multiplicative std decay per generation (OpenES).
-        sigma_limit: lower bound for the decayed std (OpenES).
-        lrate_init: OpenES Adam learning rate (SNES uses its natural-gradient step 1).
+        sigma_limit: lower bound for the decayed std (OpenES), at most 1e3.
+        lrate_init: OpenES Adam learning rate (SNES uses its natural-gradient step 1),
+            in [1e-8, 10].
         lrate_decay: multiplicative decay of the OpenES learning rate per generation
             (1 = constant; the reference image runs used 0.999).
         temperature: SNES fitness-shaping temperature: > 0 uses evosax 0.1's
@@ -354,9 +361,11 @@ class ESConfig:
                 f"{path}.strategy must be 'OpenES' or 'SNES', got {self.strategy!r}."
                 + close_matches(self.strategy, ("OpenES", "SNES"))
             )
-        _check_positive(self.popsize, f"{path}.popsize")
-        _check_positive(self.generations, f"{path}.generations")
-        _check_positive(self.log_every, f"{path}.log_every")
+        check_count(self.popsize, f"{path}.popsize", L.MAX_POPSIZE, "population")
+        check_count(self.generations, f"{path}.generations", L.MAX_GENERATIONS,
+                    "number of generations")
+        check_count(self.log_every, f"{path}.log_every", L.MAX_LOG_EVERY,
+                    "generation chunk")
         if self.sigma_init <= 0:
             raise RecipeError(f"{path}.sigma_init must be > 0, got {self.sigma_init}.")
         if not (0 < self.sigma_decay <= 1):
@@ -452,9 +461,20 @@ class ImageConfig:
         return self.height * self.width * self.channels
 
     def validate(self, path: str = "image") -> None:
-        for name in ("height", "width", "channels", "num_classes", "conv_features",
-                     "kernel_size"):
-            _check_positive(getattr(self, name), f"{path}.{name}")
+        for name, top, what in (
+                ("height", L.MAX_IMAGE_SIDE, "image side"),
+                ("width", L.MAX_IMAGE_SIDE, "image side"),
+                ("channels", L.MAX_IMAGE_CHANNELS, "number of image channels"),
+                ("num_classes", L.MAX_NUM_CLASSES, "number of classes"),
+                ("conv_features", L.MAX_CONV_FEATURES, "number of conv features"),
+                ("kernel_size", L.MAX_KERNEL_SIZE, "conv kernel")):
+            check_count(getattr(self, name), f"{path}.{name}", top, what)
+        for name, top, what in (
+                ("fitness_limit", L.MAX_REAL_IMAGES, "number of fitness images"),
+                ("fitness_batch", L.MAX_REAL_IMAGES, "number of fitness images"),
+                ("search_basis", L.MAX_SEARCH_BASIS, "search basis")):
+            if getattr(self, name) > top:  # 0 = off: the sign is checked below
+                check_count(getattr(self, name), f"{path}.{name}", top, what)
         if self.num_classes < 2:
             raise RecipeError(f"{path}.num_classes must be >= 2, got {self.num_classes}.")
         if self.fitness_limit < 0:
@@ -546,7 +566,7 @@ class Recipe:
                 f"variant must be 'F', 'R', 'RR' or 'ES', got {self.variant!r}.")
         for sub in ("env", "dataset", "policy", "bc", "eval", "es"):
             getattr(self, sub).validate(sub)
-        _check_positive(self.num_inits, "num_inits")
+        check_count(self.num_inits, "num_inits", L.MAX_NUM_INITS, "number of BC inits")
         if self.variant in ("R", "RR") and self.num_inits < 2:
             raise RecipeError(f"num_inits must be >= 2 for HaDES-{self.variant} "
                               f"(variant '{self.variant}').")
@@ -562,6 +582,8 @@ class Recipe:
             )
         if self.image is not None:
             self.image.validate("image")
+        self._validate_sizes()
+        if self.image is not None:
             if self.variant == "ES":
                 raise RecipeError("variant 'ES' is not defined for image recipes; use 'R' or 'F'.")
             if self.image.fitness_steps > self.bc.steps:
@@ -576,6 +598,25 @@ class Recipe:
                     "least one image."
                 )
         return self
+
+    def _validate_sizes(self) -> None:
+        """The products of counts that size memory, each count already in range
+        (``data.limits``: why these products and bounds)."""
+        L.check_product("es.popsize x dataset.size",
+                        {"es.popsize": self.es.popsize, "dataset.size": self.dataset.size},
+                        L.MAX_POPULATION_PAIRS, "pairs in the ES population",
+                        "lower es.popsize or dataset.size")
+        if self.image is not None:
+            L.check_product(
+                "es.popsize x dataset.size x image pixels",
+                {"es.popsize": self.es.popsize, "dataset.size": self.dataset.size,
+                 "image pixels": self.image.num_pixels},
+                L.MAX_POPULATION_PIXELS, "floats in the ES population",
+                "lower es.popsize, dataset.size or the image size")
+        L.check_product("num_inits x eval.num_envs",
+                        {"num_inits": self.num_inits, "eval.num_envs": self.eval.num_envs},
+                        L.MAX_EVAL_SLOTS, "envs in one candidate's evaluation",
+                        "lower num_inits or eval.num_envs")
 
     def _validate_inner_loop(self) -> None:
         """``inner_loop`` is set exactly for HaDES-RR, a control recipe with fresh inits."""
@@ -606,8 +647,9 @@ class Recipe:
 
 
 def _check_scalars(config: Any, path: str) -> None:
-    """Every number of a config tree is finite, every integer below 2**31 and every
-    string at most ``MAX_RECIPE_STR`` characters.
+    """Every number of a config tree is finite, every float 0 or a normal float32
+    (``data.limits``: the search-scaling floats in their ranges too), every integer
+    below 2**31 and every string at most ``MAX_RECIPE_STR`` characters.
 
     One check over every field, whatever its meaning: a NaN or infinite float passes
     every ``<=``/``>=`` test below it and surfaces only after a chunk of generations
@@ -631,6 +673,10 @@ def _check_scalars(config: Any, path: str) -> None:
             if isinstance(v, float) and not math.isfinite(v):
                 raise RecipeError(f"{at}: {v!r} is not a finite number; give a finite "
                                   f"value{default}.")
+            if isinstance(v, float):
+                L.check_float32(v, at, default)
+                if at in L.FLOAT_RANGES:
+                    L.check_float_range(v, at)
             big = isinstance(v, int) and not isinstance(v, bool) and (
                 abs(v) >= MAX_RECIPE_INT)
             if big:

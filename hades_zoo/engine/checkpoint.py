@@ -18,13 +18,20 @@ import jax
 import numpy as np
 
 from hades_zoo.data.cache import atomic_write_bytes
-from hades_zoo.errors import DatasetFormatError, RecipeMismatchError
+from hades_zoo.errors import DatasetFormatError, DivergedError, RecipeMismatchError
 
 __all__ = ["read_generation", "save_checkpoint", "load_checkpoint", "recipe_differences",
-           "CKPT_TENSORS", "CKPT_JSON"]
+           "check_finite_state", "nonfinite_leaves", "CKPT_TENSORS", "CKPT_JSON"]
 
 CKPT_TENSORS = "checkpoint.safetensors"
 CKPT_JSON = "checkpoint.json"
+#: evosax's records of the best candidate seen: NaN / inf before the first generation,
+#: and never read by the search, so they are not checked for finiteness.
+_RECORDS = ("best_solution", "best_fitness")
+#: What a diverged run's message tells the user to do.
+_DIVERGED_FIX = ("lower es.sigma_init or es.lrate_init (or dataset.init_std), then run "
+                 "the command again with --no-resume to start over (resume=False in "
+                 "Python)")
 
 
 def _leaves(tree: Any) -> dict[str, np.ndarray]:
@@ -37,12 +44,55 @@ def _leaves(tree: Any) -> dict[str, np.ndarray]:
     return out
 
 
+def nonfinite_leaves(leaves: dict[str, np.ndarray]) -> dict[str, int]:
+    """The float leaves (``_leaves`` names) holding NaN/inf, with how many; evosax's
+    best-candidate records (``_RECORDS``) are skipped."""
+    bad = {}
+    for name, value in leaves.items():
+        if value.dtype.kind == "f" and not any(r in name for r in _RECORDS):
+            n = int(value.size - np.count_nonzero(np.isfinite(value)))
+            if n:
+                bad[name] = n
+    return bad
+
+
+def check_finite_state(directory: str | Path, state: Any, *, generation: int) -> None:
+    """Refuse an ES state with NaN/inf values before anything of it is written.
+
+    A run whose search step overflows (``es.sigma_init``, ``es.lrate_init`` too large)
+    goes NaN; a checkpoint of it would be resumed by every rerun of the same command
+    and fail the same way. ``directory`` keeps what it held (its last good checkpoint).
+
+    Raises:
+        DivergedError: naming the leaves, the generation, the last good checkpoint and
+            ``--no-resume``.
+    """
+    bad = nonfinite_leaves(_leaves(state))
+    if not bad:
+        return
+    last = read_generation(directory)
+    held = (f"{directory} keeps its last good checkpoint, at generation {last} (resuming "
+            "it would diverge the same way)" if last else
+            f"{directory} holds no checkpoint of this run")
+    names = ", ".join(f"{k.lstrip('.')} ({v})" for k, v in list(bad.items())[:4])
+    raise DivergedError(
+        f"the run diverged: after generation {generation} the ES state has "
+        f"{sum(bad.values())} NaN/inf value(s) ({names}), so nothing of it was written; "
+        f"{held}; {_DIVERGED_FIX}.")
+
+
 def save_checkpoint(directory: str | Path, state: Any, *, generation: int,
                     recipe_json: str) -> None:
-    """Write ``state`` (a pytree) and its sidecar into ``directory``."""
+    """Write ``state`` (a pytree) and its sidecar into ``directory``.
+
+    Raises:
+        DivergedError: ``state`` holds NaN/inf (``check_finite_state``); nothing is
+            written.
+    """
     from safetensors.numpy import save
 
     directory = Path(directory)
+    check_finite_state(directory, state, generation=generation)
     data = save({k: np.ascontiguousarray(v) for k, v in _leaves(state).items()})
     atomic_write_bytes(directory / CKPT_TENSORS, data)
     sidecar = {
@@ -64,6 +114,8 @@ def load_checkpoint(directory: str | Path, template: Any, *, recipe_json: str
         DatasetFormatError: the checkpoint is corrupt.
         RecipeMismatchError: it was written by another recipe (also a
             ``DatasetFormatError``); the message names the fields that differ.
+        DivergedError: it holds NaN/inf values (written before ``save_checkpoint``
+            refused them): its run cannot go on.
     """
     from safetensors.numpy import load
 
@@ -101,6 +153,12 @@ def load_checkpoint(directory: str | Path, template: Any, *, recipe_json: str
             "delete both files to start over."
         )
     arrays = load(data)
+    bad = nonfinite_leaves(arrays)
+    if bad:
+        raise DivergedError(
+            f"the checkpoint in {directory} (generation {sidecar.get('generation')}) holds "
+            f"{sum(bad.values())} NaN/inf value(s) ({', '.join(k.lstrip('.') for k in bad)}): "
+            f"its run diverged, and resuming it cannot go on; {_DIVERGED_FIX}.")
     paths_leaves = jax.tree_util.tree_leaves_with_path(template)
     leaves = []
     for path, leaf in paths_leaves:

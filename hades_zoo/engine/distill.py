@@ -46,7 +46,7 @@ from hades_zoo.data.dataset import SyntheticDataset
 from hades_zoo.data.paths import child_path
 from hades_zoo.data.recipe import Recipe
 from hades_zoo.data.recipe_io import recipe_to_json
-from hades_zoo.engine.checkpoint import load_checkpoint, save_checkpoint
+from hades_zoo.engine.checkpoint import check_finite_state, load_checkpoint, save_checkpoint
 from hades_zoo.engine.envs import provider_for
 from hades_zoo.engine.memory import out_of_memory_as_budget_error
 from hades_zoo.engine.parallel import (
@@ -383,10 +383,10 @@ def _distill(recipe: Recipe, out: Path | None, *, stops, progress_fn, resume, ob
         gen += length
         metrics_rows.extend(rows)
         if out is not None and writer:
+            check_finite_state(out, host := local_copy(state), generation=gen)  # NaN: write none
             with deferred_interrupts():  # Ctrl-C stops between whole checkpoints
                 append_metrics(out / METRICS_FILE, rows)
-                save_checkpoint(out, local_copy(state), generation=gen,
-                                recipe_json=recipe_json)
+                save_checkpoint(out, host, generation=gen, recipe_json=recipe_json)
                 write_result(state, rows[-1], gen, wall, gen >= total)
         if progress_fn is not None:
             progress_fn(gen, rows[-1])

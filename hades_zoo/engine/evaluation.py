@@ -24,7 +24,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from hades_zoo.data.dataset import SyntheticDataset
-from hades_zoo.data.limits import check_policy_size
+from hades_zoo.data.limits import (
+    MAX_BC_STEPS,
+    MAX_EPISODES,
+    MAX_SEEDS,
+    check_count,
+    check_policy_size,
+)
 from hades_zoo.data.recipe import Recipe
 from hades_zoo.engine import programs
 from hades_zoo.engine.acting import PolicyInfo, TrainedPolicy
@@ -59,7 +65,7 @@ class EpisodeReturns:
 
 
 # width and depth: data.limits (the limit a recipe's policy: section has too)
-_OVERRIDE_LIMITS = {"steps": (1, 100_000), "lr": (1e-7, 10.0)}
+_OVERRIDE_LIMITS = {"steps": (1, MAX_BC_STEPS), "lr": (1e-7, 10.0)}
 
 
 def with_overrides(recipe: Recipe, *, width: int | None = None, depth: int | None = None,
@@ -212,8 +218,7 @@ class Trajectories:
 def _episode_program(policy: TrainedPolicy, episodes: int, greedy: bool | None,
                      batching: str, *, record: bool, record_state=None):
     """(the jittable program, its const-stat arguments) for ``policy``'s episodes."""
-    if episodes < 1:
-        raise RecipeError(f"episodes must be >= 1, got {episodes}.")
+    check_count(episodes, "episodes", MAX_EPISODES, "number of episodes")
     recipe = policy.recipe
     task = ControlTask(recipe)
     greedy = recipe.eval.greedy if greedy is None else greedy
@@ -296,8 +301,7 @@ def train_and_evaluate(ds: SyntheticDataset, *, seed: int = 0, episodes: int = 1
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    if episodes < 1:
-        raise RecipeError(f"episodes must be >= 1, got {episodes}.")
+    check_count(episodes, "episodes", MAX_EPISODES, "number of episodes")
     recipe = with_overrides(ds.recipe, **overrides)
     spec = env_spec(recipe.env)
     module = make_policy(recipe.policy, spec.action_dim, spec.discrete)
@@ -346,6 +350,7 @@ def protocol_returns(ds: SyntheticDataset, *, seeds: int = 5, seed: int = 0,
     Returns:
         (seeds,) mean returns.
     """
+    check_count(seeds, "seeds", MAX_SEEDS, "number of BC seeds")
     recipe = with_overrides(ds.recipe, **overrides)
     # the clock starts before the env is built: the steps' seconds add up to the call's
     steps = Steps(f"{ds.dataset_id}: protocol returns, {seeds} seeds x "

@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from hades_zoo.data.dataset import SyntheticDataset
+from hades_zoo.data.limits import MAX_SEEDS, check_count
 from hades_zoo.engine.image_data import available_splits, load_split
 from hades_zoo.engine.tasks.image import (
     ImageTask,
@@ -49,6 +50,7 @@ def _check(ds: SyntheticDataset) -> ImageTask:
 
 
 def _scores(task, ds, split, seeds, seed, data_dir, limit):
+    check_count(seeds, "seeds", MAX_SEEDS, "number of BC seeds")
     data = load_split(ds.recipe.env.name, split, data_dir=data_dir, limit=limit)
     s = image_protocol_scores(task, jnp.asarray(ds.states, jnp.float32),
                               data.pixels(ds.recipe.image.normalize), data.labels,

@@ -46,9 +46,7 @@ Files are read with ``allow_pickle=False``; nothing is unpickled.
 from __future__ import annotations
 
 import dataclasses
-import io
 import os
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -62,6 +60,7 @@ from hades_zoo.data.ids import (
     env_slug,
     format_dataset_id,
 )
+from hades_zoo.data.limits import MAX_NPZ_BYTES
 from hades_zoo.data.recipe import (
     BCConfig,
     DatasetConfig,
@@ -76,6 +75,7 @@ from hades_zoo.data.untrusted import (
     MAX_DATASET_BYTES,
     check_path_given,
     load_json,
+    read_npz,
     read_regular_file,
     show_path,
 )
@@ -208,15 +208,9 @@ def read_reference(path: str | Path) -> ReferenceFile:
         raise _fail(path, f"not an .npz archive: {not_npz}; a reference export is a "
                           "numpy .npz file (np.savez), e.g. "
                           "brax__distill__hopper__D4__seed0.npz.")
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
-        raise _fail(
-            path,
-            f"not a readable reference .npz ({err}); reference exports "
-            "are plain numpy archives without pickled objects.",
-        ) from err
+    # each member's size from its .npy header before it is decompressed (a zip bomb)
+    arrays = read_npz(data, source=show_path(path), error=DatasetFormatError,
+                      what="reference .npz", max_bytes=MAX_NPZ_BYTES)
     missing = [k for k in _COMMON_KEYS if k not in arrays]
     if missing:
         raise _fail(

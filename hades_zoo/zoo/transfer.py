@@ -48,6 +48,7 @@ import numpy as np
 
 from hades_zoo.data.cache import use_compilation_cache
 from hades_zoo.data.dataset import SyntheticDataset
+from hades_zoo.data.limits import MAX_SEEDS, check_count
 from hades_zoo.engine.bc import make_bc_train_sweep
 from hades_zoo.engine.evaluation import _task_and_arrays, with_overrides
 from hades_zoo.engine.progress import Steps
@@ -302,8 +303,7 @@ def transfer_grid(ds: SyntheticDataset, *, widths: Sequence[int] = DEFAULT_WIDTH
     steps = tuple(int(s) for s in steps)
     if not widths or not lrs or not steps:
         raise RecipeError("transfer grid axes must be non-empty (widths, lrs, steps).")
-    if seeds < 1:
-        raise RecipeError(f"seeds must be >= 1, got {seeds}.")
+    check_count(seeds, "seeds", MAX_SEEDS, "number of BC seeds")
     for w in widths:
         with_overrides(ds.recipe, width=w)
     for lr in lrs:
