@@ -142,6 +142,12 @@ def test_explicit_id(tmp_path):
     )
     with pytest.raises(UnknownDatasetError, match="file:"):
         import_reference(HOPPER, dataset_id="../evil")
+    # an id may add tags, not name another env, variant or size (a reviewer:
+    # --id walker2d-R-4 on hopper data gave a walker2d id to a hopper dataset)
+    for wrong, field in (("walker2d-R-4", "env"), ("hopper-F-4", "variant"),
+                         ("hopper-R-64", "size")):
+        with pytest.raises(UnknownDatasetError, match=f"{field} .*Its own id is 'hopper-R-4'"):
+            import_reference(HOPPER, dataset_id=wrong)
 
 
 def test_unseen_size_and_env(tmp_path):

@@ -15,6 +15,7 @@ import numpy as np
 
 from hades_zoo.data.dataset import DatasetInfo, SyntheticDataset
 from hades_zoo.data.ids import (
+    InvalidDatasetIdError,
     format_dataset_id,
     parse_dataset_id,
 )
@@ -202,11 +203,20 @@ def import_reference(
         UnknownDatasetError: ``dataset_id`` is not a valid id.
     """
     ref = read_reference(path)
-    dataset_id = (
-        reference_dataset_id(ref)
-        if dataset_id is None
-        else format_dataset_id(parse_dataset_id(dataset_id))
-    )
+    own_id = reference_dataset_id(ref)
+    if dataset_id is None:
+        dataset_id = own_id
+    else:
+        given, own = parse_dataset_id(dataset_id), parse_dataset_id(own_id)
+        wrong = [f"{field} {getattr(given, field)!r} (the file's: {getattr(own, field)!r})"
+                 for field in ("env", "variant", "size")
+                 if getattr(given, field) != getattr(own, field)]
+        if wrong:  # an id is read as what the dataset is: it must not name another
+            raise InvalidDatasetIdError(
+                f"--id {dataset_id!r} does not describe {Path(path).name}: "
+                f"{'; '.join(wrong)}. Its own id is {own_id!r}; an id may add tags to "
+                "it but not change its env, variant or size.")
+        dataset_id = format_dataset_id(given)
     recipe = reference_recipe(ref, dataset_id)
     arrays = _arrays(ref, recipe)
     summary = _fitness_summary(ref)
