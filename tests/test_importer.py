@@ -252,6 +252,14 @@ def test_object_arrays_are_never_unpickled(tmp_path):
         import_reference(_write(tmp_path, raw))
 
 
+def test_complex_arrays_are_refused_not_cast(tmp_path, recwarn):
+    raw = _npz(HOPPER)
+    raw["states"] = raw["states"].astype(np.complex64) + 1j
+    with pytest.raises(DatasetFormatError, match=r"states \(complex64\) are not real"):
+        import_reference(_write(tmp_path, raw))
+    assert not [w for w in recwarn if "Complex" in type(w.message).__name__]
+
+
 IMAGE_NPZ = Path("/work/shared/reference-datasets/npz/mnist__MNIST__D10__seed1.npz")
 
 

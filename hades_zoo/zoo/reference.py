@@ -211,6 +211,10 @@ def read_reference(path: str | Path) -> ReferenceFile:
     # each member's size from its .npy header before it is decompressed (a zip bomb)
     arrays = read_npz(data, source=show_path(path), error=DatasetFormatError,
                       what="reference .npz", max_bytes=MAX_NPZ_BYTES)
+    odd = [f"{k} ({v.dtype})" for k, v in arrays.items() if v.dtype.kind in "cmMV"]
+    if odd:  # complex values were cast to float32 with a ComplexWarning (a reviewer)
+        raise _fail(path, f"array(s) {', '.join(odd)} are not real numbers; a reference "
+                          "export holds float / int arrays and JSON strings only.")
     missing = [k for k in _COMMON_KEYS if k not in arrays]
     if missing:
         raise _fail(
