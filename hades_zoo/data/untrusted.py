@@ -281,8 +281,8 @@ def load_yaml(text: str, *, source: str, error: type[HadesZooError]) -> Any:
         line = f" (line {err.mark.line + 1})" if err.mark is not None else ""
         raise error(
             f"{source}: uses the YAML alias *{err.anchor}{line}; recipes may not use "
-            "anchors and aliases (&name, *name, <<: *name), which can expand "
-            "exponentially or refer to themselves: write the values out."
+            "aliases (*name, <<: *name: an anchor &name alone is harmless), which can "
+            "expand exponentially or refer to themselves: write the values out."
         ) from None
     except _DuplicateKey as err:
         raise error(
