@@ -179,7 +179,8 @@ def _distill(recipe, out: Path, overrides, no_resume, generations, max_env_steps
         _run(rec, out, overrides, no_resume, generations, max_env_steps, data_dir,
              image_split, budget, eval_chunk, done, writer=False)
         return
-    with hold_run_folder(out, command=" ".join(sys.argv)):
+    # an existing folder of the user's files is refused here, before any work
+    with hold_run_folder(out, command=" ".join(sys.argv), new_or_run=True):
         result = _run(rec, out, overrides, no_resume, generations, max_env_steps, data_dir,
                       image_split, budget, eval_chunk, done, writer=True)
         if replay and result is not None and result.dataset is not None:

@@ -37,10 +37,11 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from hades_zoo.errors import RunFolderBusyError
+from hades_zoo.engine.checkpoint import CKPT_JSON
+from hades_zoo.errors import NotARunFolderError, RunFolderBusyError
 
-__all__ = ["LOCK_FILE", "StopRequests", "deferred_interrupts", "hold_run_folder",
-           "lock_holder", "stop_requests"]
+__all__ = ["LOCK_FILE", "StopRequests", "check_run_folder", "deferred_interrupts",
+           "hold_run_folder", "is_run_folder", "lock_holder", "stop_requests"]
 
 log = logging.getLogger(__name__)
 
@@ -65,22 +66,70 @@ def lock_holder(directory: str | Path) -> str:
             + (f": {fields['command']}" if fields.get("command") else ""))
 
 
+#: What a distill started in an empty folder leaves before its first checkpoint
+#: (its lock after a SIGKILL, the empty metrics file it starts with): still "empty".
+_EMPTY_RUN = {LOCK_FILE: None, "metrics.jsonl": 0}
+
+
+def is_run_folder(directory: str | Path) -> bool:
+    """Whether ``directory`` holds a distill run: its checkpoint (``checkpoint.json``,
+    written with every chunk's files and kept when the run ends)."""
+    return (Path(directory) / CKPT_JSON).is_file()
+
+
+def check_run_folder(directory: str | Path, *, what: str = "--out") -> None:
+    """Refuse a ``distill`` output folder that would overwrite or remove a user's
+    files: it may be missing, empty (but for what a distill stopped before its first
+    checkpoint leaves: ``.lock``, an empty ``metrics.jsonl``) or a run folder
+    (:func:`is_run_folder`), which distill resumes (``--no-resume``: starts over).
+
+    Raises:
+        NotARunFolderError: ``directory`` holds other files and no checkpoint.
+    """
+    directory = Path(directory)
+    if not directory.is_dir() or is_run_folder(directory):
+        return
+    others = []
+    for child in directory.iterdir():
+        size = _EMPTY_RUN.get(child.name, -1)
+        if size is None or (size == 0 and child.is_file()
+                            and child.stat().st_size == 0):
+            continue
+        others.append(child.name)
+    if others:
+        shown = ", ".join(sorted(others)[:5]) + (", ..." if len(others) > 5 else "")
+        raise NotARunFolderError(
+            f"{what} {directory} holds files ({shown}) and is not a hades_zoo distill "
+            f"run folder (no {CKPT_JSON}); distill would overwrite them (or remove "
+            f"them with --no-resume). Give a new or empty folder, e.g. {what} "
+            f"{directory / 'run'}.")
+
+
 @contextlib.contextmanager
-def hold_run_folder(directory: str | Path, *, command: str = "") -> Iterator[Path]:
+def hold_run_folder(directory: str | Path, *, command: str = "",
+                    new_or_run: bool = False) -> Iterator[Path]:
     """Hold the exclusive lock of a run folder for the block (a folder made for it
     is removed again when nothing was written into it).
 
     Args:
         directory: the run folder (``distill --out``).
         command: what holds it, written into the lock file for the message others get.
+        new_or_run: ``distill``'s hold: first (not when re-entered)
+            :func:`check_run_folder`, so a folder of a user's files is refused
+            before the lock or anything else is written into it.
 
     Yields:
         The lock file's path.
 
     Raises:
         RunFolderBusyError: another process holds the lock.
+        NotARunFolderError: ``new_or_run`` and ``directory`` holds other files.
     """
     directory = Path(directory)
+    with _held_guard:
+        held = directory.resolve() in _held
+    if new_or_run and not held:
+        check_run_folder(directory)
     created = not directory.exists()
     directory.mkdir(parents=True, exist_ok=True)
     key = directory.resolve()
