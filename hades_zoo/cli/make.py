@@ -11,14 +11,21 @@ from pathlib import Path
 
 import click
 
-from hades_zoo.cli.base import Number, StoppedExit, _fail_cleanly, _jit_cache, cli
+from hades_zoo.cli.base import (
+    Number,
+    OutPath,
+    StoppedExit,
+    _fail_cleanly,
+    _jit_cache,
+    cli,
+)
 
 __all__ = ["distill", "import_reference_cmd"]
 
 
 @cli.command()
 @click.argument("recipe", type=click.Path(dir_okay=False))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+@click.option("--out", "out_dir", required=True, type=OutPath("folder"),
               help="Entry folder: dataset, card, recipe.yaml, metrics.jsonl, curve.png, "
                    "checkpoint.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
@@ -272,7 +279,7 @@ def _run(rec, out: Path, overrides, no_resume, generations, max_env_steps, data_
 
 @cli.command(name="import-reference")
 @click.argument("npz_file", type=click.Path(dir_okay=False))
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
+@click.option("--out", "out", required=True, type=OutPath("file"),
               help="Output .safetensors file.")
 @click.option("--id", "dataset_id", default=None,
               help="Dataset id (default: derived from the file's own config).")

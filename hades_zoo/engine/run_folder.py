@@ -37,6 +37,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from hades_zoo.data.destinations import check_out_folder
 from hades_zoo.engine.checkpoint import CKPT_JSON
 from hades_zoo.errors import NotARunFolderError, RunFolderBusyError
 
@@ -84,8 +85,10 @@ def check_run_folder(directory: str | Path, *, what: str = "--out") -> None:
     (:func:`is_run_folder`), which distill resumes (``--no-resume``: starts over).
 
     Raises:
+        OutputPathError, StorageError: ``data.destinations.check_out_folder``.
         NotARunFolderError: ``directory`` holds other files and no checkpoint.
     """
+    check_out_folder(directory, what=what)  # the package, a file, a read-only place
     directory = Path(directory)
     if not directory.is_dir() or is_run_folder(directory):
         return
