@@ -162,3 +162,28 @@ def test_an_unusable_out_is_refused_before_any_work(command, tmp_path, monkeypat
     assert "StorageError: --out" in r.output and "cannot write in" in r.output
     assert list(locked.iterdir()) == []
 
+
+
+@pytest.mark.parametrize("name", ["checkpoint", "policy", "Checkpoint"])
+def test_a_recipe_name_a_run_folder_reserves_is_refused(name, tmp_path, tiny_recipe):
+    from hades_zoo.errors import RecipeError
+
+    path = _write(tmp_path, tiny_recipe)
+    r = CliRunner().invoke(cli, ["distill", str(path), "--out", str(tmp_path / "run"),
+                                 "--set", f"name={name}", "--no-replay"])
+    assert r.exit_code == 1, r.output
+    assert f"RecipeError: " in r.output and f"recipe name '{name}' is reserved" in r.output
+    assert not (tmp_path / "run").exists()
+    with pytest.raises(RecipeError, match="is reserved"):
+        hz.load_recipe(_write(tmp_path, tiny_recipe.replace(name=name), "r.yaml"))
+    with pytest.raises(RecipeError, match="is reserved"):
+        hz.distill(tiny_recipe.replace(name=name), out_dir=tmp_path / "run")
+
+
+def test_the_reserved_names_are_what_a_run_folder_holds():
+    from hades_zoo.data.recipe import RESERVED_NAMES
+    from hades_zoo.engine.checkpoint import CKPT_TENSORS
+    from hades_zoo.engine.run_files import POLICY_FILE
+
+    own = {n.removesuffix(".safetensors") for n in (CKPT_TENSORS, POLICY_FILE)}
+    assert own == set(RESERVED_NAMES)
