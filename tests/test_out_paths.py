@@ -187,3 +187,23 @@ def test_the_reserved_names_are_what_a_run_folder_holds():
 
     own = {n.removesuffix(".safetensors") for n in (CKPT_TENSORS, POLICY_FILE)}
     assert own == set(RESERVED_NAMES)
+
+
+def test_import_reference_replaces_a_dataset_and_nothing_else(tmp_path):
+    from hades_zoo.data.dataset import save_dataset
+    from hades_zoo.errors import OutputPathError
+    from tests.test_importer import HOPPER
+
+    out = tmp_path / "h.safetensors"
+    out.write_bytes(b"my own safetensors, not a dataset")
+    r = CliRunner().invoke(cli, ["import-reference", str(HOPPER), "--out", str(out)])
+    assert r.exit_code == 1, r.output
+    assert "OutputPathError" in r.output and "is not a hades_zoo dataset file" in r.output
+    assert out.read_bytes() == b"my own safetensors, not a dataset"
+    with pytest.raises(OutputPathError, match="refusing to replace it"):
+        save_dataset(hz.load("cartpole-R-2.hz"), out)
+    out.unlink()
+    for _ in range(2):  # new, then an earlier dataset: replaced
+        r = CliRunner().invoke(cli, ["import-reference", str(HOPPER), "--out", str(out)])
+        assert r.exit_code == 0, r.output
+    assert hz.load(f"file:{out}").dataset_id == "hopper-R-4"

@@ -280,7 +280,8 @@ def _run(rec, out: Path, overrides, no_resume, generations, max_env_steps, data_
 @cli.command(name="import-reference")
 @click.argument("npz_file", type=click.Path(dir_okay=False))
 @click.option("--out", "out", required=True, type=OutPath("file"),
-              help="Output .safetensors file.")
+              help="Output .safetensors file (an existing one is replaced only when "
+                   "it is a hades_zoo dataset).")
 @click.option("--id", "dataset_id", default=None,
               help="Dataset id (default: derived from the file's own config).")
 @_fail_cleanly
@@ -292,9 +293,10 @@ def import_reference_cmd(npz_file: str, out: str, dataset_id: str | None) -> Non
     Example:
       hades-zoo import-reference brax__distill__hopper__D4__seed0.npz --out hopper.safetensors
     """
-    from hades_zoo.data.dataset import save_dataset
+    from hades_zoo.data.dataset import check_replaceable_dataset, save_dataset
     from hades_zoo.zoo.importer import import_reference
 
+    check_replaceable_dataset(out)  # an existing file that is no dataset: kept
     ds = import_reference(npz_file, dataset_id=dataset_id)
     path = save_dataset(ds, out)
     click.echo(f"wrote {path}: {ds!r}, recorded fitness {ds.info.fitness:.4g} "
