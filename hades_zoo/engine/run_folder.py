@@ -29,6 +29,7 @@ import _thread
 import contextlib
 import datetime as _dt
 import gc
+import json
 import logging
 import os
 import signal
@@ -67,45 +68,73 @@ def lock_holder(directory: str | Path) -> str:
             + (f": {fields['command']}" if fields.get("command") else ""))
 
 
-#: What a distill started in an empty folder leaves before its first checkpoint
-#: (its lock after a SIGKILL, the empty metrics file it starts with): still "empty".
-_EMPTY_RUN = {LOCK_FILE: None, "metrics.jsonl": 0}
+#: Keys every row of distill's ``metrics.jsonl`` has (``engine.distill``).
+_ROW_KEYS = frozenset({"generation", "env_steps_total", "wall_seconds"})
 
 
 def is_run_folder(directory: str | Path) -> bool:
     """Whether ``directory`` holds a distill run: its checkpoint (``checkpoint.json``,
-    written with every chunk's files and kept when the run ends)."""
-    return (Path(directory) / CKPT_JSON).is_file()
+    written with every chunk and kept when the run ends), or distill's
+    ``metrics.jsonl``: empty (a run writes it so as it starts, and ``--no-resume``
+    empties it right after removing the checkpoint) or starting with a row of its
+    own (a JSON object with ``generation``, ``env_steps_total``, ``wall_seconds``).
+    At every instant of a run, a stop or a ``--no-resume``, one of them is there."""
+    directory = Path(directory)
+    if (directory / CKPT_JSON).is_file():
+        return True
+    metrics = directory / "metrics.jsonl"
+    try:
+        if not metrics.is_file() or metrics.is_symlink():
+            return False
+        with open(metrics, "rb") as fh:
+            first = fh.readline(1 << 16)
+        if not first.strip():
+            return metrics.stat().st_size == 0
+        row = json.loads(first)
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(row, dict) and _ROW_KEYS <= row.keys()
+
+
+def _busy(directory: Path) -> bool:
+    """Whether another process holds ``directory``'s lock (``_lock`` then says who)."""
+    try:
+        import fcntl
+
+        fd = os.open(directory / LOCK_FILE, os.O_RDWR)
+    except (ImportError, OSError):
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # releases it if taken
+    return False
 
 
 def check_run_folder(directory: str | Path, *, what: str = "--out") -> None:
     """Refuse a ``distill`` output folder that would overwrite or remove a user's
-    files: it may be missing, empty (but for what a distill stopped before its first
-    checkpoint leaves: ``.lock``, an empty ``metrics.jsonl``) or a run folder
-    (:func:`is_run_folder`), which distill resumes (``--no-resume``: starts over).
+    files: it may be missing, empty (but for a stale ``.lock``), a run folder
+    (:func:`is_run_folder`), which distill resumes (``--no-resume``: starts over),
+    or one another distill holds (``hold_run_folder`` then says so).
 
     Raises:
         OutputPathError, StorageError: ``data.destinations.check_out_folder``.
-        NotARunFolderError: ``directory`` holds other files and no checkpoint.
+        NotARunFolderError: ``directory`` holds other files and is no run folder.
     """
     check_out_folder(directory, what=what)  # the package, a file, a read-only place
     directory = Path(directory)
-    if not directory.is_dir() or is_run_folder(directory):
+    if (not directory.is_dir() or is_run_folder(directory) or _busy(directory)):
         return
-    others = []
-    for child in directory.iterdir():
-        size = _EMPTY_RUN.get(child.name, -1)
-        if size is None or (size == 0 and child.is_file()
-                            and child.stat().st_size == 0):
-            continue
-        others.append(child.name)
+    others = sorted(c.name for c in directory.iterdir() if c.name != LOCK_FILE)
     if others:
-        shown = ", ".join(sorted(others)[:5]) + (", ..." if len(others) > 5 else "")
+        shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
         raise NotARunFolderError(
             f"{what} {directory} holds files ({shown}) and is not a hades_zoo distill "
-            f"run folder (no {CKPT_JSON}); distill would overwrite them (or remove "
-            f"them with --no-resume). Give a new or empty folder, e.g. {what} "
-            f"{directory / 'run'}.")
+            f"run folder (no {CKPT_JSON}, no metrics.jsonl of a run); distill would "
+            "overwrite them (or remove them with --no-resume). Give a new or empty "
+            f"folder, e.g. {what} {directory / 'run'}.")
 
 
 @contextlib.contextmanager
