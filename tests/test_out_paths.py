@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -15,8 +16,6 @@ from hades_zoo.cli import cli
 from hades_zoo.data.recipe_io import recipe_to_dict
 from hades_zoo.errors import NotARunFolderError
 from tests.conftest import REPO
-
-import pytest
 
 
 def _write(tmp_path, recipe, name="tiny.yaml"):
@@ -172,7 +171,7 @@ def test_a_recipe_name_a_run_folder_reserves_is_refused(name, tmp_path, tiny_rec
     r = CliRunner().invoke(cli, ["distill", str(path), "--out", str(tmp_path / "run"),
                                  "--set", f"name={name}", "--no-replay"])
     assert r.exit_code == 1, r.output
-    assert f"RecipeError: " in r.output and f"recipe name '{name}' is reserved" in r.output
+    assert "RecipeError: " in r.output and f"recipe name '{name}' is reserved" in r.output
     assert not (tmp_path / "run").exists()
     with pytest.raises(RecipeError, match="is reserved"):
         hz.load_recipe(_write(tmp_path, tiny_recipe.replace(name=name), "r.yaml"))
