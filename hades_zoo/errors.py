@@ -24,6 +24,8 @@ __all__ = [
     "UnsafeNameError",
     "StorageError",
     "OutputFormatError",
+    "OutputPathError",
+    "NotARunFolderError",
     "PolicyFormatError",
     "RunFolderBusyError",
     "DivergedError",
@@ -120,6 +122,19 @@ class StorageError(HadesZooError, OSError):
 class OutputFormatError(HadesZooError, ValueError):
     """An output file's suffix names a format hades_zoo cannot write (``plot --out
     x.xyz``); raised before any work, listing the formats that can be written."""
+
+
+class OutputPathError(HadesZooError, ValueError):
+    """A user-given output path (``--out``) names no place a command may write: it
+    is empty, a folder where a file belongs, or inside the installed package
+    (``hades_zoo.data.destinations``); raised before any work."""
+
+
+class NotARunFolderError(HadesZooError, ValueError):
+    """``distill --out DIR`` names an existing folder that holds files and is not a
+    distill run folder (no ``checkpoint.json``): its files would be overwritten or,
+    with ``--no-resume``, removed (``hades_zoo.engine.run_folder``); raised before
+    any work."""
 
 
 class PolicyFormatError(HadesZooError, ValueError):

@@ -15,10 +15,10 @@ from hades_zoo.errors import RecipeError
 def test_cartpole_end_to_end_learns(tmp_path, cartpole_recipe):
     """A real (smaller) distillation: 2 states that teach CartPole far above random."""
     recipe = cartpole_recipe.replace(es=dataclasses.replace(cartpole_recipe.es, generations=60))
-    res = hz.distill(recipe, out_dir=tmp_path)
+    res = hz.distill(recipe, out_dir=tmp_path / "run")
     ds = res.dataset
     assert ds.size == 2 and ds.discrete and res.generations == 60
-    rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert [r["generation"] for r in rows] == list(range(1, 61))
     assert rows[-1]["mean_return"] > rows[0]["mean_return"]
     policy = hz.train_policy(ds, seed=1)
@@ -41,24 +41,24 @@ def test_same_seed_bitwise_equal(tiny_recipe):
 def test_resume_equals_uninterrupted(tmp_path, tiny_recipe):
     recipe = tiny_recipe.replace(es=dataclasses.replace(tiny_recipe.es, generations=3))
     full = hz.distill(recipe)
-    part = hz.distill(recipe, out_dir=tmp_path, max_generations=1)
+    part = hz.distill(recipe, out_dir=tmp_path / "run", max_generations=1)
     assert part.generations == 1
-    resumed = hz.distill(recipe, out_dir=tmp_path)
+    resumed = hz.distill(recipe, out_dir=tmp_path / "run")
     assert resumed.generations == 3
     np.testing.assert_array_equal(_states(full), _states(resumed))
     assert [r["mean_return"] for r in full.metrics] == [r["mean_return"] for r in resumed.metrics]
-    lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
+    lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == 3
 
 
 def test_resume_refuses_other_recipe(tmp_path, tiny_recipe):
-    hz.distill(tiny_recipe, out_dir=tmp_path, max_generations=1)
+    hz.distill(tiny_recipe, out_dir=tmp_path / "run", max_generations=1)
     with pytest.raises(hz.DatasetFormatError, match="written by another recipe"):
-        hz.distill(tiny_recipe.replace(seed=5), out_dir=tmp_path)
+        hz.distill(tiny_recipe.replace(seed=5), out_dir=tmp_path / "run")
     other = tiny_recipe.replace(seed=5, es=dataclasses.replace(
         tiny_recipe.es, popsize=tiny_recipe.es.popsize * 2))
     with pytest.raises(hz.RecipeMismatchError) as err:  # a recipe fault, typed as one
-        hz.distill(other, out_dir=tmp_path)
+        hz.distill(other, out_dir=tmp_path / "run")
     assert isinstance(err.value, hz.RecipeError)
     assert isinstance(err.value, hz.DatasetFormatError)  # old except clauses still work
     text = str(err.value)

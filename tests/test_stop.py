@@ -353,7 +353,11 @@ def test_no_resume_removes_what_it_recognises_and_nothing_else(tmp_path, cartpol
         "old-R-2.safetensors"}
     removed = remove_previous_outputs(out, ["tiny-R-2"])
     assert [p.relative_to(out).as_posix() for p in removed] == planned
-    assert {p.relative_to(out).as_posix() for p in out.rglob("*")} == foreign
+    # metrics.jsonl is emptied, not removed: the folder stays a run folder
+    # (engine.run_folder.is_run_folder), so a stop now is resumed, not refused
+    assert {p.relative_to(out).as_posix() for p in out.rglob("*")} == foreign | {
+        "metrics.jsonl"}
+    assert (out / "metrics.jsonl").read_bytes() == b""
 
 
 class _RaisesInDel:

@@ -19,7 +19,7 @@ import click
 
 from hades_zoo.errors import HadesZooError
 
-__all__ = ["Number", "StoppedExit", "cli", "main"]
+__all__ = ["Number", "OutPath", "StoppedExit", "cli", "main"]
 
 
 #: OSError numbers that mean "cannot store": full disk, quota, read-only, no permission.
@@ -254,6 +254,48 @@ class Number(click.ParamType):
 
     def __repr__(self) -> str:
         return f"Number(min={self.min!r})"
+
+
+class OutPath(click.ParamType):
+    """A path a command writes to (``--out``), through the one gate
+    ``hades_zoo.data.destinations``, when the command line is read: before any work.
+
+    An empty path is a usage error (exit 2): ``Path("")`` is the current folder, so
+    ``--out ""`` once wrote a run into it (distill, certify, transfer, merge) or
+    crashed with a traceback (plot, render). A path inside the installed package
+    (``OutputPathError``), a file or device where a folder belongs or a folder that
+    cannot be written (``StorageError``) end the command with their one-line error
+    (exit 1), as every ``HadesZooError`` does.
+
+    Args:
+        kind: ``"folder"`` (created if missing) or ``"file"`` (in such a folder).
+    """
+
+    name = "path"
+
+    def __init__(self, kind: str = "folder") -> None:
+        if kind not in ("folder", "file"):
+            raise ValueError(f"kind must be 'folder' or 'file', not {kind!r}")
+        self.kind = kind
+
+    def convert(self, value, param, ctx):
+        text = os.fspath(value)
+        if not text.strip():
+            self.fail(f"{text!r} is an empty path; give a {self.kind}, e.g. "
+                      + ("runs/x." if self.kind == "folder" else "out.png."), param, ctx)
+        from hades_zoo.data.destinations import check_out_file, check_out_folder
+
+        flag = param.opts[0] if param is not None and param.opts else "--out"
+        try:
+            (check_out_folder if self.kind == "folder" else check_out_file)(text,
+                                                                        what=flag)
+        except HadesZooError as err:
+            message = re.sub(r"\s*\n\s*", " ", str(err))
+            raise click.ClickException(f"{type(err).__name__}: {message}") from None
+        return text
+
+    def __repr__(self) -> str:
+        return f"OutPath({self.kind!r})"
 
 
 class StoppedExit(SystemExit):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from hades_zoo.cli.base import _fail_cleanly, cli
+from hades_zoo.cli.base import OutPath, _fail_cleanly, cli
 
 __all__ = ["catalogue"]
 
@@ -18,13 +18,13 @@ def _size(n: int) -> str:
 
 
 @cli.command()
-@click.option("--out", "out", required=True, type=click.Path(),
+@click.option("--out", "out", required=True, type=OutPath("folder"),
               help="The site folder: new, empty, or an earlier catalogue (replaced as "
                    "a whole, in one step).")
 @click.option("--only", "only", multiple=True, metavar="GLOB",
               help="Only zoo ids matching this shell-style glob (repeatable), e.g. "
                    "--only 'hopper-*' --only '*.hz'.")
-@click.option("--replays", "replays_dir", type=click.Path(), default=None,
+@click.option("--replays", "replays_dir", type=OutPath("folder"), default=None,
               help="A folder caching the replays by entry id + sha256: reused when "
                    "there, and every replay made is stored there for the next build.")
 @click.option("--no-replays", is_flag=True,

@@ -9,6 +9,7 @@ import json
 import click
 
 from hades_zoo.cli.base import (
+    OutPath,
     _fail_cleanly,
     _human,
     _load_any,
@@ -192,7 +193,7 @@ def _transfer_cell(entry) -> str:
 
 @cli.command()
 @click.argument("source")
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
+@click.option("--out", "out", required=True, type=OutPath("file"),
               help="Output image; its suffix picks the format (.png, .pdf, .svg, any "
                    "format matplotlib writes).")
 @_fail_cleanly

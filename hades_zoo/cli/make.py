@@ -11,14 +11,21 @@ from pathlib import Path
 
 import click
 
-from hades_zoo.cli.base import Number, StoppedExit, _fail_cleanly, _jit_cache, cli
+from hades_zoo.cli.base import (
+    Number,
+    OutPath,
+    StoppedExit,
+    _fail_cleanly,
+    _jit_cache,
+    cli,
+)
 
 __all__ = ["distill", "import_reference_cmd"]
 
 
 @cli.command()
 @click.argument("recipe", type=click.Path(dir_okay=False))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+@click.option("--out", "out_dir", required=True, type=OutPath("folder"),
               help="Entry folder: dataset, card, recipe.yaml, metrics.jsonl, curve.png, "
                    "checkpoint.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
@@ -179,7 +186,8 @@ def _distill(recipe, out: Path, overrides, no_resume, generations, max_env_steps
         _run(rec, out, overrides, no_resume, generations, max_env_steps, data_dir,
              image_split, budget, eval_chunk, done, writer=False)
         return
-    with hold_run_folder(out, command=" ".join(sys.argv)):
+    # an existing folder of the user's files is refused here, before any work
+    with hold_run_folder(out, command=" ".join(sys.argv), new_or_run=True):
         result = _run(rec, out, overrides, no_resume, generations, max_env_steps, data_dir,
                       image_split, budget, eval_chunk, done, writer=True)
         if replay and result is not None and result.dataset is not None:
@@ -280,8 +288,9 @@ def _run(rec, out: Path, overrides, no_resume, generations, max_env_steps, data_
 
 @cli.command(name="import-reference")
 @click.argument("npz_file", type=click.Path(dir_okay=False))
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
-              help="Output .safetensors file.")
+@click.option("--out", "out", required=True, type=OutPath("file"),
+              help="Output .safetensors file (an existing one is replaced only when "
+                   "it is a hades_zoo dataset).")
 @click.option("--id", "dataset_id", default=None,
               help="Dataset id (default: derived from the file's own config).")
 @_fail_cleanly
@@ -293,9 +302,10 @@ def import_reference_cmd(npz_file: str, out: str, dataset_id: str | None) -> Non
     Example:
       hades-zoo import-reference brax__distill__hopper__D4__seed0.npz --out hopper.safetensors
     """
-    from hades_zoo.data.dataset import save_dataset
+    from hades_zoo.data.dataset import check_replaceable_dataset, save_dataset
     from hades_zoo.zoo.importer import import_reference
 
+    check_replaceable_dataset(out)  # an existing file that is no dataset: kept
     ds = import_reference(npz_file, dataset_id=dataset_id)
     path = save_dataset(ds, out)
     click.echo(f"wrote {path}: {ds!r}, recorded fitness {ds.info.fitness:.4g} "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from hades_zoo.cli.base import _fail_cleanly, _human, _load_any, cli
+from hades_zoo.cli.base import OutPath, _fail_cleanly, _human, _load_any, cli
 
 __all__ = ["push", "pull"]
 
@@ -80,7 +80,7 @@ def push(source: str, repo_id: str, tag: str | None, revision: str | None, priva
 
 @cli.command()
 @click.argument("source", metavar="hf:ORG/NAME[@REV]")
-@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
+@click.option("--out", "out_dir", default=None, type=OutPath("folder"),
               help="Folder for the files (default: the hades_zoo cache).")
 @_fail_cleanly
 def pull(source: str, out_dir: str | None) -> None:

@@ -19,6 +19,7 @@ import click
 
 from hades_zoo.cli.base import (
     Number,
+    OutPath,
     _csv,
     _fail_cleanly,
     _jit_cache,
@@ -193,7 +194,7 @@ def _eval_image(ds, *, split, seeds, seed, data_dir, as_json, times) -> None:
 @click.option("--steps", type=int, default=None, help="BC steps override.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Init / eval seed.")
 @click.option("--episodes", type=click.IntRange(min=1, max=MAX_EPISODES), default=10, show_default=True)
-@click.option("--out", "out", type=click.Path(file_okay=False), default=None,
+@click.option("--out", "out", type=OutPath("folder"), default=None,
               help="Save the policy as a folder: model.safetensors, config.json and "
                    "a README.md model card (load it with hz.load_policy, evaluate it "
                    "with `hades-zoo eval DIR`, share it with `hades-zoo push DIR`).")
@@ -331,7 +332,7 @@ def _not_saved(what: str) -> None:
 @click.argument("source")
 @click.option("--seeds", type=click.IntRange(min=1, max=MAX_SEEDS), default=5, show_default=True,
               help="BC seeds (each pools the recipe's num_inits runs).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+@click.option("--out", "out_dir", type=OutPath("folder"), default=None,
               help="Folder for <id>.certificate.json (created if missing).")
 @click.option("--no-write", is_flag=True,
               help="Measure and print only; write nothing (not even an entry folder).")
@@ -458,7 +459,7 @@ def _echo_image_certificate(ds, rec, seeds) -> None:
 @click.option("--steps", callback=_csv(int), default=None, help="Replace its steps.")
 @click.option("--seeds", type=click.IntRange(min=1, max=MAX_SEEDS), default=None,
               help="Replace its BC seeds per config.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+@click.option("--out", "out_dir", type=OutPath("folder"), default=None,
               help="Folder for <id>.json and <id>.png (other grids than common: "
                    "<out>/<grid>/<id>.*), created if missing.")
 @click.option("--no-write", is_flag=True,
@@ -585,7 +586,7 @@ def _refuse_duplicates(sources, datasets) -> None:
 
 @cli.command()
 @click.argument("sources", nargs=-1, required=True)
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+@click.option("--out", "out_dir", required=True, type=OutPath("folder"),
               help="Folder for multitask.json and multitask.png.")
 @click.option("--seeds", type=click.IntRange(min=1, max=MAX_SEEDS), default=3, show_default=True)
 @click.option("--no-baseline", is_flag=True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from hades_zoo.cli.base import Number, _fail_cleanly, _jit_cache, cli
+from hades_zoo.cli.base import Number, OutPath, _fail_cleanly, _jit_cache, cli
 from hades_zoo.data.limits import MAX_EPISODES
 
 __all__ = ["render_cmd"]
@@ -17,7 +17,7 @@ def _size(n: int) -> str:
 
 @cli.command(name="render")
 @click.argument("source")
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
+@click.option("--out", "out", required=True, type=OutPath("file"),
               help="The video: .mp4 (H.264; pip install 'hades_zoo[render]') or .gif.")
 @click.option("--episodes", type=click.IntRange(min=1, max=MAX_EPISODES), default=1, show_default=True,
               help="Episodes played, shown one after the other.")

@@ -42,9 +42,14 @@ from hades_zoo.data.untrusted import (
     read_regular_file,
     show_path,
 )
-from hades_zoo.errors import DatasetFormatError, RecipeError, UnsafeNameError
+from hades_zoo.errors import (
+    DatasetFormatError,
+    OutputPathError,
+    RecipeError,
+    UnsafeNameError,
+)
 
-__all__ = ["SyntheticDataset", "DatasetInfo", "ARRAY_NAMES", "validate_arrays",
+__all__ = ["SyntheticDataset", "DatasetInfo", "ARRAY_NAMES", "validate_arrays", "check_replaceable_dataset",
            "dataset_metadata", "dataset_to_bytes", "dataset_from_bytes", "save_dataset",
            "read_dataset_file", "register_sharing", "check_consistent"]
 
@@ -347,12 +352,38 @@ def dataset_to_bytes(ds: SyntheticDataset) -> bytes:
     return _format.encode(arrays, meta)
 
 
+def check_replaceable_dataset(path: str | Path) -> None:
+    """A dataset may be written to ``path``: it does not exist, or it is a hades_zoo
+    dataset file (its metadata has a ``format_version``), which is replaced.
+
+    Raises:
+        OutputPathError: ``path`` exists (or is a link) and is something else.
+    """
+    path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        return
+    try:
+        is_dataset = "format_version" in _format.read_metadata(path)
+    except (DatasetFormatError, OSError):
+        is_dataset = False
+    if not is_dataset:
+        raise OutputPathError(
+            f"{path} exists and is not a hades_zoo dataset file; refusing to replace "
+            f"it. Give a new file name (e.g. {path.with_name(path.stem + '-1')}"
+            ".safetensors), or move that file away first.")
+
+
 def save_dataset(ds: SyntheticDataset, path) -> Path:
     """Atomically write ``ds`` to ``path`` (a ``.safetensors`` file).
+
+    An existing ``path`` is replaced only when it is a hades_zoo dataset file (any
+    ``format_version``): ``import-reference --out`` once replaced any file silently.
 
     Raises:
         DatasetFormatError: the dataset is invalid or the suffix is not
             ``.safetensors`` (nothing is written; an existing file is kept).
+        OutputPathError: ``path`` exists and is not a hades_zoo dataset file (a
+            folder, another file, a link to one); nothing is written.
     """
     path = Path(path)
     bare = name_only_extension_message(path, "dataset", (".safetensors",))
@@ -360,6 +391,7 @@ def save_dataset(ds: SyntheticDataset, path) -> Path:
         raise DatasetFormatError(bare)
     if path.suffix != ".safetensors":
         raise DatasetFormatError(f"{path}: dataset files end in '.safetensors'.")
+    check_replaceable_dataset(path)
     atomic_write_bytes(path, dataset_to_bytes(ds))
     return path
 

@@ -25,13 +25,19 @@ from hades_zoo.errors import RecipeError, UnsafeNameError, close_matches
 
 __all__ = ["EnvConfig", "DatasetConfig", "PolicyConfig", "BCConfig", "EvalConfig", "ESConfig",
            "ImageConfig", "InnerLoopConfig", "Recipe", "RECIPE_VERSION", "ACTIVATIONS",
-           "MAX_RECIPE_INT", "MAX_RECIPE_STR"]
+           "MAX_RECIPE_INT", "MAX_RECIPE_STR", "RESERVED_NAMES"]
 
 
 RECIPE_VERSION = 1
 #: The longest suffix a run's file takes after the recipe's ``name`` (its dataset's
 #: sha256 sidecar); ``Recipe.validate`` checks that ``name`` + this is a file name.
 NAME_SUFFIX = ".safetensors.sha256"
+#: Names a run folder already gives a ``.safetensors`` file of its own (distill's
+#: resume state ``checkpoint.safetensors``, the ES baseline's ``policy.safetensors``):
+#: a recipe named so would write its dataset over it. Compared case-insensitively
+#: (case-insensitive file systems). ``tests/test_out_paths.py`` keeps it in step with
+#: ``engine.checkpoint.CKPT_TENSORS`` and ``engine.run_files.POLICY_FILE``.
+RESERVED_NAMES = ("checkpoint", "policy")
 
 
 #: Every integer of a recipe is below this (sizes, counts, seeds): larger ones overflow
@@ -543,7 +549,8 @@ class Recipe:
         Raises:
             RecipeError: naming the first bad field; a ``name`` that cannot be a file
                 name (``../x``, ``/abs``, a control character, over 255 bytes with
-                ``NAME_SUFFIX``: ``hades_zoo.data.paths.check_name``) is refused.
+                ``NAME_SUFFIX``: ``hades_zoo.data.paths.check_name``) is refused, and
+                so is a name in ``RESERVED_NAMES``.
         """
         if self.recipe_version != RECIPE_VERSION:
             raise RecipeError(
@@ -555,6 +562,15 @@ class Recipe:
             check_name(self.name, what="recipe name")
         except UnsafeNameError as err:
             raise RecipeError(f"name: {err}") from None
+        if self.name.casefold() in RESERVED_NAMES:
+            taken = self.name.casefold()
+            raise RecipeError(
+                f"name: recipe name {self.name!r} is reserved: a run folder's "
+                f"{taken}.safetensors is distill's own ("
+                + ("resume state" if taken == "checkpoint" else "ES baseline policy")
+                + "), and the dataset <name>.safetensors would overwrite it; use "
+                f"another name, e.g. {self.name}-run (reserved: "
+                f"{', '.join(RESERVED_NAMES)}).")
         size = len(self.name.encode("utf-8", "surrogatepass")) + len(NAME_SUFFIX)
         if size > MAX_NAME_BYTES:
             raise RecipeError(

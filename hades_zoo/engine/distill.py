@@ -147,10 +147,8 @@ def make_generation_fn(recipe: Recipe, es, es_params, fitness_fn: Callable,
         if image:  # a loss: evosax minimises it as it is
             es_state, _ = es.tell(k_tell, population, returns, es_state, es_params)
             return DistillState(es_state, key), {
-                "mean_loss": jnp.mean(returns),
-                "min_loss": jnp.min(returns),
-                "max_loss": jnp.max(returns),
-                "std_loss": jnp.std(returns),
+                "mean_loss": jnp.mean(returns), "min_loss": jnp.min(returns),
+                "max_loss": jnp.max(returns), "std_loss": jnp.std(returns),
                 "best_loss_so_far": es_state.best_fitness,
                 "accuracy": jnp.mean(aux["accuracy"]),
                 "bc_loss": jnp.mean(aux["bc_loss"]),
@@ -260,7 +258,8 @@ def distill(
         RecipeMismatchError: ``out_dir``'s checkpoint was written by another recipe
             (also a ``DatasetFormatError``); the message names the differing fields.
         RunFolderBusyError: another process is writing ``out_dir``
-            (``engine.run_folder``: ``out_dir/.lock``).
+            (``engine.run_folder``: ``out_dir/.lock``); NotARunFolderError: it
+            holds other files and no checkpoint (refused before any work).
         EnvError: the recipe's env, backend (``MissingEnvProviderError``) or shim is
             unknown, checked before ``out_dir`` is touched.
     """
@@ -276,7 +275,8 @@ def distill(
             "normalisation statistics (hades_zoo.data.normalization.load_stats(env))."
         )
     out = Path(out_dir) if out_dir is not None else None
-    with (hold_run_folder(out, command=f"hades-zoo distill {recipe.name} --out {out}")
+    with (hold_run_folder(out, command=f"hades-zoo distill {recipe.name} --out {out}",
+                          new_or_run=True)
           if out is not None and is_writer() else contextlib.nullcontext()), \
             stop_requests() as stops:
         return _distill(recipe, out, stops=stops, progress_fn=progress_fn, resume=resume,

@@ -30,6 +30,7 @@ import _weakrefset
 import contextlib
 import datetime as _dt
 import gc
+import json
 import logging
 import os
 import signal
@@ -39,10 +40,12 @@ import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
-from hades_zoo.errors import RunFolderBusyError
+from hades_zoo.data.destinations import check_out_folder
+from hades_zoo.engine.checkpoint import CKPT_JSON
+from hades_zoo.errors import NotARunFolderError, RunFolderBusyError
 
-__all__ = ["LOCK_FILE", "StopRequests", "deferred_interrupts", "hold_run_folder",
-           "lock_holder", "stop_requests"]
+__all__ = ["LOCK_FILE", "StopRequests", "check_run_folder", "deferred_interrupts",
+           "hold_run_folder", "is_run_folder", "lock_holder", "stop_requests"]
 
 log = logging.getLogger(__name__)
 
@@ -67,22 +70,100 @@ def lock_holder(directory: str | Path) -> str:
             + (f": {fields['command']}" if fields.get("command") else ""))
 
 
+#: Keys every row of distill's ``metrics.jsonl`` has (``engine.distill``).
+_ROW_KEYS = frozenset({"generation", "env_steps_total", "wall_seconds"})
+
+
+def is_run_folder(directory: str | Path) -> bool:
+    """Whether ``directory`` holds a distill run: its checkpoint (``checkpoint.json``,
+    written with every chunk and kept when the run ends), or distill's
+    ``metrics.jsonl``: empty (a run writes it so as it starts, and ``--no-resume``
+    empties it right after removing the checkpoint) or starting with a row of its
+    own (a JSON object with ``generation``, ``env_steps_total``, ``wall_seconds``).
+    At every instant of a run, a stop or a ``--no-resume``, one of them is there."""
+    directory = Path(directory)
+    if (directory / CKPT_JSON).is_file():
+        return True
+    metrics = directory / "metrics.jsonl"
+    try:
+        if not metrics.is_file() or metrics.is_symlink():
+            return False
+        with open(metrics, "rb") as fh:
+            first = fh.readline(1 << 16)
+        if not first.strip():
+            return metrics.stat().st_size == 0
+        row = json.loads(first)
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(row, dict) and _ROW_KEYS <= row.keys()
+
+
+def _busy(directory: Path) -> bool:
+    """Whether another process holds ``directory``'s lock (``_lock`` then says who)."""
+    try:
+        import fcntl
+
+        fd = os.open(directory / LOCK_FILE, os.O_RDWR)
+    except (ImportError, OSError):
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # releases it if taken
+    return False
+
+
+def check_run_folder(directory: str | Path, *, what: str = "--out") -> None:
+    """Refuse a ``distill`` output folder that would overwrite or remove a user's
+    files: it may be missing, empty (but for a stale ``.lock``), a run folder
+    (:func:`is_run_folder`), which distill resumes (``--no-resume``: starts over),
+    or one another distill holds (``hold_run_folder`` then says so).
+
+    Raises:
+        OutputPathError, StorageError: ``data.destinations.check_out_folder``.
+        NotARunFolderError: ``directory`` holds other files and is no run folder.
+    """
+    check_out_folder(directory, what=what)  # the package, a file, a read-only place
+    directory = Path(directory)
+    if (not directory.is_dir() or is_run_folder(directory) or _busy(directory)):
+        return
+    others = sorted(c.name for c in directory.iterdir() if c.name != LOCK_FILE)
+    if others:
+        shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+        raise NotARunFolderError(
+            f"{what} {directory} holds files ({shown}) and is not a hades_zoo distill "
+            f"run folder (no {CKPT_JSON}, no metrics.jsonl of a run); distill would "
+            "overwrite them (or remove them with --no-resume). Give a new or empty "
+            f"folder, e.g. {what} {directory / 'run'}.")
+
+
 @contextlib.contextmanager
-def hold_run_folder(directory: str | Path, *, command: str = "") -> Iterator[Path]:
+def hold_run_folder(directory: str | Path, *, command: str = "",
+                    new_or_run: bool = False) -> Iterator[Path]:
     """Hold the exclusive lock of a run folder for the block (a folder made for it
     is removed again when nothing was written into it).
 
     Args:
         directory: the run folder (``distill --out``).
         command: what holds it, written into the lock file for the message others get.
+        new_or_run: ``distill``'s hold: first (not when re-entered)
+            :func:`check_run_folder`, so a folder of a user's files is refused
+            before the lock or anything else is written into it.
 
     Yields:
         The lock file's path.
 
     Raises:
         RunFolderBusyError: another process holds the lock.
+        NotARunFolderError: ``new_or_run`` and ``directory`` holds other files.
     """
     directory = Path(directory)
+    with _held_guard:
+        held = directory.resolve() in _held
+    if new_or_run and not held:
+        check_run_folder(directory)
     created = not directory.exists()
     directory.mkdir(parents=True, exist_ok=True)
     key = directory.resolve()

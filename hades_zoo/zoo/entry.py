@@ -382,9 +382,17 @@ def previous_outputs(directory: str | Path, names: Sequence[str] = ()) -> list[P
 
 def remove_previous_outputs(directory: str | Path, names: Sequence[str] = ()
                             ) -> list[Path]:
-    """Remove :func:`previous_outputs` (``distill --no-resume``); returns them."""
+    """Remove :func:`previous_outputs` (``distill --no-resume``); returns them.
+
+    ``metrics.jsonl`` is emptied, not removed (right after the checkpoint): with one
+    of the two there, the folder stays a run folder at every instant
+    (``engine.run_folder.is_run_folder``), so a stop here is resumed, not refused.
+    """
     removed = previous_outputs(directory, names)
     for path in removed:
+        if path.name == METRICS_FILE and path.parent == Path(directory):
+            atomic_write_bytes(path, b"")
+            continue
         path.unlink(missing_ok=True)
     parquet_dir = (Path(directory) / PARQUET_FILE).parent
     with contextlib.suppress(OSError):

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from hades_zoo.data.atomic_folder import replace_folder
+from hades_zoo.data.destinations import check_outside_package
 from hades_zoo.data.paths import child_path
 from hades_zoo.data.untrusted import load_json, read_regular_file
 from hades_zoo.errors import CatalogueError, HadesZooError, close_matches
@@ -95,10 +96,6 @@ class CatalogueResult:
     checkout: Path | None
 
 
-def _package_dir() -> Path:
-    return Path(__file__).resolve().parents[2]  # hades_zoo/zoo/catalogue/build.py
-
-
 def is_catalogue(folder: Path) -> bool:
     """Whether ``folder`` holds a catalogue written by :func:`build_catalogue`."""
     marker = folder / MARKER
@@ -133,10 +130,7 @@ def check_out(out: str | Path, *, replays_dir: str | Path | None = None) -> Path
                              "its folder as a whole, so give the folder it points to.")
     if path.exists() and not path.is_dir():
         raise CatalogueError(f"--out {out} is a file; {fix}.")
-    package = _package_dir()
-    if path == package or package in path.parents:
-        raise CatalogueError(f"--out {out} is inside the installed hades_zoo package "
-                             f"({package}); a catalogue is written elsewhere: {fix}.")
+    check_outside_package(out, what="--out", error=CatalogueError)  # the one gate
     if path.is_dir() and any(path.iterdir()) and not is_catalogue(path):
         raise CatalogueError(
             f"--out {out} holds files and is not a hades_zoo catalogue (no {MARKER} "
