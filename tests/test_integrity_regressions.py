@@ -49,7 +49,9 @@ def test_a_tampered_file_beside_its_sidecar_is_refused_when_loaded_as_a_file(tmp
 def test_paths_the_os_refuses_are_one_line_errors(args, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     line = _one_line(CliRunner().invoke(cli, args), "StorageError")
-    assert "check the path" in line
+    # a name too long: "check the path"; /dev/null: refused by the --out gate
+    # (data.destinations) before any work, as a file or device where a folder belongs
+    assert "check the path" in line or "not a folder" in line, line
 
 
 def test_a_stored_policy_too_large_to_build_is_a_recipe_error():

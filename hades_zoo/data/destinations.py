@@ -73,6 +73,14 @@ def _writable(folder: Path, what: str, shown: str | Path) -> None:
         "folder you may write to.", str(folder))
 
 
+def _refused(err: OSError, path: str | Path, what: str) -> StorageError:
+    """A path the OS will not even look at (a name over 255 bytes, a loop of links,
+    no permission to search a folder above it): one StorageError, not a traceback."""
+    return StorageError(err.errno, f"{what} {path}: cannot use it: "
+                        f"{err.strerror or err}; check the path (each name at most 255 "
+                        "bytes, a folder where a folder belongs).", str(path))
+
+
 def check_out_folder(path: str | Path, *, what: str = "--out") -> Path:
     """``path``, absolute, after checking a folder may be written there.
 
@@ -87,9 +95,13 @@ def check_out_folder(path: str | Path, *, what: str = "--out") -> Path:
     """
     absolute = check_outside_package(path, what=what)
     existing = absolute
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
+    try:
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        is_dir = existing.is_dir()
+    except OSError as err:
+        raise _refused(err, path, what) from None
+    if not is_dir:
         where = "is" if existing == absolute else f"lies under {existing}, which is"
         raise StorageError(errno.ENOTDIR,
                            f"{what} {path} {where} a file or device, not a folder; "
@@ -107,7 +119,11 @@ def check_out_file(path: str | Path, *, what: str = "--out") -> Path:
         StorageError: the folder that would hold it cannot be written.
     """
     absolute = check_outside_package(path, what=what)
-    if absolute.is_dir() or os.fspath(path).endswith(("/", os.sep)):
+    try:
+        is_dir = absolute.is_dir()
+    except OSError as err:
+        raise _refused(err, path, what) from None
+    if is_dir or os.fspath(path).endswith(("/", os.sep)):
         raise OutputPathError(f"{what} {path} is a folder; give a file name, e.g. "
                               f"{what} {Path(path) / 'out'}.")
     check_out_folder(absolute.parent, what=what)
