@@ -564,21 +564,9 @@ def _refuse_duplicates(sources, datasets) -> None:
     """One dataset given twice (under one name or two): its "wrong dataset" bar would
     compare it with itself (a reviewer: ``merge cartpole-R-2.hz cartpole-R-2.hz`` ran
     and drew a meaningless bar)."""
-    import numpy as np
-
-    from hades_zoo.data.dataset import ARRAY_NAMES
-
-    def same(a, b) -> bool:
-        for name in ARRAY_NAMES:
-            x, y = getattr(a, name, None), getattr(b, name, None)
-            if (x is None) != (y is None) or (x is not None and not (
-                    np.shape(x) == np.shape(y) and np.array_equal(x, y))):
-                return False
-        return a.recipe == b.recipe
-
     for i, a in enumerate(datasets):
         for j in range(i):
-            if same(a, datasets[j]):
+            if a.recipe == datasets[j].recipe and a.same_arrays(datasets[j]):
                 raise click.UsageError(
                     f"{sources[j]!r} and {sources[i]!r} are the same dataset; merge "
                     "needs different datasets (one per task).")

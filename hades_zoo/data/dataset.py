@@ -170,6 +170,13 @@ class SyntheticDataset:
             if getattr(self, name) is not None
         }
 
+    def same_arrays(self, other: SyntheticDataset) -> bool:
+        """Whether ``other`` holds the same arrays as this dataset (the same names,
+        shapes and values); the recipe and metadata are not compared."""
+        a, b = self.arrays(), other.arrays()
+        return a.keys() == b.keys() and all(
+            a[k].shape == b[k].shape and np.array_equal(a[k], b[k]) for k in a)
+
     def bc_targets(self, num_actions: int | None = None) -> jnp.ndarray:
         """BC targets: actions (continuous) or one-hot / softmax label targets (discrete)."""
         if not self.discrete:

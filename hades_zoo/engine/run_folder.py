@@ -42,6 +42,7 @@ from pathlib import Path
 
 from hades_zoo.data.destinations import check_out_folder
 from hades_zoo.engine.checkpoint import CKPT_JSON
+from hades_zoo.engine.run_files import METRICS_FILE
 from hades_zoo.errors import NotARunFolderError, RunFolderBusyError
 
 __all__ = ["LOCK_FILE", "StopRequests", "check_run_folder", "deferred_interrupts",
@@ -84,7 +85,7 @@ def is_run_folder(directory: str | Path) -> bool:
     directory = Path(directory)
     if (directory / CKPT_JSON).is_file():
         return True
-    metrics = directory / "metrics.jsonl"
+    metrics = directory / METRICS_FILE
     try:
         if not metrics.is_file() or metrics.is_symlink():
             return False

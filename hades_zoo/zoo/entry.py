@@ -36,8 +36,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from hades_zoo.data.cache import atomic_write_bytes
 from hades_zoo.data.paths import check_name
 from hades_zoo.data.recipe import Recipe
@@ -245,7 +243,9 @@ def write_entry(directory: str | Path, event: CheckpointEvent, recipe: Recipe, *
             {**event.dataset.info.provenance, "evolution": summary}, sort_keys=True))
         dataset_file, contents = repo_contents(ds)
         text = contents[CARD_FILE].decode("utf-8")
-        if _dataset_changed(directory / dataset_file, event.dataset):
+        if (any(body is not None for body in kept.values())  # else nothing to drop:
+                or (directory / CERTIFICATE_FILE).exists()) and _dataset_changed(
+                    directory / dataset_file, event.dataset):  # no read per chunk
             kept = {}  # they measured the dataset this one replaces
             _remove_stale_results(directory)
     else:
@@ -283,8 +283,7 @@ def _dataset_changed(path: Path, new: Any) -> bool:
         old = read_dataset_file(path)
     except Exception:  # noqa: BLE001 - an unreadable old file: nothing to compare
         return False
-    return not (np.array_equal(old.states, new.states)
-                and np.array_equal(old.actions, new.actions))
+    return not old.same_arrays(new)
 
 
 def _remove_stale_results(directory: Path) -> None:
